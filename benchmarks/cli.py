@@ -1,0 +1,261 @@
+"""The command line: ``python -m benchmarks`` (also installed as ``melanoma-bench``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks import __version__
+from benchmarks.errors import UserError
+
+logger = logging.getLogger("benchmarks")
+
+PROG = "python -m benchmarks"
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data",
+        default="synthetic",
+        metavar="PATH",
+        help="a folder of class sub-folders (optionally under Train/ and Test/), "
+        "a metadata .csv, or 'synthetic' (default: the embedded synthetic set)",
+    )
+    group.add_argument(
+        "--images", metavar="DIR", help="image folder of a .csv (default: its folder)"
+    )
+    group.add_argument("--id-column", metavar="NAME", help="CSV image id column")
+    group.add_argument("--label-column", metavar="NAME", help="CSV label column")
+    group.add_argument("--group-column", metavar="NAME", help="CSV lesion id column")
+    group.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat an unreadable image as an error instead of skipping it",
+    )
+    _add_cache_argument(group)
+
+
+def _add_cache_argument(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="cache folder for decoded images and hashes "
+        "(default: $MELANOMA_BENCH_CACHE or the user cache folder)",
+    )
+
+
+def _load(args: argparse.Namespace):
+    from benchmarks.datasets import load_manifest
+
+    if args.data == "synthetic":
+        logger.warning(
+            "data: the embedded SYNTHETIC set (pass --data PATH for real data)"
+        )
+    return load_manifest(
+        args.data,
+        images=args.images,
+        id_column=args.id_column,
+        label_column=args.label_column,
+        group_column=args.group_column,
+        cache=args.cache,
+    )
+
+
+class Command:
+    """One subcommand: registers its arguments and runs from parsed arguments."""
+
+    name: str
+    help: str
+    epilog: str = ""
+
+    def register(self, subparsers: argparse._SubParsersAction) -> None:
+        parser = subparsers.add_parser(
+            self.name,
+            help=self.help,
+            description=self.help,
+            epilog=self.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self.add_arguments(parser)
+        parser.set_defaults(command=self)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Subcommands with options override this."""
+
+    def execute(self, args: argparse.Namespace) -> int:
+        raise NotImplementedError
+
+
+class NotYetAvailable(Command):
+    """A workflow step that this version does not have yet: says so, outputs nothing."""
+
+    def __init__(self, name: str, help: str) -> None:
+        self.name, self.help = name, help
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def execute(self, args: argparse.Namespace) -> int:
+        print(
+            f"melanoma-bench: '{self.name}' is not yet available in version "
+            f"{__version__}; available now: audit, list, data synth",
+            file=sys.stderr,
+        )
+        return 1
+
+
+class Audit(Command):
+    name = "audit"
+    help = "check a data set for duplicates, label conflicts, leakage and bad files"
+    epilog = f"example:\n  {PROG} audit --data ../shared/data/isic9 --json audit.json"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from benchmarks.audit import DEFAULT_NEAR_THRESHOLD
+
+        _add_data_arguments(parser)
+        parser.add_argument(
+            "--json", metavar="FILE", help="also write the facts as JSON"
+        )
+        parser.add_argument(
+            "--near-threshold",
+            type=int,
+            default=DEFAULT_NEAR_THRESHOLD,
+            metavar="BITS",
+            help="perceptual-hash bits two near duplicates may differ by "
+            f"(default {DEFAULT_NEAR_THRESHOLD})",
+        )
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.audit import audit
+        from benchmarks.cache import atomic_write_json
+
+        if not 0 <= args.near_threshold <= 32:
+            raise UserError(
+                f"--near-threshold {args.near_threshold}: choose from 0 to 32 bits"
+            )
+        report = audit(_load(args), near_threshold=args.near_threshold)
+        print(report.to_text())
+        facts = report.to_dict()
+        if args.json:
+            atomic_write_json(Path(args.json), facts)
+            print(f"\nwrote {args.json}")
+        return 1 if args.strict and facts["unreadable"] else 0
+
+
+class List(Command):
+    name = "list"
+    help = "list what the suite knows: data sets"
+    epilog = f"example:\n  {PROG} list datasets"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("what", choices=["datasets"])
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.datasets import INFO
+
+        for info in INFO.values():
+            classes = f"{len(info.classes)} classes" if info.classes else "any classes"
+            print(f"{info.name:<14}{classes:<14}melanoma class: {info.melanoma_class}")
+            print(f"{'':<14}{info.description}")
+        return 0
+
+
+class Data(Command):
+    name = "data"
+    help = "make data: 'data synth' writes the synthetic set as image folders"
+    epilog = f"example:\n  {PROG} data synth --out synthetic-lesions --seed 1"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("action", choices=["synth"])
+        parser.add_argument("--out", required=True, metavar="DIR", help="a new folder")
+        parser.add_argument("--seed", type=int, default=0, help="(default 0)")
+        parser.add_argument(
+            "--size", type=int, default=128, help="image side in pixels (default 128)"
+        )
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="multiply the default class counts (imbalanced like isic9)",
+        )
+        parser.add_argument("--no-hair", action="store_true", help="draw no hairs")
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.datasets import (
+            DEFAULT_TEST_COUNTS,
+            DEFAULT_TRAIN_COUNTS,
+            write_synthetic,
+        )
+
+        if args.scale <= 0:
+            raise UserError(f"--scale {args.scale}: choose a number above 0")
+        if not 32 <= args.size <= 1024:
+            raise UserError(f"--size {args.size}: choose from 32 to 1024 pixels")
+
+        def scaled(counts: dict[str, int]) -> dict[str, int]:
+            return {name: max(1, round(n * args.scale)) for name, n in counts.items()}
+
+        out = write_synthetic(
+            Path(args.out),
+            train_counts=scaled(DEFAULT_TRAIN_COUNTS),
+            test_counts=scaled(DEFAULT_TEST_COUNTS),
+            size=args.size,
+            hair=not args.no_hair,
+            seed=args.seed,
+        )
+        total = sum(scaled(DEFAULT_TRAIN_COUNTS).values()) + sum(
+            scaled(DEFAULT_TEST_COUNTS).values()
+        )
+        print(f"wrote {total} synthetic images (and their masks) to {out}")
+        return 0
+
+
+COMMANDS: tuple[Command, ...] = (
+    NotYetAvailable("run", "run a benchmark grid: models x strategies x folds"),
+    Audit(),
+    NotYetAvailable("report", "write the HTML comparison report of a run"),
+    NotYetAvailable("compare", "compare a run with a baseline (regression gate)"),
+    NotYetAvailable("triage", "rank new images, likely melanomas first"),
+    List(),
+    Data(),
+)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Benchmarks for melanoma detection in dermoscopic images: a CNN "
+        "and handcrafted ABCD features under the same folds, strategies and metrics.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show progress details"
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="melanoma-bench: %(message)s",
+    )
+    if not hasattr(args, "command"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.command.execute(args)
+    except UserError as error:
+        print(f"melanoma-bench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("melanoma-bench: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,77 @@
+"""Decode each image once into one uint8 array per (dataset content, size), on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.cache import atomic_write, cache_dir
+from benchmarks.images import decode_resized
+
+logger = logging.getLogger(__name__)
+
+# Bump when decoding or resizing changes, so old arrays are not reused.
+CACHE_VERSION = "1"
+
+
+def cache_key(sha256s: pd.Series | list[str], size: int) -> str:
+    """Content key: the ordered file hashes and the size, not paths or dates."""
+    digest = hashlib.sha256(f"v{CACHE_VERSION}:{size}:".encode())
+    for value in sha256s:
+        digest.update(value.encode())
+    return digest.hexdigest()[:24]
+
+
+def decode_all(paths: list[str], size: int, n_jobs: int | None = None) -> np.ndarray:
+    """Decode and resize ``paths`` into an (n, size, size, 3) uint8 array.
+
+    Threads are enough: Pillow releases the GIL while decoding and resizing.
+    """
+    images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+
+    def fill(index: int) -> None:
+        images[index] = decode_resized(paths[index], size)
+
+    with ThreadPoolExecutor(max_workers=n_jobs or os.cpu_count() or 1) as pool:
+        list(pool.map(fill, range(len(paths))))
+    return images
+
+
+def load_images(
+    manifest: pd.DataFrame,
+    size: int,
+    *,
+    cache: str | Path | None = None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """The images of ``manifest`` (in row order) as a read-only memory-mapped array.
+
+    The first call decodes on all cores and stores ``images-<key>.npy`` in the
+    cache folder; later calls with the same content and size read it back.
+
+    Raises
+    ------
+    ValueError
+        When the manifest still has unreadable rows (drop them first) or ``size``
+        is out of range.
+    """
+    if not 8 <= size <= 2048:
+        raise ValueError(f"size={size}: choose an image side from 8 to 2048 pixels")
+    unreadable = manifest.loc[~manifest["readable"], "path"]
+    if not unreadable.empty:
+        raise ValueError(
+            f"{len(unreadable)} unreadable row(s), e.g. {unreadable.iloc[0]}; "
+            "pass the manifest through drop_unreadable() first"
+        )
+    path = cache_dir(cache) / f"images-{cache_key(manifest['sha256'], size)}.npy"
+    if not path.exists():
+        logger.info("decoding %d images at %dx%d", len(manifest), size, size)
+        images = decode_all(list(manifest["path"]), size, n_jobs)
+        atomic_write(path, lambda stream: np.save(stream, images))
+    return np.load(path, mmap_mode="r")

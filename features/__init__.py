@@ -1,0 +1,1 @@
+"""Handcrafted dermoscopy features (ABCD, colour, texture) as scikit-learn transformers."""

@@ -1,0 +1,1 @@
+"""Model families behind one interface: XGBoost on features, CNNs on images."""

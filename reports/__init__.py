@@ -1,0 +1,1 @@
+"""HTML comparison reports built from a run's results store."""

@@ -1,0 +1,90 @@
+"""Shared fixtures: small image folders made on the fly, and the real isic9 set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SEED = 0
+ISIC9 = Path(
+    os.environ.get(
+        "MELANOMA_BENCH_ISIC9",
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "isic9",
+    )
+)
+requires_isic9 = pytest.mark.skipif(
+    not ISIC9.is_dir(),
+    reason="the real isic9 set is not at ../shared/data/isic9 "
+    "(set MELANOMA_BENCH_ISIC9 to its folder to run these tests)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test writes its cache to a temporary folder, never the user's."""
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def isic9_cache(tmp_path_factory) -> Path:
+    """One cache for all isic9 tests, so the set is hashed once per session."""
+    return tmp_path_factory.mktemp("isic9-cache")
+
+
+def lesion_image(seed: int, size: int = 48) -> Image.Image:
+    """A distinct small picture: a dark blob at a random place on a random skin."""
+    rng = np.random.default_rng(seed)
+    pixels = np.empty((size, size, 3), dtype=np.uint8)
+    pixels[:] = rng.integers(120, 230, size=3)
+    yy, xx = np.mgrid[:size, :size]
+    centre = rng.integers(size // 4, 3 * size // 4, size=2)
+    radius = rng.integers(size // 8, size // 3)
+    inside = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 < radius**2
+    pixels[inside] = rng.integers(20, 110, size=3)
+    pixels = pixels + rng.integers(0, 25, size=pixels.shape, dtype=np.uint8)
+    return Image.fromarray(pixels)
+
+
+def write_image(path: Path, seed: int, size: int = 48) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lesion_image(seed, size).save(path)
+    return path
+
+
+@pytest.fixture
+def image_folder(tmp_path) -> Path:
+    """Train/Test class folders with awkward names, one conflict and one leak.
+
+    Train: 'melanoma' 6, 'nevus naevus' 6 (spaces), 'café <b>' 4 (unicode, HTML).
+    Copies: melanoma/m0.jpg == nevus naevus/n0.jpg (conflict, in Train);
+    Test/melanoma/t0.jpg == Train/melanoma/m1.jpg (leak).
+    """
+    root = tmp_path / "lesions"
+    seed = 100
+    for label, count in (("melanoma", 6), ("nevus naevus", 6), ("café <b>", 4)):
+        for index in range(count):
+            prefix = label[0]
+            write_image(root / "Train" / label / f"{prefix}{index}.jpg", seed)
+            seed += 1
+    for label in ("melanoma", "nevus naevus"):
+        for index in range(2):
+            write_image(root / "Test" / label / f"t{index}.jpg", seed)
+            seed += 1
+    conflict = root / "Train" / "nevus naevus" / "n0.jpg"
+    conflict.write_bytes((root / "Train" / "melanoma" / "m0.jpg").read_bytes())
+    leak = root / "Test" / "melanoma" / "t0.jpg"
+    leak.write_bytes((root / "Train" / "melanoma" / "m1.jpg").read_bytes())
+    return root
+
+
+def tree_state(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Each file's modification time and bytes, to prove nothing was changed."""
+    return {
+        str(path): (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }

@@ -1,0 +1,98 @@
+"""The command line: its parser, one-line errors, and the commands this version has."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.cli import main, make_parser
+from tests.conftest import tree_state
+
+COMMANDS = ["run", "audit", "report", "compare", "triage", "list", "data"]
+
+
+def test_help_lists_every_command_in_workflow_order(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        make_parser().parse_args(["--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    positions = [help_text.index(f"    {name} ") for name in COMMANDS]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("command", ["run", "report", "compare", "triage"])
+def test_commands_of_later_versions_say_so_in_one_line(command, capsys):
+    assert main([command, "all"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert f"'{command}' is not yet available" in captured.err
+
+
+def test_audit_writes_the_table_and_json(image_folder, tmp_path, capsys):
+    out = tmp_path / "audit.json"
+    assert main(["audit", "--data", str(image_folder), "--json", str(out)]) == 0
+    assert "duplicate groups (identical images)" in capsys.readouterr().out
+    facts = json.loads(out.read_text("utf-8"))
+    assert (facts["duplicate_groups"], facts["conflicting_groups"]) == (2, 1)
+    assert facts["train_test_leaks"] == 1
+
+
+def test_audit_strict_fails_on_unreadable_files(image_folder):
+    (image_folder / "Train" / "melanoma" / "broken.jpg").write_bytes(b"\xff\xd8junk")
+    assert main(["audit", "--data", str(image_folder)]) == 0
+    assert main(["audit", "--data", str(image_folder), "--strict"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["audit", "--data", "{tmp}/nowhere"], "nowhere: no such file or folder"),
+        (["audit", "--data", "{tmp}", "--near-threshold", "99"], "choose from 0 to 32"),
+        (["data", "synth", "--out", "{tmp}", "--scale", "0"], "--scale 0"),
+    ],
+    ids=["missing-path", "threshold", "scale"],
+)
+def test_user_mistakes_are_one_line_exit_2(tmp_path, capsys, argv, message):
+    code = main([part.format(tmp=tmp_path) for part in argv])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+
+
+def test_data_synth_writes_an_auditable_folder(tmp_path, capsys):
+    out = tmp_path / "synth"
+    argv = ["data", "synth", "--out", str(out), "--scale", "0.1", "--size", "48"]
+    assert main(argv) == 0
+    assert "synthetic images" in capsys.readouterr().out
+    assert (out / "Train" / "melanoma").is_dir()
+    assert (out / "masks" / "Train" / "melanoma").is_dir()
+    assert main(["audit", "--data", str(out)]) == 0
+    assert "Audit of synthetic: " in capsys.readouterr().out
+
+
+def test_data_synth_never_writes_into_a_users_folder(image_folder, capsys):
+    before = tree_state(image_folder)
+    assert main(["data", "synth", "--out", str(image_folder)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert tree_state(image_folder) == before
+
+
+def test_list_datasets_shows_the_registry(capsys):
+    assert main(["list", "datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "isic9" in out and "ham10000" in out and "melanoma class: mel" in out
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "0.1.0"
