@@ -146,6 +146,53 @@ class Audit(Command):
         return 1 if args.strict and facts["unreadable"] else 0
 
 
+class Features(Command):
+    name = "features"
+    help = "export the handcrafted ABCD/colour/texture feature table as Parquet"
+    epilog = (
+        f"example:\n  {PROG} features --data ../shared/data/isic9 --out isic9.parquet"
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from benchmarks.feature_cache import FEATURE_SIZE
+
+        _add_data_arguments(parser)
+        parser.add_argument("--out", required=True, metavar="FILE.parquet")
+        parser.add_argument(
+            "--size",
+            type=int,
+            default=FEATURE_SIZE,
+            help=f"image side the features are computed at (default {FEATURE_SIZE})",
+        )
+
+    def execute(self, args: argparse.Namespace) -> int:
+        import pandas as pd
+
+        from benchmarks.cache import atomic_write
+        from benchmarks.datasets import drop_unreadable, relative_path
+        from benchmarks.feature_cache import load_features
+
+        out = Path(args.out)
+        if out.suffix.lower() != ".parquet":
+            raise UserError(f"--out {out}: name a .parquet file")
+        if not 32 <= args.size <= 1024:
+            raise UserError(f"--size {args.size}: choose from 32 to 1024 pixels")
+        manifest = drop_unreadable(_load(args), strict=args.strict)
+        table = load_features(manifest, size=args.size, cache=args.cache)
+        identity = pd.DataFrame(
+            {
+                "file": [relative_path(path, manifest) for path in manifest["path"]],
+                "label": manifest["label"],
+                "split": manifest["split"],
+                "sha256": manifest["sha256"],
+            }
+        )
+        described = pd.concat([identity, table], axis=1)
+        atomic_write(out, lambda stream: described.to_parquet(stream, index=False))
+        print(f"wrote {len(table)} rows x {table.shape[1]} features to {out}")
+        return 0
+
+
 class List(Command):
     name = "list"
     help = "list what the suite knows: data sets"
@@ -217,6 +264,7 @@ class Data(Command):
 COMMANDS: tuple[Command, ...] = (
     NotYetAvailable("run", "run a benchmark grid: models x strategies x folds"),
     Audit(),
+    Features(),
     NotYetAvailable("report", "write the HTML comparison report of a run"),
     NotYetAvailable("compare", "compare a run with a baseline (regression gate)"),
     NotYetAvailable("triage", "rank new images, likely melanomas first"),

@@ -1,1 +1,40 @@
-"""Handcrafted dermoscopy features (ABCD, colour, texture) as scikit-learn transformers."""
+"""Handcrafted dermoscopy features (ABCD, colour, texture) as sklearn transformers."""
+
+from features._asymmetry import asymmetry_features
+from features._border import border_features
+from features._colour import DERMOSCOPIC_COLOURS, colour_features
+from features._diameter import diameter_features
+from features._docs import FEATURE_DOCS, feature_table_markdown
+from features._hair import HairRemover, hair_mask, remove_hair
+from features._handcrafted import (
+    ABCD_GROUPS,
+    ALL_GROUPS,
+    EXTRACTOR_VERSION,
+    HandcraftedFeatures,
+    extract_features,
+    feature_names,
+)
+from features._segmentation import fallback_mask, segment_lesion
+from features._texture import texture_features
+
+__all__ = [
+    "ABCD_GROUPS",
+    "ALL_GROUPS",
+    "DERMOSCOPIC_COLOURS",
+    "EXTRACTOR_VERSION",
+    "FEATURE_DOCS",
+    "HairRemover",
+    "HandcraftedFeatures",
+    "asymmetry_features",
+    "border_features",
+    "colour_features",
+    "diameter_features",
+    "extract_features",
+    "fallback_mask",
+    "feature_names",
+    "feature_table_markdown",
+    "hair_mask",
+    "remove_hair",
+    "segment_lesion",
+    "texture_features",
+]

@@ -96,3 +96,25 @@ def test_module_entry_point_runs():
         check=True,
     )
     assert result.stdout.strip() == "0.1.0"
+
+
+def test_features_exports_a_named_table(image_folder, tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    out = tmp_path / "features.parquet"
+    argv = ["features", "--data", str(image_folder), "--out", str(out)]
+    assert main([*argv, "--size", "64"]) == 0
+    table = pd.read_parquet(out)
+    assert len(table) == 20
+    assert list(table.columns[:4]) == ["file", "label", "split", "sha256"]
+    assert "Train/café <b>/c0.jpg" in set(table["file"])
+    values = table.iloc[:, 4:].to_numpy()
+    assert values.shape[1] > 100 and np.isfinite(values).all()
+    assert f"wrote 20 rows x {values.shape[1]} features" in capsys.readouterr().out
+
+
+def test_features_wants_a_parquet_name(image_folder, tmp_path, capsys):
+    out = tmp_path / "features.csv"
+    assert main(["features", "--data", str(image_folder), "--out", str(out)]) == 2
+    assert "name a .parquet file" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""Compute handcrafted features once per (data content, image size, extractor) and
+keep them as Parquet beside the image cache."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.cache import atomic_write, cache_dir
+from benchmarks.image_cache import cache_key, load_images
+from features import EXTRACTOR_VERSION, HandcraftedFeatures
+
+logger = logging.getLogger(__name__)
+
+FEATURE_SIZE = 180
+
+
+def _key(manifest: pd.DataFrame, size: int, extractor: HandcraftedFeatures) -> str:
+    settings = f"{EXTRACTOR_VERSION}:{extractor.remove_hair}:{extractor.groups}"
+    images = cache_key(manifest["sha256"], size)
+    return hashlib.sha256(f"{images}:{settings}".encode()).hexdigest()[:24]
+
+
+def load_features(
+    manifest: pd.DataFrame,
+    *,
+    size: int = FEATURE_SIZE,
+    extractor: HandcraftedFeatures | None = None,
+    cache: str | Path | None = None,
+) -> pd.DataFrame:
+    """The feature table of ``manifest`` (one row per manifest row, same order).
+
+    Extraction runs on all cores the first time; later calls read
+    ``features-<key>.parquet`` from the cache folder.
+    """
+    extractor = extractor or HandcraftedFeatures()
+    path = cache_dir(cache) / f"features-{_key(manifest, size, extractor)}.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    images = load_images(manifest, size, cache=cache)
+    logger.info("extracting features of %d images at %d px", len(images), size)
+    values = extractor.fit_transform(np.asarray(images))
+    table = pd.DataFrame(values, columns=extractor.get_feature_names_out())
+    logger.info(
+        "segmentation fell back to a centred ellipse on %.1f%% of images",
+        100 * extractor.segmentation_fallback_rate_,
+    )
+    table.attrs["segmentation_fallback_rate"] = extractor.segmentation_fallback_rate_
+    atomic_write(path, lambda stream: table.to_parquet(stream, index=False))
+    return table

@@ -1,0 +1,188 @@
+"""The combined extractor: hair removal and segmentation once, then every group."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from types import MappingProxyType
+
+import cv2
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from features import _asymmetry, _border, _colour, _diameter, _texture
+from features._hair import remove_hair as _remove_hair
+from features._lesion import LesionView
+from features._segmentation import segment_lesion
+from features._validation import check_images
+
+logger = logging.getLogger(__name__)
+
+#: Bump whenever any feature's value or the column order changes (cache key).
+EXTRACTOR_VERSION = "1.0"
+ABCD_GROUPS: tuple[str, ...] = ("asymmetry", "border", "colour", "diameter")
+ALL_GROUPS: tuple[str, ...] = (*ABCD_GROUPS, "texture")
+
+_MODULES = (_asymmetry, _border, _colour, _diameter, _texture)
+#: Group name -> function computing that group's features from a LesionView.
+GROUP_EXTRACTORS: MappingProxyType[str, Callable[[LesionView], dict[str, float]]] = (
+    MappingProxyType({module.GROUP: module.compute for module in _MODULES})
+)
+#: Group name -> its feature names, without the "group__" prefix.
+GROUP_NAMES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {module.GROUP: module.NAMES for module in _MODULES}
+)
+#: Images per parallel task: large enough to amortise process overhead.
+CHUNK_SIZE = 64
+
+
+def feature_names(groups: Sequence[str] = ALL_GROUPS) -> list[str]:
+    """Column names ``group__feature`` of the given groups, in output order."""
+    return [f"{group}__{name}" for group in groups for name in GROUP_NAMES[group]]
+
+
+def extract_features(
+    image: np.ndarray,
+    *,
+    remove_hair: bool = True,
+    groups: Sequence[str] = ALL_GROUPS,
+) -> tuple[np.ndarray, bool]:
+    """Feature row (float64) of one uint8 RGB image and whether segmentation fell back.
+
+    Hair removal and segmentation run once and every group shares the result.
+    """
+    if remove_hair:
+        image = _remove_hair(image)
+    mask, used_fallback = segment_lesion(image)
+    view = LesionView(image, mask)
+    values: list[float] = []
+    for group in groups:
+        features = GROUP_EXTRACTORS[group](view)
+        values.extend(features[name] for name in GROUP_NAMES[group])
+    return np.asarray(values, dtype=np.float64), used_fallback
+
+
+def _extract_chunk(
+    images: np.ndarray, remove_hair: bool, groups: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of a batch in one process; OpenCV kept single-threaded there."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        rows = [
+            extract_features(image, remove_hair=remove_hair, groups=groups)
+            for image in images
+        ]
+    finally:
+        cv2.setNumThreads(threads)
+    features = np.stack([row for row, _ in rows])
+    fallbacks = np.array([used for _, used in rows], dtype=bool)
+    return features, fallbacks
+
+
+class HandcraftedFeatures(TransformerMixin, BaseEstimator):
+    """Handcrafted ABCD, colour and texture features of dermoscopic images.
+
+    Each image is hair-cleaned and segmented once; the mask is shared by every
+    feature group. The transformer is stateless: ``fit`` only checks parameters.
+
+    Parameters
+    ----------
+    remove_hair : bool
+        Inpaint hair before segmentation and measurement.
+    groups : tuple of str
+        Feature groups, any of "asymmetry", "border", "colour", "diameter" and
+        "texture"; columns come in this order.
+    n_jobs : int or None
+        Worker processes; None means all cores, as in joblib's -1.
+
+    Attributes
+    ----------
+    segmentation_fallback_rate_ : float
+        Share of images of the last ``transform`` whose segmentation failed and
+        used the centred-ellipse fallback.
+    segmentation_fallbacks_ : ndarray of bool
+        Which images of the last ``transform`` used the fallback.
+    """
+
+    def __init__(
+        self,
+        *,
+        remove_hair: bool = True,
+        groups: tuple[str, ...] = ALL_GROUPS,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.remove_hair = remove_hair
+        self.groups = groups
+        self.n_jobs = n_jobs
+
+    def _validated_groups(self) -> tuple[str, ...]:
+        groups = (self.groups,) if isinstance(self.groups, str) else self.groups
+        groups = tuple(groups)
+        allowed = ", ".join(ALL_GROUPS)
+        unknown = [group for group in groups if group not in GROUP_EXTRACTORS]
+        if unknown:
+            raise ValueError(f"groups: unknown {unknown[0]!r}; choose from {allowed}")
+        if not groups or len(set(groups)) != len(groups):
+            raise ValueError(
+                f"groups: {groups!r}; give one or more distinct names from {allowed}"
+            )
+        if not isinstance(self.n_jobs, int | None) or self.n_jobs == 0:
+            raise ValueError(
+                f"n_jobs: {self.n_jobs!r}; use None (all cores), a positive count "
+                "or a negative joblib count"
+            )
+        return groups
+
+    def fit(self, X: np.ndarray, y: object = None) -> HandcraftedFeatures:
+        """Check the parameters and input; nothing is learnt."""
+        self._validated_groups()
+        check_images(X)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Return a float32 (n_images, n_features) array, never NaN or inf."""
+        groups = self._validated_groups()
+        images = check_images(X)
+        width = len(feature_names(groups))
+        if len(images) == 0:
+            self.segmentation_fallbacks_ = np.zeros(0, dtype=bool)
+            self.segmentation_fallback_rate_ = 0.0
+            return np.zeros((0, width), dtype=np.float32)
+        n_jobs = effective_n_jobs(-1 if self.n_jobs is None else self.n_jobs)
+        chunk = max(1, min(CHUNK_SIZE, math.ceil(len(images) / n_jobs)))
+        starts = range(0, len(images), chunk)
+        remove_hair = bool(self.remove_hair)
+        if n_jobs == 1 or len(starts) == 1:
+            results = [_extract_chunk(images, remove_hair, groups)]
+        else:
+            results = Parallel(n_jobs=n_jobs, backend="loky")(
+                delayed(_extract_chunk)(
+                    images[start : start + chunk], remove_hair, groups
+                )
+                for start in starts
+            )
+        features = np.concatenate([part for part, _ in results]).reshape(-1, width)
+        fallbacks = np.concatenate([used for _, used in results])
+        bad = ~np.isfinite(features)
+        if bad.any():
+            logger.warning(
+                "handcrafted features: replaced %d non-finite values with 0 in "
+                "columns %s",
+                int(bad.sum()),
+                sorted({feature_names(groups)[k] for k in np.nonzero(bad)[1]}),
+            )
+            features[bad] = 0.0
+        self.segmentation_fallbacks_ = fallbacks
+        self.segmentation_fallback_rate_ = float(fallbacks.mean())
+        return features.astype(np.float32)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Names ``group__feature`` of the output columns."""
+        return np.asarray(feature_names(self._validated_groups()), dtype=object)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Stateless: usable without fit, like FunctionTransformer."""
+        return True

@@ -1,0 +1,43 @@
+"""Quality bars of segmentation and ABCD features on the synthetic set (true masks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from benchmarks.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
+from features import ABCD_GROUPS, HandcraftedFeatures, remove_hair, segment_lesion
+from models import XGBoostClassifier
+from tests.conftest import SEED
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def lesions():
+    return generate_lesions(DEFAULT_TRAIN_COUNTS, size=SIZE, seed=SEED)
+
+
+def test_segmentation_matches_the_true_masks(lesions):
+    """As the extractor runs it: hair removal, then segmentation."""
+    scores = []
+    for image, truth in zip(lesions.images, lesions.masks, strict=True):
+        mask, _ = segment_lesion(remove_hair(image))
+        scores.append(np.sum(mask & truth) / np.sum(mask | truth))
+    assert np.mean(scores) >= 0.85
+
+
+@pytest.mark.slow
+def test_abcd_features_alone_find_melanoma(lesions):
+    features = HandcraftedFeatures(groups=ABCD_GROUPS).fit_transform(lesions.images)
+    is_melanoma = lesions.labels == "melanoma"
+    probability = cross_val_predict(
+        XGBoostClassifier(n_estimators=300, random_state=SEED),
+        features,
+        is_melanoma,
+        cv=StratifiedKFold(5, shuffle=True, random_state=SEED),
+        method="predict_proba",
+    )[:, 1]
+    assert roc_auc_score(is_melanoma, probability) >= 0.95
