@@ -29,8 +29,8 @@ DOCS: dict[str, str] = {
     "gradient_cv": "coefficient of variation of that gradient along the border",
     "sharpness": "border gradient / lightness step between the inner and outer band",
     "sector_gradient_ratio": "weakest / strongest mean border gradient over 8 sectors",
-    "abrupt_sectors": "sectors (of 8) whose border gradient exceeds the lesion-wide "
-    "median gradient outside the border",
+    "abrupt_sectors": "sectors (of 8) whose mean border gradient is over twice the "
+    "median gradient outside the lesion",
     "band_contrast": "CIELab distance between thin bands just inside and outside "
     "the border",
     "fractal_dimension": "box-counting dimension of the border (1 smooth, towards 2 "

@@ -201,7 +201,10 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
                 f"n_jobs: {self.n_jobs!r} is not allowed; use None or an int"
             )
 
-    def _booster(self, n_rounds: int, seed: int, n_classes: int, stop: bool):
+    def _booster(
+        self, n_rounds: int, seed: int, n_classes: int, stop: bool
+    ) -> xgboost.XGBClassifier:
+        """An unfitted XGBoost model with this estimator's settings."""
         return xgboost.XGBClassifier(
             n_estimators=n_rounds,
             learning_rate=self.learning_rate,
@@ -284,8 +287,8 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
         X = check_array(X, dtype=np.float32)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X: {X.shape[1]} features, but the model was fitted on "
-                f"{self.n_features_in_}"
+                f"X has {X.shape[1]} features, but XGBoostClassifier is expecting "
+                f"{self.n_features_in_} features as input"
             )
         probabilities = self.booster_.predict_proba(
             X, iteration_range=(0, self.n_rounds_)
@@ -294,7 +297,8 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most probable class label per row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
 
 def _sample_weight(sample_weight: np.ndarray | None, n_rows: int) -> np.ndarray:
@@ -308,5 +312,5 @@ def _sample_weight(sample_weight: np.ndarray | None, n_rows: int) -> np.ndarray:
             f"{np.shape(sample_weight)}"
         )
     if np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError("sample_weight: weights must be >= 0 with a positive sum")
+        raise ValueError("sample_weight: weights must be >= 0 and not all zero")
     return weights
