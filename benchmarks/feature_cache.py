@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.cache import atomic_write, cache_dir
 from benchmarks.image_cache import cache_key, load_images
-from features import EXTRACTOR_VERSION, HandcraftedFeatures
+
+if TYPE_CHECKING:
+    from features import HandcraftedFeatures
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,8 @@ FEATURE_SIZE = 180
 
 
 def _key(manifest: pd.DataFrame, size: int, extractor: HandcraftedFeatures) -> str:
+    from features import EXTRACTOR_VERSION
+
     settings = f"{EXTRACTOR_VERSION}:{extractor.remove_hair}:{extractor.groups}"
     images = cache_key(manifest["sha256"], size)
     return hashlib.sha256(f"{images}:{settings}".encode()).hexdigest()[:24]
@@ -37,6 +42,10 @@ def load_features(
     Extraction runs on all cores the first time; later calls read
     ``features-<key>.parquet`` from the cache folder.
     """
+    # Imported here, not at module level: the command line reads FEATURE_SIZE
+    # while building its parser, and every command would pay for the import.
+    from features import HandcraftedFeatures
+
     extractor = extractor or HandcraftedFeatures()
     path = cache_dir(cache) / f"features-{_key(manifest, size, extractor)}.parquet"
     if path.exists():
