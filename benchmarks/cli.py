@@ -102,7 +102,7 @@ class NotYetAvailable(Command):
     def execute(self, args: argparse.Namespace) -> int:
         print(
             f"melanoma-bench: '{self.name}' is not yet available in version "
-            f"{__version__}; available now: audit, list, data synth",
+            f"{__version__}; available now: run, audit, features, list, data synth",
             file=sys.stderr,
         )
         return 1
@@ -193,6 +193,118 @@ class Features(Command):
         return 0
 
 
+class Run(Command):
+    name = "run"
+    help = "run a benchmark grid: models x imbalance strategies x folds"
+    epilog = (
+        "examples:\n"
+        f"  {PROG} run all                       # synthetic data, quick profile\n"
+        f"  {PROG} run all --data ../shared/data/isic9 --profile full\n"
+        f"  {PROG} run xgb,cnn --strategies none,smote --folds 3\n\n"
+        "Re-running the same command resumes: finished trials are not redone."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from benchmarks.config import MODELS, PROFILES, STRATEGIES
+
+        parser.add_argument(
+            "what",
+            metavar="all|MODEL[,MODEL]",
+            help=f"'all' or a comma-separated list of {', '.join(MODELS)}",
+        )
+        _add_data_arguments(parser)
+        grid = parser.add_argument_group("grid")
+        grid.add_argument(
+            "--models",
+            metavar="LIST",
+            help="models, comma-separated (same as the positional argument)",
+        )
+        grid.add_argument(
+            "--strategies",
+            metavar="LIST",
+            help=f"comma-separated from {', '.join(STRATEGIES)} (default: all; "
+            "the seed-cnn reference runs under 'none' only unless named here)",
+        )
+        grid.add_argument(
+            "--profile",
+            choices=list(PROFILES),
+            default="quick",
+            help="how much training: quick (3 folds, short) or full (5 folds)",
+        )
+        grid.add_argument(
+            "--folds", type=int, help="number of folds (default: the profile's)"
+        )
+        grid.add_argument("--seed", type=int, default=0, help="(default 0)")
+        grid.add_argument(
+            "--positive-class",
+            metavar="NAME",
+            help="the class of binary figures (default: the data set's melanoma)",
+        )
+        policy = parser.add_argument_group("audit policies")
+        policy.add_argument(
+            "--conflicts",
+            choices=["keep", "drop"],
+            default="keep",
+            help="identical images under two labels: keep them (grouped in one "
+            "fold) or drop them (default keep)",
+        )
+        policy.add_argument(
+            "--test-leaks",
+            choices=["keep", "drop"],
+            default="keep",
+            help="Test images with a copy in Train: keep or drop (default keep)",
+        )
+        execution = parser.add_argument_group("execution")
+        execution.add_argument(
+            "--jobs", type=int, default=1, help="trials run side by side (default 1)"
+        )
+        execution.add_argument(
+            "--out", default="runs", metavar="DIR", help="runs folder (default runs)"
+        )
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.config import MODELS, RunConfig
+        from benchmarks.leaderboard import leaderboard, to_text
+        from benchmarks.runner import run
+
+        if args.models and args.what != "all":
+            raise UserError(
+                "name the models once: 'run all --models LIST' or 'run LIST'"
+            )
+        chosen = args.models or args.what
+        models = MODELS if chosen == "all" else tuple(chosen.split(","))
+        strategies = tuple(args.strategies.split(",")) if args.strategies else None
+        config = RunConfig(
+            data=args.data,
+            images=args.images,
+            id_column=args.id_column,
+            label_column=args.label_column,
+            group_column=args.group_column,
+            models=models,
+            strategies=strategies,
+            profile=args.profile,
+            folds=args.folds,
+            seed=args.seed,
+            conflicts=args.conflicts,
+            test_leaks=args.test_leaks,
+            positive_class=args.positive_class,
+            strict=args.strict,
+            jobs=args.jobs,
+        )
+        if args.data == "synthetic":
+            print(
+                "melanoma-bench: running on the embedded SYNTHETIC data set "
+                f"({args.profile} profile); pass --data PATH for real images",
+                file=sys.stderr,
+            )
+        logging.getLogger("benchmarks.runner").setLevel(logging.INFO)
+        store = run(config, args.out, cache=args.cache)
+        board = leaderboard(store.records())
+        print(to_text(board))
+        print(f"\nresults: {store.run_dir}")
+        return 0
+
+
 class List(Command):
     name = "list"
     help = "list what the suite knows: data sets"
@@ -262,7 +374,7 @@ class Data(Command):
 
 
 COMMANDS: tuple[Command, ...] = (
-    NotYetAvailable("run", "run a benchmark grid: models x strategies x folds"),
+    Run(),
     Audit(),
     Features(),
     NotYetAvailable("report", "write the HTML comparison report of a run"),

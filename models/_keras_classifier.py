@@ -50,6 +50,11 @@ _HISTORY_KEYS = {
 }
 
 
+def default_batch_size(n_images: int) -> int:
+    """64 images a step, or fewer so that an epoch has at least 10 steps."""
+    return max(1, min(_BATCH_SIZE, n_images // _MIN_STEPS, n_images))
+
+
 def _factory_options(architecture: str) -> list[str]:
     signature = inspect.signature(CNN_FACTORIES[architecture])
     return [name for name in signature.parameters if name not in _MANAGED]
@@ -127,7 +132,8 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         the seed CNN, which stays as the course taught it.
     validation_fraction : float
         Without ``validation_data``, this share of the training images (per
-        class, copies kept together) is held out for early stopping.
+        class, copies kept together) is held out for early stopping; 0 trains
+        on every image for all ``epochs`` (no early stopping).
     n_threads : int or None
         TensorFlow intra-op threads; None uses every core this process may use.
         TensorFlow keeps the first value set in a process.
@@ -224,11 +230,11 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             )
         if not (
             isinstance(self.validation_fraction, numbers.Real)
-            and 0 < self.validation_fraction < 0.5
+            and 0 <= self.validation_fraction < 0.5
         ):
             raise ValueError(
                 f"validation_fraction={self.validation_fraction!r}: use a number "
-                "in (0, 0.5)"
+                "in [0, 0.5)"
             )
         if self.augment is not None and self.augment not in AUGMENTATIONS:
             raise ValueError(
@@ -344,7 +350,9 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         keras.utils.set_random_seed(self.seed)
 
         X = resize_images(X, self.image_size_)
-        if validation_data is None:
+        if validation_data is None and self.validation_fraction == 0:
+            validation = None
+        elif validation_data is None:
             train, held_out = inner_split(
                 X.reshape(len(X), -1),
                 y,
@@ -358,9 +366,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             images = self._check_images(validation_data[0], "validation_data")
             validation = (resize_images(images, self.image_size_), validation_data[1])
 
-        self.batch_size_ = min(
-            self.batch_size or max(1, min(_BATCH_SIZE, len(X) // _MIN_STEPS)), len(X)
-        )
+        self.batch_size_ = min(self.batch_size or default_batch_size(len(X)), len(X))
         steps_per_epoch = len(X) // self.batch_size_  # full batches only
         self.model_ = self._build(n_steps=self.epochs * steps_per_epoch)
         timer = _Timer()
@@ -400,16 +406,18 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size_,
             seed=self.seed,
             augment=augment,
+            epochs=self.epochs,
         )
         callbacks: list[keras.callbacks.Callback] = [timer]
         stopper = validation_dataset = None
         if validation is None:
-            logger.warning(
-                "%d images are too few for an inner validation split; training "
-                "%d epochs without early stopping",
-                len(X),
-                self.epochs,
-            )
+            if self.validation_fraction > 0:
+                logger.warning(
+                    "%d images are too few for an inner validation split; "
+                    "training %d epochs without early stopping",
+                    len(X),
+                    self.epochs,
+                )
         else:
             validation_dataset = evaluation_dataset(
                 validation[0],

@@ -57,13 +57,16 @@ def write_image(path: Path, seed: int, size: int = 48) -> Path:
 
 @pytest.fixture
 def image_folder(tmp_path) -> Path:
+    return make_image_folder(tmp_path / "lesions")
+
+
+def make_image_folder(root: Path) -> Path:
     """Train/Test class folders with awkward names, one conflict and one leak.
 
     Train: 'melanoma' 6, 'nevus naevus' 6 (spaces), 'café <b>' 4 (unicode, HTML).
     Copies: melanoma/m0.jpg == nevus naevus/n0.jpg (conflict, in Train);
     Test/melanoma/t0.jpg == Train/melanoma/m1.jpg (leak).
     """
-    root = tmp_path / "lesions"
     seed = 100
     for label, count in (("melanoma", 6), ("nevus naevus", 6), ("café <b>", 4)):
         for index in range(count):

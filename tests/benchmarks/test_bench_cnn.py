@@ -19,9 +19,10 @@ from benchmarks.datasets import (  # noqa: E402
     write_synthetic,
 )
 from benchmarks.image_cache import load_images  # noqa: E402
+from models import available_cores  # noqa: E402
 from models._cnn import DEFAULT_IMAGE_SIZES, build_cnn, build_seed_cnn  # noqa: E402
 from models._keras_classifier import KerasImageClassifier  # noqa: E402
-from models._keras_data import available_cores, training_dataset  # noqa: E402
+from models._keras_data import training_dataset  # noqa: E402
 
 SEED = 0
 CNN_SIZE = DEFAULT_IMAGE_SIZES["cnn"]

@@ -1,0 +1,163 @@
+"""The run configuration: one frozen, typed object, validated once."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from benchmarks import __version__
+from benchmarks.errors import UserError
+
+#: Model families of the grid, in leaderboard order.
+MODELS: tuple[str, ...] = ("xgb", "cnn", "hybrid", "seed-cnn")
+#: Imbalance strategies (benchmarks.strategies), in leaderboard order.
+STRATEGIES: tuple[str, ...] = ("none", "class_weight", "oversample", "smote")
+#: The course network is the reference row: ~14 min a fold on 2 cores, so by
+#: default it runs under the first strategy only.
+REFERENCE_MODELS: tuple[str, ...] = ("seed-cnn",)
+POLICIES: tuple[str, ...] = ("keep", "drop")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work a run does: folds and training budgets.
+
+    Why budgets in optimiser steps as well as epochs: a 375-image synthetic fold
+    has a tenth of isic9's steps per epoch, and a CNN given isic9's epochs there
+    stays far from converged.
+    """
+
+    name: str
+    folds: int
+    cnn_epochs: int
+    cnn_min_steps: int
+    seed_cnn_epochs: int
+    xgb_learning_rate: float
+    xgb_max_rounds: int
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        folds=3,
+        cnn_epochs=8,
+        cnn_min_steps=80,
+        seed_cnn_epochs=3,
+        xgb_learning_rate=0.15,
+        xgb_max_rounds=400,
+    ),
+    "full": Profile(
+        name="full",
+        folds=5,
+        cnn_epochs=30,
+        cnn_min_steps=600,
+        seed_cnn_epochs=20,
+        xgb_learning_rate=0.05,
+        xgb_max_rounds=2000,
+    ),
+}
+
+
+def _choices(option: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise UserError(
+            f"{option} {unknown[0]}: unknown; choose from {', '.join(allowed)}"
+        )
+    if not values:
+        raise UserError(f"{option}: name at least one of {', '.join(allowed)}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's numbers (and a few things that do not).
+
+    ``jobs`` only changes how fast the grid runs and ``data``/``images`` only
+    where the files are (the data fingerprint stands for what they hold), so
+    they are left out of the run id: a run started with --jobs 1 resumes with
+    --jobs 2, from another working folder too.
+    """
+
+    data: str = "synthetic"
+    images: str | None = None
+    id_column: str | None = None
+    label_column: str | None = None
+    group_column: str | None = None
+    models: tuple[str, ...] = MODELS
+    strategies: tuple[str, ...] | None = None
+    profile: str = "quick"
+    folds: int | None = None
+    seed: int = 0
+    conflicts: str = "keep"
+    test_leaks: str = "keep"
+    positive_class: str | None = None
+    near_threshold: int = 4
+    strict: bool = False
+    jobs: int = field(default=1, compare=False)
+
+    def __post_init__(self) -> None:
+        _choices("--models", self.models, MODELS)
+        if self.strategies is not None:
+            _choices("--strategies", self.strategies, STRATEGIES)
+        if self.profile not in PROFILES:
+            raise UserError(
+                f"--profile {self.profile}: choose from {', '.join(PROFILES)}"
+            )
+        if self.folds is not None and self.folds < 2:
+            raise UserError(f"--folds {self.folds}: choose a whole number >= 2")
+        if self.seed < 0:
+            raise UserError(f"--seed {self.seed}: choose a whole number >= 0")
+        if self.jobs < 1:
+            raise UserError(f"--jobs {self.jobs}: choose a whole number >= 1")
+        for option, value in (
+            ("--conflicts", self.conflicts),
+            ("--test-leaks", self.test_leaks),
+        ):
+            if value not in POLICIES:
+                raise UserError(f"{option} {value}: choose keep or drop")
+
+    @property
+    def settings(self) -> Profile:
+        return PROFILES[self.profile]
+
+    @property
+    def n_folds(self) -> int:
+        return self.folds or self.settings.folds
+
+    def grid(self) -> list[tuple[str, str]]:
+        """(model, strategy) pairs in leaderboard order.
+
+        Without --strategies, reference models run under 'none' only; with it,
+        every model runs under every strategy named.
+        """
+        pairs = []
+        for model in self.models:
+            if self.strategies is not None:
+                chosen = self.strategies
+            elif model in REFERENCE_MODELS:
+                chosen = STRATEGIES[:1]
+            else:
+                chosen = STRATEGIES
+            pairs.extend((model, strategy) for strategy in chosen)
+        return pairs
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["models"] = list(self.models)
+        values["strategies"] = (
+            None if self.strategies is None else list(self.strategies)
+        )
+        return values
+
+    def run_id(self, data_fingerprint: str) -> str:
+        """Same config, same data, same package version -> same run folder."""
+        identity = {
+            name: value
+            for name, value in self.to_dict().items()
+            if name not in ("jobs", "data", "images")
+        }
+        identity.update(version=__version__, data=data_fingerprint)
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
+        return f"{self.profile}-{digest.hexdigest()[:12]}"

@@ -1,0 +1,295 @@
+"""A run: prepare the data once, then execute the grid of trials, resumably.
+
+Preparation follows DESIGN's flow: manifest -> audit (its policies applied) ->
+group-aware folds -> image cache / features -> trials -> leaderboard. Each
+trial's record is written the moment it finishes; a re-run of the same command
+finds the same run folder (its name is a hash of config and data) and runs only
+the trials without a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.audit import AuditReport, audit
+from benchmarks.cache import atomic_write, atomic_write_json
+from benchmarks.config import RunConfig
+from benchmarks.datasets import INFO, drop_unreadable, load_manifest, relative_path
+from benchmarks.environment import library_versions, machine
+from benchmarks.errors import UserError
+from benchmarks.feature_cache import load_features
+from benchmarks.folds import assign_folds
+from benchmarks.image_cache import load_images
+from benchmarks.leaderboard import leaderboard
+from benchmarks.store import RunStore
+from benchmarks.trials import IMAGE_SIZES, Trial, Workspace, run_trial
+from models import available_cores
+
+logger = logging.getLogger(__name__)
+
+#: Splits pooled for cross-validation; 'test' is held out for the final fits.
+CV_SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run folder ready for trials."""
+
+    store: RunStore
+    workspace: Workspace
+    trials: list[Trial]
+    resumed: bool
+
+
+def _positive_class(config: RunConfig, manifest: pd.DataFrame) -> str:
+    labels = set(manifest["label"].astype(str))
+    if config.positive_class is not None:
+        chosen = config.positive_class
+    else:
+        info = INFO.get(manifest.attrs.get("dataset", ""))
+        chosen = info.melanoma_class if info else "melanoma"
+    if chosen not in labels:
+        raise UserError(
+            f"--positive-class {chosen}: no such class in the data; choose one of "
+            f"{', '.join(sorted(labels))}"
+        )
+    return chosen
+
+
+def _apply_policies(
+    config: RunConfig, report: AuditReport
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Rows kept after --conflicts and --test-leaks, and how many each dropped."""
+    manifest = report.manifest
+    keep = np.ones(len(manifest), dtype=bool)
+    position = {path: index for index, path in enumerate(manifest["path"])}
+    dropped = {"conflicts": 0, "test_leaks": 0}
+    for group in report.groups:
+        if group["kind"] != "exact":
+            continue
+        rows = np.array([position[path] for path in group["files"]])
+        if group["conflict"] and config.conflicts == "drop":
+            dropped["conflicts"] += int(keep[rows].sum())
+            keep[rows] = False
+        if group["leak"] and config.test_leaks == "drop":
+            in_test = rows[manifest["split"].to_numpy()[rows] == "test"]
+            dropped["test_leaks"] += int(keep[in_test].sum())
+            keep[in_test] = False
+    return keep, dropped
+
+
+def _fingerprint(table: pd.DataFrame) -> str:
+    """What the data holds, independent of where it lives."""
+    rows = sorted(zip(table["sha256"], table["label"], table["split"], strict=True))
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+
+def _trials(config: RunConfig, has_test: bool) -> list[Trial]:
+    """Every trial of the grid, a hybrid's CNN before it."""
+    parts: list[int | None] = list(range(config.n_folds))
+    if has_test:
+        parts.append(None)
+    ordered: list[Trial] = []
+    for model, strategy in config.grid():
+        for fold in parts:
+            trial = Trial(model, strategy, fold)
+            if trial.needs is not None and trial.needs not in ordered:
+                ordered.append(trial.needs)
+            if trial not in ordered:
+                ordered.append(trial)
+    return sorted(ordered, key=lambda trial: trial.model == "hybrid")
+
+
+def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
+    """Load, audit and fold the data and write the run folder's inputs."""
+    manifest = load_manifest(
+        config.data,
+        images=config.images,
+        id_column=config.id_column,
+        label_column=config.label_column,
+        group_column=config.group_column,
+        cache=cache,
+        seed=config.seed,
+    )
+    report = audit(manifest, near_threshold=config.near_threshold)
+    readable = report.manifest["readable"].to_numpy()
+    if config.strict and not readable.all():
+        drop_unreadable(report.manifest, strict=True)
+    keep, dropped = _apply_policies(config, report)
+    keep &= readable
+    table = report.manifest[keep].reset_index(drop=True)
+    groups = report.copy_group[keep]
+    positive = _positive_class(config, table)
+
+    in_cv = table["split"].isin(CV_SPLITS).to_numpy()
+    folds = np.full(len(table), -1, dtype=np.int64)
+    folds[in_cv] = assign_folds(
+        table["label"].to_numpy()[in_cv],
+        groups[in_cv],
+        n_folds=config.n_folds,
+        seed=config.seed,
+    )
+    has_test = bool((table["split"] == "test").any())
+    fingerprint = _fingerprint(table)
+    run_id = config.run_id(fingerprint)
+    store = RunStore(Path(out) / run_id)
+    classes = tuple(sorted(table["label"].astype(str).unique()))
+    resumed = store.claim(
+        {
+            "run_id": run_id,
+            "config": config.to_dict(),
+            "profile": config.settings.__dict__,
+            "dataset": manifest.attrs.get("dataset", ""),
+            "data_fingerprint": fingerprint,
+            "positive_class": positive,
+            "classes": list(classes),
+            "grid": [list(pair) for pair in config.grid()],
+            "versions": library_versions(),
+            "machine": machine(),
+        }
+    )
+    if not resumed:
+        facts = report.to_dict()
+        facts["policy"] = {
+            "conflicts": config.conflicts,
+            "test_leaks": config.test_leaks,
+            "dropped_conflicting_images": dropped["conflicts"],
+            "dropped_test_leak_images": dropped["test_leaks"],
+            "dropped_unreadable_images": int((~readable).sum()),
+        }
+        atomic_write_json(store.path("audit.json"), facts)
+        described = pd.DataFrame(
+            {
+                "file": [relative_path(path, table) for path in table["path"]],
+                "label": table["label"].astype(str),
+                "split": table["split"],
+                "group": groups,
+                "fold": folds,
+                "sha256": table["sha256"],
+            }
+        )
+        atomic_write(
+            store.path("manifest.parquet"),
+            lambda stream: described.to_parquet(stream, index=False),
+        )
+
+    models = set(config.models)
+    if models & {"xgb", "hybrid"} and not store.path("features.npy").exists():
+        logger.info("features: computing or reading from the cache")
+        features = load_features(table, cache=cache).to_numpy(np.float32)
+        store.write_array(store.path("features.npy"), features)
+    image_paths = {}
+    for model in models & (set(IMAGE_SIZES) | {"hybrid"}):
+        size = IMAGE_SIZES["cnn" if model == "hybrid" else model]
+        if size not in image_paths:
+            image_paths[size] = str(load_images(table, size, cache=cache).filename)
+
+    workspace = Workspace(
+        run_dir=str(store.run_dir),
+        classes=classes,
+        positive=positive,
+        profile=config.settings,
+        seed=config.seed,
+        n_threads=max(1, available_cores() // config.jobs),
+        image_paths=image_paths,
+    )
+    return Prepared(store, workspace, _trials(config, has_test), resumed)
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s"
+
+
+class Progress:
+    """'trial k/n' lines with elapsed time and an ETA from the trials so far
+    (per model family, since a seed-cnn trial costs ten cnn trials)."""
+
+    def __init__(self, todo: list[Trial], total: int, write: Callable[[str], None]):
+        self.remaining = list(todo)
+        self.total = total
+        self.done = total - len(todo)
+        self.write = write
+        self.started = time.perf_counter()
+        self.seconds: dict[str, list[float]] = {}
+
+    def _eta(self) -> float | None:
+        if not self.seconds:
+            return None
+        overall = float(
+            np.mean([s for values in self.seconds.values() for s in values])
+        )
+        return sum(
+            float(np.mean(self.seconds.get(trial.model, [overall])))
+            for trial in self.remaining
+        )
+
+    def finished(self, trial: Trial, record: dict) -> None:
+        self.done += 1
+        self.remaining.remove(trial)
+        wall = record["timings"]["wall_seconds"]
+        self.seconds.setdefault(trial.model, []).append(wall)
+        part = record["evaluated_on"]
+        score = record["metrics"][part]["balanced_accuracy"]
+        eta = self._eta()
+        self.write(
+            f"trial {self.done}/{self.total} {trial.key}: {part} balanced accuracy "
+            f"{score:.3f} in {_minutes(wall)} | elapsed "
+            f"{_minutes(time.perf_counter() - self.started)}"
+            + ("" if eta is None else f", ETA {_minutes(eta)}")
+        )
+
+
+def _execute(todo: list[Trial], workspace: Workspace, jobs: int) -> Iterator[tuple]:
+    """(trial, record) as trials finish; hybrids after all other trials."""
+    if jobs == 1:
+        for trial in todo:
+            yield trial, run_trial(trial, workspace)
+        return
+    from joblib import Parallel, delayed
+
+    for phase in (
+        [trial for trial in todo if trial.model != "hybrid"],
+        [trial for trial in todo if trial.model == "hybrid"],
+    ):
+        records = Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(run_trial)(trial, workspace) for trial in phase
+        )
+        yield from zip(phase, records, strict=True)
+
+
+def run(
+    config: RunConfig,
+    out: str | Path = "runs",
+    *,
+    cache: str | None = None,
+    write: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> RunStore:
+    """Run (or resume) the grid; returns the run folder's store."""
+    prepared = prepare(config, out, cache)
+    store, workspace = prepared.store, prepared.workspace
+    done = store.done()
+    todo = [trial for trial in prepared.trials if trial.key not in done]
+    if prepared.resumed:
+        write(
+            f"resuming {store.run_dir}: {len(prepared.trials) - len(todo)} of "
+            f"{len(prepared.trials)} trials already done"
+        )
+    progress = Progress(todo, len(prepared.trials), write)
+    for trial, record in _execute(todo, workspace, config.jobs):
+        progress.finished(trial, record)
+    board = leaderboard(store.records())
+    atomic_write(
+        store.path("leaderboard.csv"),
+        lambda stream: stream.write(board.to_csv(index=False).encode()),
+    )
+    return store

@@ -1,0 +1,106 @@
+"""The results store: one run folder, one atomically written record per trial.
+
+Layout of RUN_DIR:
+
+    config.json         the validated RunConfig, data fingerprint, versions
+    manifest.parquet    every image of the run: file, label, split, group, fold
+    audit.json          the audit's findings and what the run did about them
+    features.npy        handcrafted features of the manifest's rows (float32)
+    trials/KEY.json     one trial: metrics, curves, timings (written last)
+    trials/KEY.npz      its raw per-image scores and the rows it trained on
+    embeddings/KEY.npy  a CNN trial's penultimate-layer output for every row
+    leaderboard.csv     model x strategy summary, rewritten after each run
+
+A trial is done when its JSON exists; the JSON is renamed into place after its
+scores, so a run killed at any moment resumes from whole records only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.cache import atomic_write, atomic_write_json
+from benchmarks.errors import UserError
+
+CONFIG = "config.json"
+
+
+class RunStore:
+    """Reads and writes one run folder."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    @property
+    def trials_dir(self) -> Path:
+        return self.run_dir / "trials"
+
+    def path(self, name: str) -> Path:
+        return self.run_dir / name
+
+    def embedding_path(self, key: str) -> Path:
+        return self.run_dir / "embeddings" / f"{key}.npy"
+
+    def claim(self, config: dict) -> bool:
+        """Write config.json for a new run; True when the folder already held
+        this same run (a resume). Refuses a folder holding another run."""
+        path = self.path(CONFIG)
+        if path.exists():
+            try:
+                existing = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise UserError(
+                    f"{path}: unreadable ({error}); move the folder away or pick "
+                    "another --out"
+                ) from None
+            if existing.get("run_id") != config.get("run_id"):
+                raise UserError(
+                    f"{self.run_dir}: holds another run ({existing.get('run_id')}); "
+                    "pick another --out"
+                )
+            return True
+        atomic_write_json(path, config)
+        return False
+
+    def read_config(self) -> dict:
+        path = self.path(CONFIG)
+        if not path.is_file():
+            raise UserError(f"{self.run_dir}: not a run folder (no {CONFIG})")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def done(self) -> set[str]:
+        """Keys of the trials with a complete record."""
+        if not self.trials_dir.is_dir():
+            return set()
+        return {path.stem for path in self.trials_dir.glob("*.json")}
+
+    def write_trial(self, record: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Scores first, then the record that marks the trial done."""
+        key = record["key"]
+
+        def save(stream: Any) -> None:
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **arrays)
+            stream.write(buffer.getvalue())
+
+        atomic_write(self.trials_dir / f"{key}.npz", save)
+        atomic_write_json(self.trials_dir / f"{key}.json", record)
+
+    def records(self) -> list[dict]:
+        """Every complete trial record, sorted by key."""
+        return [
+            json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(self.trials_dir.glob("*.json"))
+        ]
+
+    def scores(self, key: str) -> dict[str, np.ndarray]:
+        with np.load(self.trials_dir / f"{key}.npz") as archive:
+            return {name: archive[name] for name in archive.files}
+
+    def write_array(self, path: Path, array: np.ndarray) -> None:
+        atomic_write(path, lambda stream: np.save(stream, array))

@@ -1,0 +1,54 @@
+"""The run configuration: validation, the grid, and the run id."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.config import PROFILES, STRATEGIES, RunConfig
+from benchmarks.errors import UserError
+
+
+def test_default_grid_runs_the_reference_under_none_only():
+    grid = RunConfig().grid()
+    assert ("seed-cnn", "none") in grid
+    assert [pair for pair in grid if pair[0] == "seed-cnn"] == [("seed-cnn", "none")]
+    assert len(grid) == 3 * len(STRATEGIES) + 1
+
+
+def test_named_strategies_apply_to_every_model():
+    config = RunConfig(models=("xgb", "seed-cnn"), strategies=("smote",))
+    assert config.grid() == [("xgb", "smote"), ("seed-cnn", "smote")]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"models": ("svm",)}, "--models svm: unknown; choose from xgb, cnn"),
+        ({"models": ()}, "--models: name at least one"),
+        ({"strategies": ("focal",)}, "--strategies focal: unknown"),
+        ({"profile": "huge"}, "--profile huge: choose from quick, full"),
+        ({"folds": 1}, "--folds 1: choose a whole number >= 2"),
+        ({"seed": -1}, "--seed -1"),
+        ({"jobs": 0}, "--jobs 0"),
+        ({"conflicts": "merge"}, "--conflicts merge: choose keep or drop"),
+        ({"test_leaks": "hide"}, "--test-leaks hide: choose keep or drop"),
+    ],
+)
+def test_bad_values_are_one_line_errors(options, message):
+    with pytest.raises(UserError, match=message.replace("+", r"\+")):
+        RunConfig(**options)
+
+
+def test_profile_folds_unless_overridden():
+    assert RunConfig().n_folds == PROFILES["quick"].folds
+    assert RunConfig(profile="full").n_folds == 5
+    assert RunConfig(folds=4).n_folds == 4
+
+
+def test_run_id_follows_what_decides_the_numbers():
+    base = RunConfig()
+    assert base.run_id("data") == RunConfig(jobs=2).run_id("data")
+    assert base.run_id("data") == RunConfig(data="/elsewhere").run_id("data")
+    assert base.run_id("data") != RunConfig(seed=1).run_id("data")
+    assert base.run_id("data") != base.run_id("other data")
+    assert base.run_id("data").startswith("quick-")

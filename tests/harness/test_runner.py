@@ -1,0 +1,240 @@
+"""The runner end to end on small folders: store, audit policies, resume, kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import benchmarks.runner as runner
+from benchmarks.cli import main
+from benchmarks.config import PROFILES, RunConfig
+from benchmarks.leaderboard import COLUMNS
+from benchmarks.store import RunStore
+from tests.conftest import make_image_folder
+from tests.harness.conftest import TINY
+
+GRID = {"models": ("xgb", "cnn", "hybrid"), "strategies": ("none", "smote")}
+#: 3 models x 2 strategies x (2 folds + the final fit on Train, scored on Test).
+N_TRIALS = 18
+
+
+def _run(image_folder: Path, out: Path, **options) -> RunStore:
+    config = RunConfig(data=str(image_folder), **{**GRID, **options})
+    return runner.run(config, out, write=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def module_folder(tmp_path_factory) -> Path:
+    return make_image_folder(tmp_path_factory.mktemp("folder") / "lesions")
+
+
+@pytest.fixture(scope="module")
+def module_run(module_folder, tmp_path_factory) -> RunStore:
+    """One finished run shared by the tests that only read it (~20 s to make)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PROFILES, "quick", TINY)
+        patch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield _run(module_folder, tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture
+def finished(module_run, tiny_profile) -> RunStore:
+    return module_run
+
+
+@pytest.fixture
+def image_folder(module_folder) -> Path:
+    return module_folder
+
+
+def test_a_run_writes_a_complete_store(finished):
+    config = finished.read_config()
+    assert config["positive_class"] == "melanoma"
+    assert config["classes"] == ["café <b>", "melanoma", "nevus naevus"]
+    records = finished.records()
+    assert len(records) == N_TRIALS
+    assert {record["evaluated_on"] for record in records} == {"validation", "test"}
+    for record in records:
+        scores = finished.scores(record["key"])
+        assert scores["evaluation_proba"].shape == (record["n_evaluated"], 3)
+        np.testing.assert_allclose(scores["evaluation_proba"].sum(axis=1), 1, 1e-5)
+        assert record["metrics"]["train"]["n"] == record["n_train"]
+    for record in records:
+        if record["model"] == "cnn":
+            assert finished.embedding_path(record["key"]).is_file()
+    board = pd.read_csv(finished.path("leaderboard.csv"))
+    assert list(board.columns) == list(COLUMNS)
+    assert len(board) == 6
+    assert board["folds"].eq(2).all()
+    assert board["test_balanced_accuracy"].notna().all()
+
+
+def test_copies_share_a_fold_and_test_rows_are_held_out(finished):
+    table = pd.read_parquet(finished.path("manifest.parquet"))
+    in_cv = table["split"] == "train"
+    assert table.loc[in_cv].groupby("group")["fold"].nunique().max() == 1
+    assert table.loc[~in_cv, "fold"].eq(-1).all()
+    # The conflict (melanoma/m0 == nevus naevus/n0) is kept, in one fold.
+    conflict = table[
+        table["file"].isin(["Train/melanoma/m0.jpg", "Train/nevus naevus/n0.jpg"])
+    ]
+    assert len(conflict) == 2 and conflict["fold"].nunique() == 1
+
+
+def test_rerun_resumes_only_the_missing_trials(finished, image_folder, monkeypatch):
+    before = {record["key"]: record for record in finished.records()}
+    lost = sorted(before)[:3]
+    for key in lost:
+        (finished.trials_dir / f"{key}.json").unlink()
+    ran = []
+    real = runner.run_trial
+    monkeypatch.setattr(
+        runner, "run_trial", lambda trial, ws: ran.append(trial.key) or real(trial, ws)
+    )
+    lines: list[str] = []
+    config = RunConfig(data=str(image_folder), **GRID)
+    store = runner.run(config, finished.run_dir.parent, write=lines.append)
+    assert store.run_dir == finished.run_dir
+    assert sorted(ran) == lost
+    assert lines[0].startswith(f"resuming {store.run_dir}: 15 of 18 trials")
+    after = {record["key"]: record for record in store.records()}
+    for key in lost:
+        if key.startswith("xgb"):
+            assert after[key]["metrics"] == before[key]["metrics"]
+
+
+def test_a_folder_of_another_run_is_refused(finished, image_folder):
+    (finished.run_dir.parent / "other").mkdir()
+    config = json.loads(finished.path("config.json").read_text("utf-8"))
+    config["run_id"] = "other"
+    store = RunStore(finished.run_dir)
+    with pytest.raises(Exception, match="holds another run"):
+        store.claim({"run_id": "something else"})
+    assert store.claim(config | {"run_id": finished.run_dir.name}) is True
+
+
+@pytest.mark.slow
+def test_same_seed_same_numbers(finished, image_folder, tmp_path):
+    again = _run(image_folder, tmp_path / "again")
+    first = {record["key"]: record for record in finished.records()}
+    for record in again.records():
+        reference = first[record["key"]]
+        for part, metrics in record["metrics"].items():
+            for name in ("balanced_accuracy", "accuracy", "ece", "macro_f1"):
+                tolerance = 0 if record["model"] == "xgb" else 1e-6
+                assert metrics[name] == pytest.approx(
+                    reference["metrics"][part][name], abs=tolerance
+                ), (record["key"], part, name)
+        np.testing.assert_allclose(
+            again.scores(record["key"])["evaluation_proba"],
+            finished.scores(record["key"])["evaluation_proba"],
+            atol=1e-6,
+        )
+
+
+def test_audit_policies_drop_conflicts_and_test_leaks(
+    image_folder, tiny_profile, tmp_path
+):
+    store = _run(
+        image_folder,
+        tmp_path / "runs",
+        models=("xgb",),
+        strategies=("none",),
+        conflicts="drop",
+        test_leaks="drop",
+    )
+    policy = json.loads(store.path("audit.json").read_text("utf-8"))["policy"]
+    assert policy["dropped_conflicting_images"] == 2
+    assert policy["dropped_test_leak_images"] == 1
+    files = set(pd.read_parquet(store.path("manifest.parquet"))["file"])
+    assert "Train/melanoma/m0.jpg" not in files
+    assert "Test/melanoma/t0.jpg" not in files
+    assert "Train/melanoma/m1.jpg" in files
+
+
+_KILLABLE = """
+import sys
+from benchmarks.config import PROFILES
+from tests.harness.conftest import TINY
+PROFILES["quick"] = TINY
+from benchmarks.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_leaves_only_whole_records(image_folder, tmp_path, tiny_profile):
+    out = tmp_path / "runs"
+    argv = ["run", "xgb,cnn", "--data", str(image_folder), "--out", str(out)]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-c", _KILLABLE, *argv],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        records = list(out.glob("*/trials/*.json"))
+        if len(records) >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    (run_dir,) = out.iterdir()
+    store = RunStore(run_dir)
+    done = store.done()
+    assert 3 <= len(done) < 24
+    for record in store.records():
+        store.scores(record["key"])
+    for path in run_dir.rglob("*.json"):
+        json.loads(path.read_text("utf-8"))
+
+    config = RunConfig(data=str(image_folder), models=("xgb", "cnn"))
+    ran = []
+    real = runner.run_trial
+    runner.run_trial, saved = (
+        lambda trial, ws: ran.append(trial.key) or real(trial, ws),
+        runner.run_trial,
+    )
+    try:
+        runner.run(config, out, write=lambda line: None)
+    finally:
+        runner.run_trial = saved
+    assert len(ran) == 24 - len(done)
+    assert not set(ran) & done
+    assert len(store.records()) == 24
+
+
+def test_run_on_synthetic_says_so_first(tiny_profile, tmp_path, capsys):
+    argv = ["run", "xgb", "--strategies", "none", "--out", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[0].startswith(
+        "melanoma-bench: running on the embedded SYNTHETIC data set (quick profile)"
+    )
+    assert "xgb" in captured.out and "results: " in captured.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "svm"], "--models svm: unknown"),
+        (["run", "all", "--strategies", "focal"], "--strategies focal: unknown"),
+        (["run", "cnn", "--models", "xgb"], "name the models once"),
+    ],
+)
+def test_run_mistakes_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
