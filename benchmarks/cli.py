@@ -102,7 +102,8 @@ class NotYetAvailable(Command):
     def execute(self, args: argparse.Namespace) -> int:
         print(
             f"melanoma-bench: '{self.name}' is not yet available in version "
-            f"{__version__}; available now: run, audit, features, list, data synth",
+            f"{__version__}; available now: run, report, audit, features, list, "
+            "data synth",
             file=sys.stderr,
         )
         return 1
@@ -261,6 +262,9 @@ class Run(Command):
         execution.add_argument(
             "--out", default="runs", metavar="DIR", help="runs folder (default runs)"
         )
+        execution.add_argument(
+            "--no-report", action="store_true", help="skip RUN_DIR/report.html"
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.config import MODELS, RunConfig
@@ -302,6 +306,31 @@ class Run(Command):
         board = leaderboard(store.records())
         print(to_text(board))
         print(f"\nresults: {store.run_dir}")
+        if not args.no_report:
+            from reports import write_report
+
+            print(f"report: {write_report(store.run_dir)}")
+        return 0
+
+
+class Report(Command):
+    name = "report"
+    help = "write the HTML comparison report of a run"
+    epilog = (
+        f"example:\n  {PROG} report runs/full-0123456789ab\n\n"
+        "Writes RUN_DIR/report.html (one self-contained file), leaderboard.csv "
+        "and metrics.json."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by run")
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from reports import write_report
+
+        if not Path(args.run_dir).is_dir():
+            raise UserError(f"{args.run_dir}: no such folder; pass a run folder")
+        print(f"wrote {write_report(args.run_dir)}")
         return 0
 
 
@@ -377,7 +406,7 @@ COMMANDS: tuple[Command, ...] = (
     Run(),
     Audit(),
     Features(),
-    NotYetAvailable("report", "write the HTML comparison report of a run"),
+    Report(),
     NotYetAvailable("compare", "compare a run with a baseline (regression gate)"),
     NotYetAvailable("triage", "rank new images, likely melanomas first"),
     List(),

@@ -44,7 +44,7 @@ PROFILES: dict[str, Profile] = {
         folds=3,
         cnn_epochs=8,
         cnn_min_steps=80,
-        seed_cnn_epochs=3,
+        seed_cnn_epochs=2,
         xgb_learning_rate=0.15,
         xgb_max_rounds=400,
     ),

@@ -452,10 +452,13 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, model: keras.Model, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
         X = self._check_images(X)
-        parts = [
-            np.asarray(model.predict_on_batch(batch))
-            for batch in batches(X, self.image_size_, _PREDICT_BATCH)
-        ]
+        parts = []
+        for batch in batches(X, self.image_size_, _PREDICT_BATCH):
+            # Every call gets a full batch: each new shape retraces the graph
+            # (~0.4 s, and a TensorFlow warning) for a handful of images.
+            padding = _PREDICT_BATCH - len(batch)
+            padded = np.pad(batch, ((0, padding), (0, 0), (0, 0), (0, 0)))
+            parts.append(np.asarray(model.predict_on_batch(padded))[: len(batch)])
         return (
             np.concatenate(parts) if parts else np.empty((0, *model.output_shape[1:]))
         )

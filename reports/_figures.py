@@ -1,0 +1,338 @@
+"""The report's figures, drawn with matplotlib/seaborn and embedded as PNG data.
+
+One colour per model family throughout, so a reader can follow a model from
+chart to chart.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from benchmarks.config import MODELS, STRATEGIES
+from benchmarks.store import RunStore
+from reports._tables import RunTables, pooled_scores
+
+_PALETTE = sns.color_palette("colorblind")
+#: Blue, orange, green, purple: distinct for colour-blind readers too.
+COLOURS = dict(zip(MODELS, [_PALETTE[i] for i in (0, 1, 2, 4)], strict=True))
+DPI = 90
+
+
+def _png(figure: plt.Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _label(model: str, strategy: str) -> str:
+    return f"{model} / {strategy}"
+
+
+def gap_chart(tables: RunTables) -> str:
+    """Train vs validation balanced accuracy per configuration, folds as dots."""
+    board = tables.leaderboard
+    figure, axis = plt.subplots(figsize=(8, 0.35 * len(board) + 1.2))
+    folds = tables.folds
+    for position, row in enumerate(board.itertuples()):
+        colour = COLOURS[row.model]
+        chosen = folds[
+            (folds["model"] == row.model) & (folds["strategy"] == row.strategy)
+        ]
+        for part, marker, alpha in (("train", "o", 0.35), ("validation", "s", 0.9)):
+            values = chosen.loc[chosen["part"] == part, "balanced_accuracy"]
+            axis.scatter(
+                values,
+                [position] * len(values),
+                marker=marker,
+                color=colour,
+                alpha=alpha,
+                s=18,
+            )
+        axis.plot(
+            [row.balanced_accuracy_mean, row.train_balanced_accuracy_mean],
+            [position, position],
+            color=colour,
+            linewidth=2,
+        )
+    axis.set_yticks(
+        range(len(board)),
+        [_label(m, s) for m, s in zip(board["model"], board["strategy"], strict=True)],
+    )
+    axis.invert_yaxis()
+    axis.set_xlabel(
+        "balanced accuracy (squares: validation folds, circles: train folds)"
+    )
+    axis.set_title("Overfitting: train minus validation balanced accuracy")
+    axis.grid(axis="x", alpha=0.3)
+    return _png(figure)
+
+
+def learning_curves(tables: RunTables) -> str:
+    """Loss per epoch (CNN) or boosting round (XGBoost) on fold 0 of every
+    configuration; the dashed line marks the kept epoch or round."""
+    chosen = [r for r in tables.records if r["fold"] == 0]
+    chosen.sort(
+        key=lambda r: (MODELS.index(r["model"]), STRATEGIES.index(r["strategy"]))
+    )
+    if not chosen:
+        return ""
+    columns = 4
+    rows = int(np.ceil(len(chosen) / columns))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False
+    )
+    for axis, record in zip(axes.flat, chosen, strict=False):
+        curves = record["curves"]
+        colour = COLOURS[record["model"]]
+        train = curves.get("train_loss") or []
+        validation = curves.get("validation_loss") or []
+        axis.plot(
+            range(1, len(train) + 1), train, color=colour, alpha=0.5, label="train"
+        )
+        if validation:
+            axis.plot(
+                range(1, len(validation) + 1),
+                validation,
+                color=colour,
+                label="validation",
+            )
+        axis.axvline(curves["best"] + 1, color="grey", linestyle="--", linewidth=1)
+        axis.set_title(_label(record["model"], record["strategy"]), fontsize=9)
+        axis.set_xlabel(curves["unit"] + "s", fontsize=8)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+        axis.set_ylabel("loss", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.legend(fontsize=7)
+    for axis in axes.flat[len(chosen) :]:
+        axis.set_visible(False)
+    figure.suptitle(
+        "Learning curves, fold 0 (validation: CNN on the fold's validation part, "
+        "XGBoost on its inner split)"
+    )
+    figure.tight_layout()
+    return _png(figure)
+
+
+def class_counts(tables: RunTables) -> str:
+    """Training images per class on fold 0, before and after each strategy."""
+    rows = []
+    for record in tables.records:
+        if record["fold"] != 0 or record["model"] != tables.records[0]["model"]:
+            continue
+        for name, count in record["class_counts_after"].items():
+            rows.append(
+                {"strategy": record["strategy"], "class": name, "images": count}
+            )
+    if not rows:
+        return ""
+    frame = pd.DataFrame(rows)
+    figure, axis = plt.subplots(figsize=(9, 3.2))
+    sns.barplot(
+        frame,
+        x="class",
+        y="images",
+        hue="strategy",
+        hue_order=[s for s in STRATEGIES if s in set(frame["strategy"])],
+        ax=axis,
+    )
+    axis.set_title(
+        "Training images per class on fold 0, after each strategy (none = before)"
+    )
+    axis.set_xlabel("")
+    axis.set_ylabel("images")
+    axis.tick_params(axis="x", rotation=30, labelsize=8)
+    return _png(figure)
+
+
+def recall_heatmap(tables: RunTables) -> str:
+    """Validation recall per class, mean over folds: rows config, columns class."""
+    values: dict[str, dict[str, list[float]]] = {}
+    for record in tables.records:
+        if record["fold"] == "final":
+            continue
+        row = values.setdefault(_label(record["model"], record["strategy"]), {})
+        for name, recall in record["metrics"]["validation"]["recall"].items():
+            if recall is not None:
+                row.setdefault(name, []).append(recall)
+    frame = pd.DataFrame(
+        {
+            config: {name: np.mean(v) for name, v in row.items()}
+            for config, row in values.items()
+        }
+    ).T
+    order = [
+        _label(m, s)
+        for m, s in zip(
+            tables.leaderboard["model"], tables.leaderboard["strategy"], strict=True
+        )
+    ]
+    frame = frame.reindex(index=order, columns=tables.classes)
+    figure, axis = plt.subplots(
+        figsize=(1.0 * len(tables.classes) + 3, 0.35 * len(frame) + 1.8)
+    )
+    sns.heatmap(
+        frame,
+        annot=True,
+        fmt=".2f",
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+        ax=axis,
+        cbar_kws={"label": "recall"},
+        annot_kws={"fontsize": 7},
+    )
+    axis.set_title("Per-class validation recall (mean over folds)")
+    axis.tick_params(axis="x", rotation=35, labelsize=8)
+    axis.tick_params(axis="y", labelsize=8)
+    return _png(figure)
+
+
+def _best_per_family(tables: RunTables) -> list[tuple[str, str]]:
+    board = tables.leaderboard
+    best = []
+    for model in MODELS:
+        rows = board[board["model"] == model]
+        if not rows.empty:
+            winner = rows.loc[rows["balanced_accuracy_mean"].astype(float).idxmax()]
+            best.append((model, winner["strategy"]))
+    return best
+
+
+def confusion_matrices(tables: RunTables, store: RunStore, labels: np.ndarray) -> str:
+    """Row-normalised out-of-fold confusion matrices of each family's best."""
+    best = _best_per_family(tables)
+    if not best:
+        return ""
+    classes = tables.classes
+    columns = min(2, len(best))
+    rows = int(np.ceil(len(best) / columns))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(6.2 * columns, 5.6 * rows), squeeze=False
+    )
+    for axis in axes.flat[len(best) :]:
+        axis.set_visible(False)
+    for axis, (model, strategy) in zip(axes.flat, best, strict=False):
+        rows, proba = pooled_scores(store, tables.records, model, strategy)
+        truth = np.searchsorted(classes, labels[rows])
+        predicted = proba.argmax(axis=1)
+        matrix = np.zeros((len(classes), len(classes)))
+        np.add.at(matrix, (truth, predicted), 1)
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        sns.heatmap(
+            matrix,
+            vmin=0,
+            vmax=1,
+            cmap="Blues",
+            ax=axis,
+            cbar=False,
+            annot=len(classes) <= 9,
+            fmt=".2f",
+            annot_kws={"fontsize": 7},
+            xticklabels=classes,
+            yticklabels=classes,
+        )
+        axis.set_title(_label(model, strategy), fontsize=10)
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("true")
+        axis.tick_params(labelsize=7)
+    figure.suptitle("Confusion matrices, out-of-fold, each row sums to 1")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def melanoma_curves(tables: RunTables, store: RunStore, labels: np.ndarray) -> str:
+    """Melanoma ROC and precision-recall curves of each family's best, with the
+    operating point of the argmax decision."""
+    best = _best_per_family(tables)
+    if not best:
+        return ""
+    positive = tables.classes.index(tables.positive)
+    figure, (roc_axis, pr_axis) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for model, strategy in best:
+        rows, proba = pooled_scores(store, tables.records, model, strategy)
+        truth = labels[rows] == tables.positive
+        if truth.all() or not truth.any():
+            continue
+        score = proba[:, positive]
+        flagged = proba.argmax(axis=1) == positive
+        colour = COLOURS[model]
+        fpr, tpr, _ = roc_curve(truth, score)
+        roc_axis.plot(fpr, tpr, color=colour, label=_label(model, strategy))
+        roc_axis.scatter(
+            [flagged[~truth].mean()],
+            [flagged[truth].mean()],
+            color=colour,
+            edgecolor="black",
+            zorder=3,
+        )
+        precision, recall, _ = precision_recall_curve(truth, score)
+        pr_axis.plot(recall, precision, color=colour, label=_label(model, strategy))
+        if flagged.any():
+            pr_axis.scatter(
+                [flagged[truth].mean()],
+                [truth[flagged].mean()],
+                color=colour,
+                edgecolor="black",
+                zorder=3,
+            )
+    roc_axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    roc_axis.set_xlabel("1 - specificity (false positive rate)")
+    roc_axis.set_ylabel("sensitivity")
+    roc_axis.set_title(f"{tables.positive}: ROC, out-of-fold")
+    pr_axis.set_xlabel("sensitivity (recall)")
+    pr_axis.set_ylabel("precision")
+    pr_axis.set_title(f"{tables.positive}: precision-recall; dots = argmax decision")
+    for axis in (roc_axis, pr_axis):
+        axis.legend(fontsize=8)
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def speed_chart(tables: RunTables) -> str:
+    """Wall seconds per trial, per configuration (log scale: the seed CNN
+    costs a hundred XGBoost fits)."""
+    rows = [
+        {
+            "configuration": _label(r["model"], r["strategy"]),
+            "model": r["model"],
+            "seconds": r["timings"]["wall_seconds"],
+        }
+        for r in tables.records
+    ]
+    frame = pd.DataFrame(rows)
+    order = [
+        _label(m, s)
+        for m, s in zip(
+            tables.leaderboard["model"], tables.leaderboard["strategy"], strict=True
+        )
+    ]
+    figure, axis = plt.subplots(figsize=(8, 0.35 * len(order) + 1.2))
+    sns.stripplot(
+        frame,
+        x="seconds",
+        y="configuration",
+        hue="model",
+        palette=COLOURS,
+        order=order,
+        ax=axis,
+        legend=False,
+    )
+    axis.set_xscale("log")
+    axis.set_xlabel("wall seconds per trial (log scale)")
+    axis.set_ylabel("")
+    axis.set_title("Time per trial (folds and final fit)")
+    axis.grid(axis="x", alpha=0.3)
+    return _png(figure)

@@ -1,0 +1,238 @@
+"""Write RUN_DIR/report.html: one self-contained file, figures embedded."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from benchmarks.cache import atomic_write, atomic_write_json
+from benchmarks.errors import UserError
+from benchmarks.leaderboard import leaderboard
+from benchmarks.store import RunStore
+from reports import _figures
+from reports._tables import LEADERBOARD_METRICS, SIGNIFICANCE, RunTables, build
+
+logger = logging.getLogger(__name__)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _sortable(value: float | None) -> str:
+    return "" if value is None or pd.isna(value) else repr(float(value))
+
+
+def _leaderboard_rows(tables: RunTables) -> list[dict]:
+    rows = []
+    for row in tables.leaderboard.to_dict("records"):
+        cells = []
+        for name, _ in LEADERBOARD_METRICS:
+            mean = row[f"{name}_mean"]
+            low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+            text = _number(mean)
+            if mean is not None and low is not None and row["folds"] > 1:
+                # Every metric lives in [0, 1]; a t interval over 3 folds does not.
+                text += f" [{_number(max(low, 0.0))}, {_number(min(high, 1.0))}]"
+            cells.append({"text": text, "sort": _sortable(mean)})
+        p = row["p_vs_best"]
+        if row["best"]:
+            shown = "best"
+        elif p is None or pd.isna(p):
+            shown = "-"
+        else:
+            shown = f"{p:.3f}" + ("" if p < SIGNIFICANCE else " (not distinguishable)")
+        rows.append(
+            {
+                "model": row["model"],
+                "strategy": row["strategy"],
+                "folds": row["folds"],
+                "best": row["best"],
+                "cells": cells,
+                "gap": _number(row["gap_mean"]),
+                "gap_sort": _sortable(row["gap_mean"]),
+                "p": shown,
+                "p_sort": "0" if row["best"] else _sortable(p),
+            }
+        )
+    return rows
+
+
+def _fold_rows(tables: RunTables) -> list[dict]:
+    folds = tables.folds
+    train = folds[folds["part"] == "train"].set_index(["model", "strategy", "fold"])
+    validation = folds[folds["part"] == "validation"].set_index(
+        ["model", "strategy", "fold"]
+    )
+    rows = []
+    order = {
+        (row["model"], row["strategy"]): index
+        for index, row in enumerate(tables.leaderboard.to_dict("records"))
+    }
+    for key in sorted(validation.index, key=lambda k: (order[k[:2]], k[2])):
+        model, strategy, fold = key
+        rows.append(
+            {
+                "model": model,
+                "strategy": strategy,
+                "fold": fold,
+                "train": train.at[key, "balanced_accuracy"],
+                "validation": validation.at[key, "balanced_accuracy"],
+                "gap": train.at[key, "balanced_accuracy"]
+                - validation.at[key, "balanced_accuracy"],
+                "train_f1": train.at[key, "macro_f1"],
+                "validation_f1": validation.at[key, "macro_f1"],
+            }
+        )
+    return rows
+
+
+def _test_rows(tables: RunTables) -> list[dict]:
+    return [
+        {
+            "model": row["model"],
+            "strategy": row["strategy"],
+            "n": row["n"],
+            "cells": [
+                {"text": _number(row[name]), "sort": _sortable(row[name])}
+                for name, _ in LEADERBOARD_METRICS
+            ],
+        }
+        for row in tables.test.to_dict("records")
+    ]
+
+
+def _speed_rows(tables: RunTables) -> list[dict]:
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for record in tables.records:
+        rows.setdefault((record["model"], record["strategy"]), []).append(
+            record["timings"]
+        )
+    return [
+        {
+            "model": model,
+            "strategy": strategy,
+            "trials": len(timings),
+            "minutes": sum(t["wall_seconds"] for t in timings) / 60,
+            "fit": float(np.mean([t["fit_seconds"] for t in timings])),
+            "predict": float(np.mean([t["predict_seconds"] for t in timings])),
+            "train_rate": float(
+                np.mean([t["train_images_per_second"] for t in timings])
+            ),
+            "predict_rate": float(
+                np.mean([t["predict_images_per_second"] for t in timings])
+            ),
+        }
+        for (model, strategy), timings in rows.items()
+    ]
+
+
+def _leak_warning(tables: RunTables) -> str:
+    leaks = tables.audit.get("train_test_leaks", 0)
+    if not leaks or tables.audit["policy"]["test_leaks"] == "drop":
+        return ""
+    return (
+        f"The audit found {leaks} image(s) in Test with an identical copy in Train, "
+        "and this run kept them: Test figures are optimistic. Re-run with "
+        "--test-leaks drop for a clean Test split."
+    )
+
+
+def render(store: RunStore) -> str:
+    """The report's HTML for a run folder."""
+    tables = build(store)
+    if tables.leaderboard.empty:
+        raise UserError(
+            f"{store.run_dir}: no finished trials yet; run or resume it first"
+        )
+    labels = (
+        pd.read_parquet(store.path("manifest.parquet"))["label"].astype(str).to_numpy()
+    )
+    config = tables.config
+    split_counts = pd.Series(
+        pd.read_parquet(store.path("manifest.parquet"))["split"]
+    ).value_counts()
+    versions = config["versions"]
+    environment = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False
+    )
+    template = environment.from_string(
+        resources.files("reports").joinpath("template.html").read_text("utf-8")
+    )
+    wall = sum(record["timings"]["wall_seconds"] for record in tables.records)
+    return template.render(
+        run_id=config["run_id"],
+        synthetic=config["dataset"] == "synthetic",
+        dataset=config["dataset"] or "folder",
+        n_images=int(split_counts.sum()),
+        split_counts=", ".join(
+            f"{count} {split}" for split, count in split_counts.items()
+        ),
+        fingerprint=config["data_fingerprint"],
+        classes=tables.classes,
+        positive=tables.positive,
+        profile=config["profile"]["name"],
+        n_folds=config["config"]["folds"] or config["profile"]["folds"],
+        seed=config["config"]["seed"],
+        grid="; ".join(f"{model} / {strategy}" for model, strategy in config["grid"]),
+        wall_time=f"{wall / 60:.1f} min",
+        n_trials=len(tables.records),
+        machine=", ".join(f"{key} {value}" for key, value in config["machine"].items()),
+        versions=", ".join(f"{name} {version}" for name, version in versions.items()),
+        audit=tables.audit,
+        policy=tables.audit["policy"],
+        unreadable_files=tables.audit.get("unreadable_files", [])[:50],
+        conflict_pairs=tables.audit.get("conflict_class_pairs", []),
+        significance=SIGNIFICANCE,
+        metric_names=[shown for _, shown in LEADERBOARD_METRICS],
+        leaderboard=_leaderboard_rows(tables),
+        fold_rows=_fold_rows(tables),
+        test_rows=_test_rows(tables),
+        leak_warning=_leak_warning(tables),
+        speed_rows=_speed_rows(tables),
+        figures={
+            "gap": _figures.gap_chart(tables),
+            "curves": _figures.learning_curves(tables),
+            "counts": _figures.class_counts(tables),
+            "recall": _figures.recall_heatmap(tables),
+            "confusion": _figures.confusion_matrices(tables, store, labels),
+            "melanoma": _figures.melanoma_curves(tables, store, labels),
+            "speed": _figures.speed_chart(tables),
+        },
+    )
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """report.html, leaderboard.csv and metrics.json in ``run_dir``."""
+    store = RunStore(run_dir)
+    store.read_config()
+    html = render(store)
+    path = store.path("report.html")
+    atomic_write(path, lambda stream: stream.write(html.encode("utf-8")))
+    board = leaderboard(store.records())
+    atomic_write(
+        store.path("leaderboard.csv"),
+        lambda stream: stream.write(board.to_csv(index=False).encode()),
+    )
+    tables = build(store)
+    atomic_write_json(
+        store.path("metrics.json"),
+        {
+            "run_id": tables.config["run_id"],
+            "leaderboard": json.loads(tables.leaderboard.to_json(orient="records")),
+            "trials": [
+                {key: record[key] for key in record if key != "versions"}
+                for record in tables.records
+            ],
+        },
+    )
+    return path

@@ -1,0 +1,45 @@
+"""Quality bars of the default CNN on isic9, through the harness's own trials.
+
+The same trials as the `cnn` x `class_weight` row of
+`python -m benchmarks run all --data ../shared/data/isic9 --profile full`:
+grouped 5-fold CV, balanced class weights from each training part, 48x48 images,
+30 epochs on every training image. About 8 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.config import RunConfig
+from benchmarks.runner import prepare
+from benchmarks.trials import run_trial
+from tests.conftest import ISIC9, requires_isic9
+
+
+@pytest.mark.isic9
+@pytest.mark.slow
+@requires_isic9
+def test_cnn_with_class_weights_generalises_on_isic9(
+    isic9_cache, tmp_path, record_property
+):
+    config = RunConfig(
+        data=str(ISIC9), models=("cnn",), strategies=("class_weight",), profile="full"
+    )
+    prepared = prepare(config, tmp_path, cache=str(isic9_cache))
+    records = [
+        run_trial(trial, prepared.workspace)
+        for trial in prepared.trials
+        if trial.fold is not None
+    ]
+    validation = np.array(
+        [record["metrics"]["validation"]["balanced_accuracy"] for record in records]
+    )
+    gap = np.array([record["gap"]["balanced_accuracy"] for record in records])
+    record_property(
+        "balanced_accuracy", f"{validation.mean():.3f}+-{validation.std():.3f}"
+    )
+    record_property("train_val_gap", f"{gap.mean():.3f}")
+    assert len(records) == 5
+    assert validation.mean() >= 0.55
+    assert gap.mean() <= 0.15

@@ -1,0 +1,158 @@
+"""The HTML report of a small run: content, escaping, and a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.config import PROFILES, RunConfig
+from benchmarks.runner import run
+from reports import render, write_report
+from tests.conftest import write_image
+from tests.harness.conftest import TINY
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+SECTIONS = ("summary", "leaderboard", "overfitting", "imbalance", "test", "speed")
+
+
+def _chromium() -> str | None:
+    return os.environ.get("MELANOMA_BENCH_CHROMIUM") or shutil.which("chromium")
+
+
+requires_chromium = pytest.mark.skipif(
+    _chromium() is None,
+    reason="no Chromium found (install Debian's chromium, or set "
+    "MELANOMA_BENCH_CHROMIUM to its executable)",
+)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A finished tiny run whose third class folder is named like an HTML tag."""
+    root = tmp_path_factory.mktemp("data") / "lesions"
+    seed = 500
+    for label, count in (("melanoma", 6), ("nevus", 6), (HOSTILE, 4)):
+        for index in range(count):
+            write_image(root / "Train" / label / f"{index}.jpg", seed)
+            seed += 1
+        write_image(root / "Test" / label / "t.jpg", seed)
+        seed += 1
+    write_image(root / "Test" / "nevus" / "copy.jpg", 500)  # a Train/Test leak
+    config = RunConfig(
+        data=str(root),
+        models=("xgb", "cnn", "hybrid", "seed-cnn"),
+        strategies=("none", "smote"),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PROFILES, "quick", TINY)
+        patch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        store = run(config, tmp_path_factory.mktemp("runs"), write=lambda line: None)
+    write_report(store.run_dir)
+    return store.run_dir
+
+
+def test_report_has_every_section_and_escapes_user_strings(run_dir):
+    html = (run_dir / "report.html").read_text("utf-8")
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html
+    assert HOSTILE not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "http://" not in html and "https://" not in html.replace("https://www", "")
+    assert 'src="data:image/png;base64,' in html
+    assert "Train/Test leak" in html or "identical copy in Train" in html
+
+
+def test_report_writes_tables_for_other_tools(run_dir):
+    board = pd.read_csv(run_dir / "leaderboard.csv")
+    assert len(board) == 8  # 4 models x the 2 strategies named
+    metrics = json.loads((run_dir / "metrics.json").read_text("utf-8"))
+    assert {row["model"] for row in metrics["leaderboard"]} == {
+        "xgb",
+        "cnn",
+        "hybrid",
+        "seed-cnn",
+    }
+    assert sum(row["best"] for row in metrics["leaderboard"]) == 1
+
+
+def test_report_command_and_its_errors(run_dir, tmp_path, capsys):
+    assert main(["report", str(run_dir)]) == 0
+    assert "report.html" in capsys.readouterr().out
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_render_needs_finished_trials(run_dir, tmp_path):
+    from benchmarks.errors import UserError
+    from benchmarks.store import RunStore
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("config.json", "audit.json", "manifest.parquet"):
+        shutil.copy(run_dir / name, empty / name)
+    with pytest.raises(UserError, match="no finished trials yet"):
+        render(RunStore(empty))
+
+
+@requires_chromium
+def test_report_works_in_headless_chromium(run_dir):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=_chromium(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        dialogs: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "dialog", lambda dialog: dialogs.append(dialog.message) or dialog.dismiss()
+        )
+        page.goto((run_dir / "report.html").as_uri())
+        page.wait_for_load_state("load")
+
+        assert errors == []
+        assert dialogs == [], "a string from the data ran as script"
+        for section in SECTIONS:
+            assert page.locator(f"section#{section} h2").count() == 1
+        widths = page.eval_on_selector_all(
+            "img", "images => images.map(image => image.naturalWidth)"
+        )
+        assert len(widths) >= 6 and min(widths) > 0
+        assert page.locator("img[src='x']").count() == 0
+        assert HOSTILE in page.locator("section#summary").inner_text()
+
+        header = page.locator("#leaderboard-table th", has_text="balanced accuracy")
+        column = "#leaderboard-table tbody tr td:nth-child(4)"
+
+        def values() -> list[float]:
+            cells = page.eval_on_selector_all(
+                column, "cells => cells.map(cell => cell.dataset.value)"
+            )
+            return [float(value) for value in cells]
+
+        header.click()
+        assert values() == sorted(values())
+        header.click()
+        assert values() == sorted(values(), reverse=True)
+        browser.close()
