@@ -102,8 +102,8 @@ class NotYetAvailable(Command):
     def execute(self, args: argparse.Namespace) -> int:
         print(
             f"melanoma-bench: '{self.name}' is not yet available in version "
-            f"{__version__}; available now: run, report, audit, features, list, "
-            "data synth",
+            f"{__version__}; available now: run, report, compare, audit, "
+            "features, list, data synth",
             file=sys.stderr,
         )
         return 1
@@ -334,6 +334,46 @@ class Report(Command):
         return 0
 
 
+class Compare(Command):
+    name = "compare"
+    help = "compare a run with a baseline (regression gate)"
+    epilog = (
+        "examples:\n"
+        f"  {PROG} compare RUN_DIR --baseline baselines/synthetic-quick.json\n"
+        f"  {PROG} compare RUN_DIR --baseline new.json --update\n\n"
+        "Exit status: 0 nothing worse, 1 something worse, 2 unusable input."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by run")
+        parser.add_argument("--baseline", required=True, metavar="FILE.json")
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="write the run's figures as the new baseline (keeps the file's "
+            "tolerance) instead of comparing",
+        )
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.compare import compare, read_baseline, to_text, write_baseline
+        from benchmarks.store import RunStore
+
+        store = RunStore(args.run_dir)
+        path = Path(args.baseline)
+        if args.update:
+            tolerance = read_baseline(path)["tolerance"] if path.exists() else None
+            baseline = write_baseline(store, path)
+            if tolerance is not None:
+                from benchmarks.cache import atomic_write_json
+
+                atomic_write_json(path, baseline | {"tolerance": tolerance})
+            print(f"wrote baseline {path} from {store.run_dir}")
+            return 0
+        verdicts = compare(store, read_baseline(path))
+        print(to_text(verdicts))
+        return 1 if any(verdict.status == "worse" for verdict in verdicts) else 0
+
+
 class List(Command):
     name = "list"
     help = "list what the suite knows: data sets"
@@ -407,7 +447,7 @@ COMMANDS: tuple[Command, ...] = (
     Audit(),
     Features(),
     Report(),
-    NotYetAvailable("compare", "compare a run with a baseline (regression gate)"),
+    Compare(),
     NotYetAvailable("triage", "rank new images, likely melanomas first"),
     List(),
     Data(),

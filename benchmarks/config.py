@@ -152,12 +152,17 @@ class RunConfig:
         return values
 
     def run_id(self, data_fingerprint: str) -> str:
-        """Same config, same data, same package version -> same run folder."""
+        """Same config, profile settings, data and package version -> same run
+        folder (so a resumed run never mixes trials of different settings)."""
         identity = {
             name: value
             for name, value in self.to_dict().items()
             if name not in ("jobs", "data", "images")
         }
-        identity.update(version=__version__, data=data_fingerprint)
+        identity.update(
+            version=__version__,
+            data=data_fingerprint,
+            settings=dataclasses.asdict(self.settings),
+        )
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
         return f"{self.profile}-{digest.hexdigest()[:12]}"

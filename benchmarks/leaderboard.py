@@ -15,6 +15,7 @@ FOLD_METRICS = (
     "melanoma_sensitivity",
     "melanoma_specificity",
     "melanoma_auc",
+    "melanoma_sensitivity_at_80_specificity",
 )
 COLUMNS = (
     "model",

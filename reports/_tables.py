@@ -18,6 +18,10 @@ LEADERBOARD_METRICS = (
     ("melanoma_sensitivity", "melanoma sensitivity"),
     ("melanoma_specificity", "melanoma specificity"),
     ("melanoma_auc", "melanoma AUC"),
+    (
+        "melanoma_sensitivity_at_80_specificity",
+        "melanoma sensitivity at 80% specificity",
+    ),
 )
 _FOLD_METRICS = ("accuracy", "ece", *(key for key, _ in LEADERBOARD_METRICS))
 #: A configuration whose paired test against the best gives p at or above this

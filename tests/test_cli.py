@@ -23,7 +23,7 @@ def test_help_lists_every_command_in_workflow_order(capsys):
     assert positions == sorted(positions)
 
 
-@pytest.mark.parametrize("command", ["compare", "triage"])
+@pytest.mark.parametrize("command", ["triage"])
 def test_commands_of_later_versions_say_so_in_one_line(command, capsys):
     assert main([command, "all"]) == 1
     captured = capsys.readouterr()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from benchmarks.config import PROFILES, STRATEGIES, RunConfig
@@ -52,3 +54,10 @@ def test_run_id_follows_what_decides_the_numbers():
     assert base.run_id("data") != RunConfig(seed=1).run_id("data")
     assert base.run_id("data") != base.run_id("other data")
     assert base.run_id("data").startswith("quick-")
+
+
+def test_run_id_changes_with_the_profile_settings(monkeypatch):
+    before = RunConfig().run_id("data")
+    changed = dataclasses.replace(PROFILES["quick"], cnn_epochs=99)
+    monkeypatch.setitem(PROFILES, "quick", changed)
+    assert RunConfig().run_id("data") != before

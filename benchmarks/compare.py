@@ -1,0 +1,170 @@
+"""The regression gate: a run's fold metrics against a committed baseline.
+
+A baseline file records what a run of a given config on given data scored, per
+(model, strategy) and metric: the fold values, and the tolerance a later run
+may fall short by. A later run is worse on a metric when its fold mean drops by
+more than the tolerance and, with several folds, a paired test over the same
+folds says the drop is real.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.cache import atomic_write_json
+from benchmarks.errors import UserError
+from benchmarks.metrics import corrected_resampled_ttest
+from benchmarks.store import RunStore
+
+FORMAT = 1
+#: Metrics the gate watches, validation fold means.
+METRICS = ("balanced_accuracy", "macro_f1", "melanoma_sensitivity", "melanoma_auc")
+#: Defaults written into a new baseline; the file is the authority afterwards.
+DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    configuration: str
+    metric: str
+    baseline: float
+    run: float
+    p_value: float | None
+    status: str  # improved | unchanged | worse
+
+    @property
+    def change(self) -> float:
+        return self.run - self.baseline
+
+
+def _fold_values(store: RunStore) -> dict[str, dict[str, list[float | None]]]:
+    """configuration -> metric -> validation values in fold order."""
+    values: dict[str, dict[str, list]] = {}
+    records = sorted(
+        (r for r in store.records() if r["fold"] != "final"),
+        key=lambda record: record["fold"],
+    )
+    for record in records:
+        metrics = values.setdefault(f"{record['model']}/{record['strategy']}", {})
+        for name in METRICS:
+            metrics.setdefault(name, []).append(record["metrics"]["validation"][name])
+    return values
+
+
+def make_baseline(store: RunStore) -> dict:
+    """The baseline content of a finished run."""
+    config = store.read_config()
+    values = _fold_values(store)
+    if not values:
+        raise UserError(f"{store.run_dir}: no finished trials to make a baseline of")
+    return {
+        "format": FORMAT,
+        "run_id": config["run_id"],
+        "dataset": config["dataset"],
+        "data_fingerprint": config["data_fingerprint"],
+        "config": config["config"],
+        "versions": config["versions"],
+        "tolerance": DEFAULT_TOLERANCE,
+        "metrics": values,
+    }
+
+
+def read_baseline(path: Path) -> dict:
+    try:
+        baseline = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"--baseline {path}: no such file") from None
+    except ValueError as error:
+        raise UserError(f"--baseline {path}: not JSON ({error})") from None
+    if baseline.get("format") != FORMAT or "metrics" not in baseline:
+        raise UserError(
+            f"--baseline {path}: not a baseline file (format {FORMAT}); write one "
+            "with 'compare RUN_DIR --baseline FILE --update'"
+        )
+    return baseline
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return float(np.mean(present)) if present else None
+
+
+def compare(store: RunStore, baseline: dict) -> list[Verdict]:
+    """One verdict per (configuration, metric) of the baseline.
+
+    Raises UserError when the run cannot be compared: other data, or trials the
+    baseline has and the run lacks.
+    """
+    config = store.read_config()
+    if config["data_fingerprint"] != baseline["data_fingerprint"]:
+        raise UserError(
+            f"{store.run_dir}: data fingerprint {config['data_fingerprint']} differs "
+            f"from the baseline's {baseline['data_fingerprint']}; compare runs on "
+            "the same data"
+        )
+    values = _fold_values(store)
+    tolerance = baseline["tolerance"]
+    verdicts = []
+    for configuration, metrics in baseline["metrics"].items():
+        for metric, reference in metrics.items():
+            observed = values.get(configuration, {}).get(metric, [])
+            if len(observed) != len(reference):
+                raise UserError(
+                    f"{store.run_dir}: {configuration} has {len(observed)} finished "
+                    f"fold(s), the baseline {len(reference)}; finish the run (re-run "
+                    "its command) or compare with another baseline"
+                )
+            base_mean, run_mean = _mean(reference), _mean(observed)
+            if base_mean is None or run_mean is None:
+                continue
+            p_value = None
+            if len(reference) >= 2:
+                p_value = corrected_resampled_ttest(
+                    [np.nan if v is None else v for v in observed],
+                    [np.nan if v is None else v for v in reference],
+                    test_fraction=1 / len(reference),
+                )
+            change = run_mean - base_mean
+            real = p_value is None or p_value < tolerance["p_value"]
+            if change < -tolerance["absolute"] and real:
+                status = "worse"
+            elif change > tolerance["absolute"] and real:
+                status = "improved"
+            else:
+                status = "unchanged"
+            verdicts.append(
+                Verdict(configuration, metric, base_mean, run_mean, p_value, status)
+            )
+    return verdicts
+
+
+def to_text(verdicts: list[Verdict]) -> str:
+    lines = [
+        f"{'configuration':<26}{'metric':<22}{'baseline':>9}{'run':>9}"
+        f"{'change':>9}{'p':>8}  verdict"
+    ]
+    for verdict in verdicts:
+        p = "-" if verdict.p_value is None else f"{verdict.p_value:.3f}"
+        lines.append(
+            f"{verdict.configuration:<26}{verdict.metric:<22}{verdict.baseline:>9.3f}"
+            f"{verdict.run:>9.3f}{verdict.change:>+9.3f}{p:>8}  {verdict.status}"
+        )
+    counts = {
+        status: sum(v.status == status for v in verdicts)
+        for status in ("worse", "unchanged", "improved")
+    }
+    lines.append(
+        f"\n{counts['worse']} worse, {counts['unchanged']} unchanged, "
+        f"{counts['improved']} improved"
+    )
+    return "\n".join(lines)
+
+
+def write_baseline(store: RunStore, path: Path) -> dict:
+    baseline = make_baseline(store)
+    atomic_write_json(path, baseline)
+    return baseline

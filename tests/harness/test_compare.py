@@ -1,0 +1,127 @@
+"""The regression gate: unchanged runs pass, a degraded model fails, bad input is 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import benchmarks.trials as trials
+from benchmarks.cli import main
+from benchmarks.config import PROFILES, RunConfig
+from benchmarks.runner import run
+from benchmarks.store import RunStore
+from benchmarks.strategies import Resampled
+from tests.harness.conftest import TINY
+
+CONFIG = RunConfig(models=("xgb",), strategies=("none",), folds=5)
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory):
+    """The tiny profile and one cache for the module (features made once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PROFILES, "quick", TINY)
+        patch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def baseline_run(environment, tmp_path_factory) -> RunStore:
+    return run(CONFIG, tmp_path_factory.mktemp("runs"), write=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def baseline(baseline_run, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("baselines") / "synthetic.json"
+    assert (
+        main(
+            ["compare", str(baseline_run.run_dir), "--baseline", str(path), "--update"]
+        )
+        == 0
+    )
+    return path
+
+
+def test_an_unchanged_run_passes(baseline_run, baseline, capsys):
+    assert (
+        main(["compare", str(baseline_run.run_dir), "--baseline", str(baseline)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "0 worse" in out and "xgb/none" in out
+
+
+def test_a_degraded_model_fails(environment, baseline, tmp_path, capsys):
+    real = trials.resample
+
+    def shuffled(strategy, X, y, *, seed):
+        fitted = real(strategy, X, y, seed=seed)
+        labels = np.random.default_rng(seed).permutation(fitted.y)
+        return Resampled(fitted.X, labels, fitted.sample_weight, fitted.drawn)
+
+    environment.setattr(trials, "resample", shuffled)
+    try:
+        degraded = run(CONFIG, tmp_path, write=lambda line: None)
+    finally:
+        environment.setattr(trials, "resample", real)
+    assert main(["compare", str(degraded.run_dir), "--baseline", str(baseline)]) == 1
+    out = capsys.readouterr().out
+    assert "worse" in out
+    line = next(row for row in out.splitlines() if "balanced_accuracy" in row)
+    assert line.endswith("worse")
+
+
+def test_other_data_is_unusable_input(baseline_run, baseline, tmp_path, capsys):
+    other = json.loads(baseline.read_text("utf-8"))
+    other["data_fingerprint"] = "0" * 16
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(other), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "data fingerprint" in error
+
+
+def test_missing_trials_are_unusable_input(baseline_run, baseline, tmp_path, capsys):
+    partial = tmp_path / "partial"
+    (partial / "trials").mkdir(parents=True)
+    (partial / "config.json").write_bytes(baseline_run.path("config.json").read_bytes())
+    for source in sorted(baseline_run.trials_dir.glob("*fold[0-3].*")):
+        (partial / "trials" / source.name).write_bytes(source.read_bytes())
+    assert main(["compare", str(partial), "--baseline", str(baseline)]) == 2
+    assert "has 4 finished fold(s), the baseline 5" in capsys.readouterr().err
+
+
+def test_update_keeps_the_files_tolerance(baseline_run, baseline, tmp_path):
+    path = tmp_path / "kept.json"
+    content = json.loads(baseline.read_text("utf-8"))
+    content["tolerance"] = {"absolute": 0.1, "p_value": 0.01}
+    path.write_text(json.dumps(content), "utf-8")
+    assert (
+        main(
+            ["compare", str(baseline_run.run_dir), "--baseline", str(path), "--update"]
+        )
+        == 0
+    )
+    written = json.loads(path.read_text("utf-8"))
+    assert written["tolerance"] == {"absolute": 0.1, "p_value": 0.01}
+    assert len(written["metrics"]["xgb/none"]["balanced_accuracy"]) == 5
+
+
+def test_not_a_baseline_is_unusable_input(baseline_run, tmp_path, capsys):
+    path = tmp_path / "nonsense.json"
+    path.write_text("{}", "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    assert "not a baseline file" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "compare",
+                str(baseline_run.run_dir),
+                "--baseline",
+                str(tmp_path / "none.json"),
+            ]
+        )
+        == 2
+    )
