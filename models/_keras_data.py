@@ -133,6 +133,9 @@ def _options() -> tf.data.Options:
     options = tf.data.Options()
     options.deterministic = True
     options.threading.private_threadpool_size = available_cores()
+    # The autotuner's thread made one fit in four stall ~5 s while its iterator
+    # was torn down; without it training ran no slower (8 fits each way).
+    options.autotune.enabled = False
     return options
 
 
@@ -158,7 +161,7 @@ def training_dataset(
     spike and early stopping fire too soon.
     ``sample_weight`` must come from the training fold (class weights included).
     ``epochs`` ends the stream after that many epochs (None: endless); fit
-    should pass it, since tearing down an endless stream's prefetching iterator
+    passes it, since tearing down an endless stream's prefetching iterator
     after training stalled for ~9 s one run in two.
     """
     n_images = len(images)

@@ -10,6 +10,7 @@ import base64
 import io
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 
@@ -331,6 +332,8 @@ def speed_chart(tables: RunTables) -> str:
         legend=False,
     )
     axis.set_xscale("log")
+    axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axis.set_xlabel("wall seconds per trial (log scale)")
     axis.set_ylabel("")
     axis.set_title("Time per trial (folds and final fit)")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.cache import atomic_write, atomic_write_json
+from benchmarks.config import MODELS, STRATEGIES
 from benchmarks.errors import UserError
 from benchmarks.leaderboard import leaderboard
 from benchmarks.store import RunStore
@@ -132,7 +133,10 @@ def _speed_rows(tables: RunTables) -> list[dict]:
                 np.mean([t["predict_images_per_second"] for t in timings])
             ),
         }
-        for (model, strategy), timings in rows.items()
+        for (model, strategy), timings in sorted(
+            rows.items(),
+            key=lambda item: (MODELS.index(item[0][0]), STRATEGIES.index(item[0][1])),
+        )
     ]
 
 
