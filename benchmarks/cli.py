@@ -376,20 +376,60 @@ class Compare(Command):
 
 class List(Command):
     name = "list"
-    help = "list what the suite knows: data sets"
-    epilog = f"example:\n  {PROG} list datasets"
+    help = "list what the suite knows: data sets, models, strategies, runs"
+    epilog = f"examples:\n  {PROG} list models\n  {PROG} list runs --out runs"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("what", choices=["datasets"])
+        parser.add_argument(
+            "what", choices=["datasets", "models", "strategies", "runs"]
+        )
+        parser.add_argument(
+            "--out", default="runs", metavar="DIR", help="runs folder (default runs)"
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
-        from benchmarks.datasets import INFO
+        if args.what == "datasets":
+            from benchmarks.datasets import INFO
 
-        for info in INFO.values():
-            classes = f"{len(info.classes)} classes" if info.classes else "any classes"
-            print(f"{info.name:<14}{classes:<14}melanoma class: {info.melanoma_class}")
-            print(f"{'':<14}{info.description}")
+            for info in INFO.values():
+                classes = (
+                    f"{len(info.classes)} classes" if info.classes else "any classes"
+                )
+                print(
+                    f"{info.name:<14}{classes:<14}melanoma class: {info.melanoma_class}"
+                )
+                print(f"{'':<14}{info.description}")
+        elif args.what == "models":
+            from benchmarks.config import MODEL_DESCRIPTIONS
+
+            for name, description in MODEL_DESCRIPTIONS.items():
+                print(f"{name:<14}{description}")
+        elif args.what == "strategies":
+            from benchmarks.strategies import DESCRIPTIONS
+
+            for name, description in DESCRIPTIONS.items():
+                print(f"{name:<14}{description}")
+        else:
+            self._runs(Path(args.out))
         return 0
+
+    @staticmethod
+    def _runs(out: Path) -> None:
+        import json
+
+        from benchmarks.store import CONFIG, RunStore
+
+        found = sorted(out.glob(f"*/{CONFIG}")) if out.is_dir() else []
+        if not found:
+            print(f"no runs in {out}")
+            return
+        for path in found:
+            store = RunStore(path.parent)
+            config = json.loads(path.read_text(encoding="utf-8"))
+            print(
+                f"{config['run_id']:<20}{config['dataset'] or 'folder':<12}"
+                f"{len(store.done()):>4} trials done   {store.run_dir}"
+            )
 
 
 class Data(Command):

@@ -12,6 +12,12 @@ from benchmarks.errors import UserError
 
 #: Model families of the grid, in leaderboard order.
 MODELS: tuple[str, ...] = ("xgb", "cnn", "hybrid", "seed-cnn")
+MODEL_DESCRIPTIONS: dict[str, str] = {
+    "xgb": "XGBoost on the 171 handcrafted ABCD/colour/texture features",
+    "cnn": "our small CNN at 48x48 (batch norm, global pooling, dihedral augmentation)",
+    "hybrid": "XGBoost on the same fold's cnn embeddings plus the handcrafted features",
+    "seed-cnn": "the course network at 180x180, exactly; the reference row",
+}
 #: Imbalance strategies (benchmarks.strategies), in leaderboard order.
 STRATEGIES: tuple[str, ...] = ("none", "class_weight", "oversample", "smote")
 #: The course network is the reference row: ~14 min a fold on 2 cores, so by

@@ -88,6 +88,32 @@ def test_list_datasets_shows_the_registry(capsys):
     assert "isic9" in out and "ham10000" in out and "melanoma class: mel" in out
 
 
+def test_list_models_and_strategies_name_the_grid(capsys):
+    from benchmarks.config import MODELS, STRATEGIES
+
+    assert main(["list", "models"]) == 0
+    models = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert models == list(MODELS)
+    assert main(["list", "strategies"]) == 0
+    strategies = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert strategies == list(STRATEGIES)
+
+
+def test_list_runs_counts_finished_trials(tmp_path, capsys):
+    assert main(["list", "runs", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"no runs in {tmp_path}\n"
+    run_dir = tmp_path / "quick-0123456789ab"
+    (run_dir / "trials").mkdir(parents=True)
+    config = {"run_id": "quick-0123456789ab", "dataset": "isic9"}
+    (run_dir / "config.json").write_text(json.dumps(config), "utf-8")
+    for key in ("xgb__none__fold0", "xgb__none__fold1"):
+        (run_dir / "trials" / f"{key}.json").write_text("{}", "utf-8")
+    (run_dir / "trials" / ".xgb__none__fold2.json.tmp").write_text("", "utf-8")
+    assert main(["list", "runs", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "quick-0123456789ab" in out and "isic9" in out and " 2 trials done" in out
+
+
 def test_module_entry_point_runs():
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--version"],
