@@ -238,3 +238,18 @@ def test_run_mistakes_are_one_line(argv, message, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error
+
+
+def test_jobs_run_trials_in_worker_processes(image_folder, tiny_profile, tmp_path):
+    store = _run(
+        image_folder,
+        tmp_path / "runs",
+        models=("xgb", "hybrid"),
+        strategies=("none",),
+        jobs=2,
+    )
+    keys = {record["key"] for record in store.records()}
+    # hybrid needs the cnn of its fold, which runs first, in a worker too.
+    assert {key.split("__")[0] for key in keys} == {"xgb", "cnn", "hybrid"}
+    assert len(keys) == 9
+    assert store.read_config()["config"]["jobs"] == 2
