@@ -151,20 +151,17 @@ def _leak_warning(tables: RunTables) -> str:
     )
 
 
-def render(store: RunStore) -> str:
-    """The report's HTML for a run folder."""
-    tables = build(store)
+def render(store: RunStore, tables: RunTables | None = None) -> str:
+    """The report's HTML for a run folder (``tables``: already built from it)."""
+    tables = tables or build(store)
     if tables.leaderboard.empty:
         raise UserError(
             f"{store.run_dir}: no finished trials yet; run or resume it first"
         )
-    labels = (
-        pd.read_parquet(store.path("manifest.parquet"))["label"].astype(str).to_numpy()
-    )
+    manifest = pd.read_parquet(store.path("manifest.parquet"))
+    labels = manifest["label"].astype(str).to_numpy()
     config = tables.config
-    split_counts = pd.Series(
-        pd.read_parquet(store.path("manifest.parquet"))["split"]
-    ).value_counts()
+    split_counts = manifest["split"].value_counts()
     versions = config["versions"]
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False
@@ -219,7 +216,8 @@ def write_report(run_dir: str | Path) -> Path:
     """report.html, leaderboard.csv and metrics.json in ``run_dir``."""
     store = RunStore(run_dir)
     store.read_config()
-    html = render(store)
+    tables = build(store)
+    html = render(store, tables)
     path = store.path("report.html")
     atomic_write(path, lambda stream: stream.write(html.encode("utf-8")))
     board = leaderboard(store.records())
@@ -227,7 +225,6 @@ def write_report(run_dir: str | Path) -> Path:
         store.path("leaderboard.csv"),
         lambda stream: stream.write(board.to_csv(index=False).encode()),
     )
-    tables = build(store)
     atomic_write_json(
         store.path("metrics.json"),
         {
