@@ -90,25 +90,6 @@ class Command:
         raise NotImplementedError
 
 
-class NotYetAvailable(Command):
-    """A workflow step that this version does not have yet: says so, outputs nothing."""
-
-    def __init__(self, name: str, help: str) -> None:
-        self.name, self.help = name, help
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-
-    def execute(self, args: argparse.Namespace) -> int:
-        print(
-            f"melanoma-bench: '{self.name}' is not yet available in version "
-            f"{__version__}; available now: run, report, compare, audit, "
-            "features, list, data synth",
-            file=sys.stderr,
-        )
-        return 1
-
-
 class Audit(Command):
     name = "audit"
     help = "check a data set for duplicates, label conflicts, leakage and bad files"
@@ -206,7 +187,7 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.config import MODELS, PROFILES, STRATEGIES
+        from benchmarks.config import EXECUTORS, MODELS, PROFILES, STRATEGIES
 
         parser.add_argument(
             "what",
@@ -260,6 +241,18 @@ class Run(Command):
             "--jobs", type=int, default=1, help="trials run side by side (default 1)"
         )
         execution.add_argument(
+            "--executor",
+            choices=list(EXECUTORS),
+            default="local",
+            help="where trials run: local processes (--jobs) or a Dask cluster "
+            "(--scheduler); default local",
+        )
+        execution.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="the Dask scheduler, such as tcp://host:8786 (with --executor dask)",
+        )
+        execution.add_argument(
             "--out", default="runs", metavar="DIR", help="runs folder (default runs)"
         )
         execution.add_argument(
@@ -294,6 +287,8 @@ class Run(Command):
             positive_class=args.positive_class,
             strict=args.strict,
             jobs=args.jobs,
+            executor=args.executor,
+            scheduler=args.scheduler,
         )
         if args.data == "synthetic":
             print(
@@ -310,6 +305,15 @@ class Run(Command):
             from reports import write_report
 
             print(f"report: {write_report(store.run_dir)}")
+        failures = store.errors()
+        if failures:
+            total = len(failures) + len(store.done())
+            print(
+                f"melanoma-bench: {len(failures)} of {total} trials failed (errors "
+                f"in {store.errors_dir}); run the same command again to retry them",
+                file=sys.stderr,
+            )
+            return 1
         return 0
 
 
@@ -361,17 +365,146 @@ class Compare(Command):
         store = RunStore(args.run_dir)
         path = Path(args.baseline)
         if args.update:
-            tolerance = read_baseline(path)["tolerance"] if path.exists() else None
-            baseline = write_baseline(store, path)
-            if tolerance is not None:
-                from benchmarks.cache import atomic_write_json
-
-                atomic_write_json(path, baseline | {"tolerance": tolerance})
+            write_baseline(store, path)
             print(f"wrote baseline {path} from {store.run_dir}")
             return 0
         verdicts = compare(store, read_baseline(path))
         print(to_text(verdicts))
         return 1 if any(verdict.status == "worse" for verdict in verdicts) else 0
+
+
+def _progress_line(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+class Train(Command):
+    name = "train"
+    help = "fit a run's best (or chosen) configuration for triage and save it"
+    epilog = (
+        "examples:\n"
+        f"  {PROG} train --run runs/full-0123456789ab --out melanoma-model\n"
+        f"  {PROG} train --run RUN_DIR --config xgb:none --target-sensitivity 0.97 "
+        "--out MODEL_DIR\n\n"
+        "Fits on the run's cross-validation images (its Test split stays held out)\n"
+        "and sets the URGENT threshold on the run's out-of-fold scores."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from benchmarks.training import TARGET_SENSITIVITY
+
+        parser.add_argument(
+            "--run", required=True, metavar="RUN_DIR", help="a folder made by run"
+        )
+        parser.add_argument(
+            "--config",
+            metavar="MODEL:STRATEGY",
+            help="the configuration to fit, such as xgb:none (default: the best by "
+            "out-of-fold melanoma sensitivity at 80%% specificity, ties by "
+            "balanced accuracy)",
+        )
+        parser.add_argument(
+            "--target-sensitivity",
+            type=float,
+            default=TARGET_SENSITIVITY,
+            metavar="S",
+            help="share of out-of-fold melanomas the URGENT threshold must flag "
+            f"(default {TARGET_SENSITIVITY})",
+        )
+        parser.add_argument(
+            "--out",
+            required=True,
+            metavar="MODEL_DIR",
+            help="a new or empty folder, or an earlier model folder to replace",
+        )
+        parser.add_argument(
+            "--data",
+            metavar="PATH",
+            help="the run's data, where the run's own path no longer reaches it "
+            "(CNN models whose images are not in the cache need it)",
+        )
+        _add_cache_argument(parser)
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.training import train
+
+        folder, metadata = train(
+            args.run,
+            args.out,
+            configuration=args.config,
+            target_sensitivity=args.target_sensitivity,
+            data=args.data,
+            cache=args.cache,
+            write=_progress_line,
+        )
+        print(
+            f"wrote {folder}: {metadata['model']}:{metadata['strategy']}, URGENT at "
+            f"melanoma probability >= {metadata['threshold']['threshold']:.4f}"
+        )
+        return 0
+
+
+class Triage(Command):
+    name = "triage"
+    help = "rank new images, likely melanomas first: a worklist for a dermatologist"
+    epilog = (
+        f"example:\n  {PROG} triage --model melanoma-model --images new-lesions "
+        "--out worklist\n\n"
+        "Writes OUT/worklist.csv and OUT/worklist.html (most urgent first) and\n"
+        "OUT/unreadable.csv (files that could not be scored)."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--model", required=True, metavar="MODEL_DIR", help="a folder made by train"
+        )
+        parser.add_argument(
+            "--images",
+            required=True,
+            metavar="DIR",
+            help="a folder of JPEG/PNG/... images, sub-folders included",
+        )
+        parser.add_argument("--out", required=True, metavar="OUT", help="output folder")
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            help="processes decoding images (default: every core)",
+        )
+
+    def execute(self, args: argparse.Namespace) -> int:
+        import warnings
+
+        from benchmarks.model_dir import ModelVersionWarning, load_model
+        from benchmarks.triage import PAGE, UNREADABLE, WORKLIST, triage
+
+        if args.jobs is not None and args.jobs < 1:
+            raise UserError(f"--jobs {args.jobs}: choose a whole number >= 1")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ModelVersionWarning)
+            model = load_model(args.model)
+        for item in caught:
+            if issubclass(item.category, ModelVersionWarning):
+                print(f"melanoma-bench: warning: {item.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(
+                    item.message, item.category, item.filename, item.lineno
+                )
+        result = triage(
+            model, args.images, args.out, n_jobs=args.jobs, write=_progress_line
+        )
+        if result.scored == result.unreadable == 0:
+            print(
+                f"melanoma-bench: warning: no files in {args.images}; the worklist "
+                "is empty",
+                file=sys.stderr,
+            )
+        print(
+            f"scored {result.scored} images in {result.seconds:.1f} s "
+            f"({result.images_per_second:.0f}/s): {result.urgent} URGENT, "
+            f"{result.unreadable} not scored"
+        )
+        for name in (WORKLIST, PAGE, UNREADABLE):
+            print(f"  {result.out / name}")
+        return 0
 
 
 class List(Command):
@@ -488,7 +621,8 @@ COMMANDS: tuple[Command, ...] = (
     Features(),
     Report(),
     Compare(),
-    NotYetAvailable("triage", "rank new images, likely melanomas first"),
+    Train(),
+    Triage(),
     List(),
     Data(),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ STRATEGIES: tuple[str, ...] = ("none", "class_weight", "oversample", "smote")
 #: default it runs under the first strategy only.
 REFERENCE_MODELS: tuple[str, ...] = ("seed-cnn",)
 POLICIES: tuple[str, ...] = ("keep", "drop")
+#: Where trials run (benchmarks.executors): processes here, or a Dask cluster.
+EXECUTORS: tuple[str, ...] = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,11 @@ def _choices(option: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> 
 class RunConfig:
     """Everything that decides a run's numbers (and a few things that do not).
 
-    ``jobs`` only changes how fast the grid runs and ``data``/``images`` only
-    where the files are (the data fingerprint stands for what they hold), so
-    they are left out of the run id: a run started with --jobs 1 resumes with
-    --jobs 2, from another working folder too.
+    ``jobs``, ``executor`` and ``scheduler`` only change where and how fast the
+    grid runs, and ``data``/``images`` only where the files are (the data
+    fingerprint stands for what they hold), so they are left out of the run id:
+    a run started with --jobs 1 resumes with --jobs 2 or on a Dask cluster,
+    from another working folder too.
     """
 
     data: str = "synthetic"
@@ -102,6 +106,8 @@ class RunConfig:
     near_threshold: int = 4
     strict: bool = False
     jobs: int = field(default=1, compare=False)
+    executor: str = field(default="local", compare=False)
+    scheduler: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _choices("--models", self.models, MODELS)
@@ -117,12 +123,41 @@ class RunConfig:
             raise UserError(f"--seed {self.seed}: choose a whole number >= 0")
         if self.jobs < 1:
             raise UserError(f"--jobs {self.jobs}: choose a whole number >= 1")
+        self._check_executor()
         for option, value in (
             ("--conflicts", self.conflicts),
             ("--test-leaks", self.test_leaks),
         ):
             if value not in POLICIES:
                 raise UserError(f"{option} {value}: choose keep or drop")
+
+    def _check_executor(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise UserError(
+                f"--executor {self.executor}: choose from {', '.join(EXECUTORS)}"
+            )
+        if self.executor == "local":
+            if self.scheduler is not None:
+                raise UserError(
+                    f"--scheduler {self.scheduler}: only used with --executor dask; "
+                    "add that or drop --scheduler"
+                )
+            return
+        if not self.scheduler:
+            raise UserError(
+                "--executor dask: name the cluster with --scheduler ADDRESS (such as "
+                "tcp://host:8786, printed by 'dask scheduler')"
+            )
+        if self.jobs != 1:
+            raise UserError(
+                f"--jobs {self.jobs}: only used with --executor local; on Dask the "
+                "workers' threads decide how many trials run at once"
+            )
+        if importlib.util.find_spec("distributed") is None:
+            raise UserError(
+                "--executor dask: dask.distributed is not installed; "
+                'pip install "melanoma-bench[dask]"'
+            )
 
     @property
     def settings(self) -> Profile:
@@ -163,7 +198,7 @@ class RunConfig:
         identity = {
             name: value
             for name, value in self.to_dict().items()
-            if name not in ("jobs", "data", "images")
+            if name not in ("jobs", "executor", "scheduler", "data", "images")
         }
         identity.update(
             version=__version__,

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +26,13 @@ from benchmarks.config import RunConfig
 from benchmarks.datasets import INFO, drop_unreadable, load_manifest, relative_path
 from benchmarks.environment import library_versions, machine
 from benchmarks.errors import UserError
+from benchmarks.executors import Executor, Outcome, TrialFailure, make_executor
 from benchmarks.feature_cache import load_features
 from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
 from benchmarks.leaderboard import leaderboard
 from benchmarks.store import RunStore
-from benchmarks.trials import IMAGE_SIZES, Trial, Workspace, run_trial
+from benchmarks.trials import IMAGE_SIZES, Trial, Workspace
 from models import available_cores
 
 logger = logging.getLogger(__name__)
@@ -233,38 +234,24 @@ class Progress:
             for trial in self.remaining
         )
 
-    def finished(self, trial: Trial, record: dict) -> None:
+    def finished(self, trial: Trial, outcome: Outcome) -> None:
         self.done += 1
         self.remaining.remove(trial)
-        wall = record["timings"]["wall_seconds"]
-        self.seconds.setdefault(trial.model, []).append(wall)
-        part = record["evaluated_on"]
-        score = record["metrics"][part]["balanced_accuracy"]
+        if isinstance(outcome, TrialFailure):
+            what = f"FAILED ({outcome.error})"
+        else:
+            record = outcome.record
+            wall = record["timings"]["wall_seconds"]
+            self.seconds.setdefault(trial.model, []).append(wall)
+            part = record["evaluated_on"]
+            score = record["metrics"][part]["balanced_accuracy"]
+            what = f"{part} balanced accuracy {score:.3f} in {_minutes(wall)}"
         eta = self._eta()
         self.write(
-            f"trial {self.done}/{self.total} {trial.key}: {part} balanced accuracy "
-            f"{score:.3f} in {_minutes(wall)} | elapsed "
+            f"trial {self.done}/{self.total} {trial.key}: {what} | elapsed "
             f"{_minutes(time.perf_counter() - self.started)}"
             + ("" if eta is None else f", ETA {_minutes(eta)}")
         )
-
-
-def _execute(todo: list[Trial], workspace: Workspace, jobs: int) -> Iterator[tuple]:
-    """(trial, record) as trials finish; hybrids after all other trials."""
-    if jobs == 1:
-        for trial in todo:
-            yield trial, run_trial(trial, workspace)
-        return
-    from joblib import Parallel, delayed
-
-    for phase in (
-        [trial for trial in todo if trial.model != "hybrid"],
-        [trial for trial in todo if trial.model == "hybrid"],
-    ):
-        records = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(run_trial)(trial, workspace) for trial in phase
-        )
-        yield from zip(phase, records, strict=True)
 
 
 def run(
@@ -274,7 +261,22 @@ def run(
     cache: str | None = None,
     write: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> RunStore:
-    """Run (or resume) the grid; returns the run folder's store."""
+    """Run (or resume) the grid; returns the run folder's store.
+
+    A trial that fails twice leaves an error record (``RunStore.errors``) and
+    the rest of the grid goes on; re-running the same command retries it.
+    """
+    with make_executor(config) as executor:
+        return _run(config, executor, out, cache, write)
+
+
+def _run(
+    config: RunConfig,
+    executor: Executor,
+    out: str | Path,
+    cache: str | None,
+    write: Callable[[str], None],
+) -> RunStore:
     prepared = prepare(config, out, cache)
     store, workspace = prepared.store, prepared.workspace
     done = store.done()
@@ -285,11 +287,23 @@ def run(
             f"{len(prepared.trials)} trials already done"
         )
     progress = Progress(todo, len(prepared.trials), write)
-    for trial, record in _execute(todo, workspace, config.jobs):
-        progress.finished(trial, record)
+
+    def finished(trial: Trial, outcome: Outcome) -> None:
+        outcome.save(store)
+        progress.finished(trial, outcome)
+
+    if todo:
+        executor.run(todo, workspace, finished)
     board = leaderboard(store.records())
     atomic_write(
         store.path("leaderboard.csv"),
         lambda stream: stream.write(board.to_csv(index=False).encode()),
     )
+    failures = store.errors()
+    if failures:
+        write(
+            f"{len(failures)} of {len(prepared.trials)} trials failed (errors in "
+            f"{store.errors_dir}): "
+            + ", ".join(f"{failure['key']}: {failure['error']}" for failure in failures)
+        )
     return store

@@ -9,10 +9,13 @@ Layout of RUN_DIR:
     trials/KEY.json     one trial: metrics, curves, timings (written last)
     trials/KEY.npz      its raw per-image scores and the rows it trained on
     embeddings/KEY.npy  a CNN trial's penultimate-layer output for every row
+    errors/KEY.json     a trial that failed twice: its error and traceback
     leaderboard.csv     model x strategy summary, rewritten after each run
 
 A trial is done when its JSON exists; the JSON is renamed into place after its
-scores, so a run killed at any moment resumes from whole records only.
+scores, so a run killed at any moment resumes from whole records only. An error
+record does not make a trial done (a resume tries it again) and lives outside
+trials/ so that nothing reading records mistakes it for one.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ class RunStore:
     @property
     def trials_dir(self) -> Path:
         return self.run_dir / "trials"
+
+    @property
+    def errors_dir(self) -> Path:
+        return self.run_dir / "errors"
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
@@ -90,6 +97,22 @@ class RunStore:
 
         atomic_write(self.trials_dir / f"{key}.npz", save)
         atomic_write_json(self.trials_dir / f"{key}.json", record)
+        (self.errors_dir / f"{key}.json").unlink(missing_ok=True)
+
+    def write_error(self, key: str, error: dict) -> None:
+        """Why a trial failed; it stays not done."""
+        atomic_write_json(self.errors_dir / f"{key}.json", error)
+
+    def errors(self) -> list[dict]:
+        """The error records of trials still not done, sorted by key."""
+        if not self.errors_dir.is_dir():
+            return []
+        done = self.done()
+        return [
+            json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(self.errors_dir.glob("*.json"))
+            if path.stem not in done
+        ]
 
     def records(self) -> list[dict]:
         """Every complete trial record, sorted by key."""

@@ -166,6 +166,20 @@ def _fit_xgb(workspace: Workspace, fitted: Resampled) -> Any:
     ).fit(fitted.X, fitted.y, sample_weight=fitted.sample_weight)
 
 
+def fit_final(trial: Trial, workspace: Workspace, X: np.ndarray, y: np.ndarray) -> Any:
+    """The estimator of a final trial (``trial.fold`` None), fitted on ``X, y``.
+
+    Why: ``train`` saves the model of a configuration's final fit for triage;
+    this fits it as that trial does (same strategy, epochs, seeds, no
+    evaluation part), so the saved model is the one whose Test figures the
+    run reports.
+    """
+    fitted = resample(trial.strategy, X, y, seed=workspace.seed)
+    if trial.model in IMAGE_SIZES:
+        return _fit_cnn(trial, workspace, fitted, len(y), None)
+    return _fit_xgb(workspace, fitted)
+
+
 def _inputs(trial: Trial, workspace: Workspace) -> np.ndarray:
     """The rows the model reads, for every image of the run."""
     if trial.model in IMAGE_SIZES:
@@ -194,8 +208,30 @@ def _curves(estimator: Any) -> dict[str, Any]:
     return {"unit": unit, "best": int(best), **history}
 
 
-def run_trial(trial: Trial, workspace: Workspace) -> dict:
-    """Fit, score and store one trial; returns its record."""
+@dataclass(frozen=True)
+class TrialResult:
+    """What a finished trial hands back for the store.
+
+    Why a trial does not write the run folder itself: on a Dask cluster it runs
+    on another machine, and one process (the one running the grid) writing
+    every file keeps the store's atomic writes and resume rules in one place.
+    """
+
+    record: dict
+    scores: dict[str, np.ndarray]
+    embeddings: np.ndarray | None = None
+
+    def save(self, store: RunStore) -> None:
+        """Embeddings first (a hybrid reads them), then scores and the record
+        that marks the trial done."""
+        key = self.record["key"]
+        if self.embeddings is not None:
+            store.write_array(store.embedding_path(key), self.embeddings)
+        store.write_trial(self.record, self.scores)
+
+
+def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
+    """Fit and score one trial; writes nothing (``TrialResult.save`` does)."""
     started = time.perf_counter()
     table = _table(workspace.run_dir)
     labels = table["label"].astype(str).to_numpy()
@@ -219,11 +255,7 @@ def run_trial(trial: Trial, workspace: Workspace) -> dict:
     proba_train = _probabilities(estimator, X_train, workspace.classes)
     proba_evaluation = _probabilities(estimator, X_evaluation, workspace.classes)
     predict_seconds = time.perf_counter() - predict_started
-    if trial.model == "cnn":
-        embeddings = estimator.embed(np.asarray(inputs))
-        workspace.store.write_array(
-            workspace.store.embedding_path(trial.key), embeddings
-        )
+    embeddings = estimator.embed(np.asarray(inputs)) if trial.model == "cnn" else None
 
     part = "test" if trial.fold is None else "validation"
     metrics = {
@@ -272,14 +304,18 @@ def run_trial(trial: Trial, workspace: Workspace) -> dict:
         },
         "versions": library_versions(),
     }
-    workspace.store.write_trial(
-        record,
-        {
-            "train_rows": train,
-            "train_proba": proba_train.astype(np.float32),
-            "evaluation_rows": evaluation,
-            "evaluation_proba": proba_evaluation.astype(np.float32),
-            "fitted_rows": drawn,
-        },
-    )
-    return record
+    scores = {
+        "train_rows": train,
+        "train_proba": proba_train.astype(np.float32),
+        "evaluation_rows": evaluation,
+        "evaluation_proba": proba_evaluation.astype(np.float32),
+        "fitted_rows": drawn,
+    }
+    return TrialResult(record, scores, embeddings)
+
+
+def run_trial(trial: Trial, workspace: Workspace) -> dict:
+    """Fit, score and store one trial in this process; returns its record."""
+    result = compute_trial(trial, workspace)
+    result.save(workspace.store)
+    return result.record

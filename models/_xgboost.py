@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import numbers
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xgboost
@@ -14,6 +16,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 logger = logging.getLogger(__name__)
+
+# Booster attribute holding our metadata inside the saved XGBoost JSON model.
+_METADATA = "melanoma_bench"
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,56 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
         """Most probable class label per row."""
         probabilities = self.predict_proba(X)
         return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def save(self, path: str | Path) -> Path:
+        """Write one XGBoost JSON model file with our metadata inside it.
+
+        No pickles: ``load`` reads plain JSON, and XGBoost's own tools can read
+        the file too.
+        """
+        check_is_fitted(self, "booster_")
+        path = Path(path)
+        if path.suffix != ".json":
+            raise ValueError(f"path={str(path)!r}: use a file name ending in .json")
+        params = self.get_params()
+        if not isinstance(params["random_state"], int | None):
+            params["random_state"] = None  # a RandomState object is not JSON
+        metadata = {
+            "params": params,
+            "classes": self.classes_.tolist(),
+            "classes_dtype": self.classes_.dtype.str,
+            "n_features_in": self.n_features_in_,
+            "n_rounds": self.n_rounds_,
+            "best_iteration": self.best_iteration_,
+            "history": self.history_,
+        }
+        self.booster_.get_booster().set_attr(**{_METADATA: json.dumps(metadata)})
+        self.booster_.save_model(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> XGBoostClassifier:
+        """A fitted classifier from a file written by ``save`` (ready to predict)."""
+        path = Path(path)
+        booster = xgboost.XGBClassifier()
+        try:
+            booster.load_model(path)
+            metadata = json.loads(booster.get_booster().attr(_METADATA))
+        except (TypeError, ValueError) as error:  # XGBoostError is a ValueError
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ValueError(
+                f"{path}: not a model saved by XGBoostClassifier.save ({reason})"
+            ) from None
+        estimator = cls(**metadata["params"])
+        estimator.booster_ = booster
+        estimator.classes_ = np.array(
+            metadata["classes"], dtype=np.dtype(metadata["classes_dtype"])
+        )
+        estimator.n_features_in_ = metadata["n_features_in"]
+        estimator.n_rounds_ = metadata["n_rounds"]
+        estimator.best_iteration_ = metadata["best_iteration"]
+        estimator.history_ = metadata["history"]
+        return estimator
 
 
 def _sample_weight(sample_weight: np.ndarray | None, n_rows: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.cli import main, make_parser
 from tests.conftest import tree_state
 
-COMMANDS = ["run", "audit", "report", "compare", "triage", "list", "data"]
+COMMANDS = ["run", "audit", "report", "compare", "train", "triage", "list", "data"]
 
 
 def test_help_lists_every_command_in_workflow_order(capsys):
@@ -21,15 +21,6 @@ def test_help_lists_every_command_in_workflow_order(capsys):
     help_text = capsys.readouterr().out
     positions = [help_text.index(f"    {name} ") for name in COMMANDS]
     assert positions == sorted(positions)
-
-
-@pytest.mark.parametrize("command", ["triage"])
-def test_commands_of_later_versions_say_so_in_one_line(command, capsys):
-    assert main([command, "all"]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.count("\n") == 1
-    assert f"'{command}' is not yet available" in captured.err
 
 
 def test_audit_writes_the_table_and_json(image_folder, tmp_path, capsys):
@@ -53,14 +44,19 @@ def test_audit_strict_fails_on_unreadable_files(image_folder):
         (["audit", "--data", "{tmp}/nowhere"], "nowhere: no such file or folder"),
         (["audit", "--data", "{tmp}", "--near-threshold", "99"], "choose from 0 to 32"),
         (["data", "synth", "--out", "{tmp}", "--scale", "0"], "--scale 0"),
+        (["train", "--run", "{tmp}", "--out", "{tmp}/m"], "not a run folder"),
+        (
+            ["triage", "--model", "{tmp}/m", "--images", "{tmp}", "--out", "{tmp}/o"],
+            "--model {tmp}/m: no such folder",
+        ),
     ],
-    ids=["missing-path", "threshold", "scale"],
+    ids=["missing-path", "threshold", "scale", "train-run", "triage-model"],
 )
 def test_user_mistakes_are_one_line_exit_2(tmp_path, capsys, argv, message):
     code = main([part.format(tmp=tmp_path) for part in argv])
     captured = capsys.readouterr()
     assert code == 2
-    assert message in captured.err
+    assert message.format(tmp=tmp_path) in captured.err
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
 
 

@@ -34,6 +34,13 @@ def test_named_strategies_apply_to_every_model():
         ({"jobs": 0}, "--jobs 0"),
         ({"conflicts": "merge"}, "--conflicts merge: choose keep or drop"),
         ({"test_leaks": "hide"}, "--test-leaks hide: choose keep or drop"),
+        ({"executor": "slurm"}, "--executor slurm: choose from local, dask"),
+        ({"scheduler": "tcp://h:8786"}, "--scheduler tcp://h:8786: only used with"),
+        ({"executor": "dask"}, "--executor dask: name the cluster with --scheduler"),
+        (
+            {"executor": "dask", "scheduler": "tcp://h:8786", "jobs": 2},
+            "--jobs 2: only used with --executor local",
+        ),
     ],
 )
 def test_bad_values_are_one_line_errors(options, message):
@@ -50,6 +57,8 @@ def test_profile_folds_unless_overridden():
 def test_run_id_follows_what_decides_the_numbers():
     base = RunConfig()
     assert base.run_id("data") == RunConfig(jobs=2).run_id("data")
+    on_dask = RunConfig(executor="dask", scheduler="tcp://h:8786")
+    assert base.run_id("data") == on_dask.run_id("data")
     assert base.run_id("data") == RunConfig(data="/elsewhere").run_id("data")
     assert base.run_id("data") != RunConfig(seed=1).run_id("data")
     assert base.run_id("data") != base.run_id("other data")
@@ -61,3 +70,16 @@ def test_run_id_changes_with_the_profile_settings(monkeypatch):
     changed = dataclasses.replace(PROFILES["quick"], cnn_epochs=99)
     monkeypatch.setitem(PROFILES, "quick", changed)
     assert RunConfig().run_id("data") != before
+
+
+def test_dask_without_dask_installed_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "distributed" else real(name, *args),
+    )
+    with pytest.raises(UserError, match=r'pip install "melanoma-bench\[dask\]"'):
+        RunConfig(executor="dask", scheduler="tcp://h:8786")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import benchmarks.executors as executors
 import benchmarks.runner as runner
 from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
@@ -96,9 +97,11 @@ def test_rerun_resumes_only_the_missing_trials(finished, image_folder, monkeypat
     for key in lost:
         (finished.trials_dir / f"{key}.json").unlink()
     ran = []
-    real = runner.run_trial
+    real = executors.compute_trial
     monkeypatch.setattr(
-        runner, "run_trial", lambda trial, ws: ran.append(trial.key) or real(trial, ws)
+        executors,
+        "compute_trial",
+        lambda trial, ws: ran.append(trial.key) or real(trial, ws),
     )
     lines: list[str] = []
     config = RunConfig(data=str(image_folder), **GRID)
@@ -202,15 +205,15 @@ def test_sigkill_leaves_only_whole_records(image_folder, tmp_path, tiny_profile)
 
     config = RunConfig(data=str(image_folder), models=("xgb", "cnn"))
     ran = []
-    real = runner.run_trial
-    runner.run_trial, saved = (
+    real = executors.compute_trial
+    executors.compute_trial, saved = (
         lambda trial, ws: ran.append(trial.key) or real(trial, ws),
-        runner.run_trial,
+        executors.compute_trial,
     )
     try:
         runner.run(config, out, write=lambda line: None)
     finally:
-        runner.run_trial = saved
+        executors.compute_trial = saved
     assert len(ran) == 24 - len(done)
     assert not set(ran) & done
     assert len(store.records()) == 24

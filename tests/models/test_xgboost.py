@@ -214,3 +214,25 @@ def test_bad_inputs_raise() -> None:
     model = XGBoostClassifier(random_state=SEED, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         model.predict_proba(X[:, :3])
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    X, y = _data()
+    model = XGBoostClassifier(random_state=SEED, **FAST).fit(X, y)
+    path = model.save(tmp_path / "trees.json")
+    loaded = XGBoostClassifier.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert list(loaded.classes_) == list(model.classes_)
+    assert loaded.n_rounds_ == model.n_rounds_
+    assert loaded.history_ == model.history_
+    assert loaded.get_params() == model.get_params()
+
+
+def test_save_and_load_refuse_other_files(tmp_path) -> None:
+    model = XGBoostClassifier(random_state=SEED, **FAST).fit(*_data())
+    with pytest.raises(ValueError, match=r"ending in \.json"):
+        model.save(tmp_path / "trees.ubj")
+    other = tmp_path / "other.json"
+    other.write_text('{"not": "a model"}')
+    with pytest.raises(ValueError, match="not a model saved by"):
+        XGBoostClassifier.load(other)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -14,22 +13,12 @@ from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
 from benchmarks.runner import run
 from reports import render, write_report
+from tests.browser import loaded, requires_chromium
 from tests.conftest import write_image
 from tests.harness.conftest import TINY
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 SECTIONS = ("summary", "leaderboard", "overfitting", "imbalance", "test", "speed")
-
-
-def _chromium() -> str | None:
-    return os.environ.get("MELANOMA_BENCH_CHROMIUM") or shutil.which("chromium")
-
-
-requires_chromium = pytest.mark.skipif(
-    _chromium() is None,
-    reason="no Chromium found (install Debian's chromium, or set "
-    "MELANOMA_BENCH_CHROMIUM to its executable)",
-)
 
 
 @pytest.fixture(scope="module")
@@ -102,37 +91,10 @@ def test_render_needs_finished_trials(run_dir, tmp_path):
 
 @requires_chromium
 def test_report_works_in_headless_chromium(run_dir):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=_chromium(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page()
-        errors: list[str] = []
-        dialogs: list[str] = []
-        page.on(
-            "console",
-            lambda message: (
-                errors.append(message.text) if message.type == "error" else None
-            ),
-        )
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "dialog", lambda dialog: dialogs.append(dialog.message) or dialog.dismiss()
-        )
-        page.goto((run_dir / "report.html").as_uri())
-        page.wait_for_load_state("load")
-
-        assert errors == []
-        assert dialogs == [], "a string from the data ran as script"
+    with loaded(run_dir / "report.html") as shown:
+        page = shown.page
+        assert shown.errors == []
+        assert shown.dialogs == [], "a string from the data ran as script"
         for section in SECTIONS:
             assert page.locator(f"section#{section} h2").count() == 1
         widths = page.eval_on_selector_all(
@@ -155,4 +117,3 @@ def test_report_works_in_headless_chromium(run_dir):
         assert values() == sorted(values())
         header.click()
         assert values() == sorted(values(), reverse=True)
-        browser.close()

@@ -1,0 +1,282 @@
+"""Where a run's trials are computed: processes on this machine, or a Dask cluster.
+
+Either way each trial's outcome comes back to the process running the grid,
+which alone writes the run folder, so the store's atomic writes and resume rules
+hold whatever computed a trial. Both executors try a trial that raises once
+more, then hand back its failure, and go on with the rest of the grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.config import RunConfig
+from benchmarks.errors import UserError
+from benchmarks.store import RunStore
+from benchmarks.trials import Trial, TrialResult, Workspace, compute_trial
+from models import available_cores
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+logger = logging.getLogger(__name__)
+
+#: Seconds to wait for a Dask scheduler to answer, then for a first worker.
+CONNECT_TIMEOUT = 30
+WORKERS_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class TrialFailure:
+    """A trial that raised on both tries, or could not start: kept in the store
+    instead of a record, so the run reports it and a resume tries it again."""
+
+    key: str
+    #: One line: the exception's type and the first line of its message.
+    error: str
+    traceback: str = ""
+
+    @classmethod
+    def of(
+        cls, trial: Trial, error: BaseException, trace: TracebackType | None = None
+    ) -> TrialFailure:
+        summary = (str(error).strip().splitlines() or [""])[0]
+        lines = traceback.format_exception(type(error), error, trace)
+        return cls(trial.key, f"{type(error).__name__}: {summary}", "".join(lines))
+
+    def save(self, store: RunStore) -> None:
+        store.write_error(self.key, dataclasses.asdict(self))
+
+
+Outcome = TrialResult | TrialFailure
+#: Called in the grid's process as each trial ends, before any trial that
+#: reads its output starts.
+Finished = Callable[[Trial, Outcome], None]
+
+
+class Executor(AbstractContextManager):
+    """Entered before the run prepares its data, so that a cluster that is not
+    there fails the command at once rather than after minutes of preparation."""
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
+    def run(
+        self, trials: list[Trial], workspace: Workspace, finished: Finished
+    ) -> None:
+        """Compute every trial and call ``finished`` with each outcome."""
+        raise NotImplementedError
+
+
+def make_executor(config: RunConfig) -> Executor:
+    if config.executor == "dask":
+        return DaskExecutor(config.scheduler or "")
+    return LocalExecutor(config.jobs)
+
+
+def _blocked(trial: Trial, failed: set[str]) -> TrialFailure | None:
+    """The failure of a trial whose input trial failed (it cannot run)."""
+    if trial.needs is None or trial.needs.key not in failed:
+        return None
+    return TrialFailure(trial.key, f"not run: {trial.needs.key} (its input) failed")
+
+
+def _attempt(trial: Trial, workspace: Workspace) -> Outcome:
+    """The trial's result; if it raises, one more try, then its failure."""
+    try:
+        return compute_trial(trial, workspace)
+    except Exception as error:
+        logger.warning("%s failed (%s); trying once more", trial.key, error)
+    try:
+        return compute_trial(trial, workspace)
+    except Exception as error:
+        return TrialFailure.of(trial, error, error.__traceback__)
+
+
+class LocalExecutor(Executor):
+    """Trials in this process (jobs 1) or in ``jobs`` joblib worker processes.
+
+    Hybrids run in a second phase, after every cnn's outcome was saved.
+    """
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs
+
+    def run(
+        self, trials: list[Trial], workspace: Workspace, finished: Finished
+    ) -> None:
+        failed: set[str] = set()
+        for phase in (
+            [trial for trial in trials if trial.model != "hybrid"],
+            [trial for trial in trials if trial.model == "hybrid"],
+        ):
+            runnable = []
+            for trial in phase:
+                blocked = _blocked(trial, failed)
+                if blocked is None:
+                    runnable.append(trial)
+                else:
+                    failed.add(trial.key)
+                    finished(trial, blocked)
+            for trial, outcome in zip(
+                runnable, self._outcomes(runnable, workspace), strict=True
+            ):
+                if isinstance(outcome, TrialFailure):
+                    failed.add(trial.key)
+                finished(trial, outcome)
+
+    def _outcomes(self, trials: list[Trial], workspace: Workspace) -> Iterable[Outcome]:
+        if self.jobs == 1:
+            return (_attempt(trial, workspace) for trial in trials)
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=self.jobs, return_as="generator")(
+            delayed(_attempt)(trial, workspace) for trial in trials
+        )
+
+
+def _threads_by_host(client: Client) -> dict[str, int]:
+    """Worker threads per machine of the cluster, now."""
+    from distributed.comm import get_address_host
+
+    threads: dict[str, int] = {}
+    for address, count in client.nthreads().items():
+        host = get_address_host(address)
+        threads[host] = threads.get(host, 0) + count
+    return threads
+
+
+def _on_worker(
+    trial: Trial, workspace: Workspace, threads_by_host: dict[str, int]
+) -> TrialResult:
+    """compute_trial with this machine's cores shared among the worker threads
+    that run trials on it (a worker may hold several, a machine several workers)."""
+    from distributed import get_worker
+    from distributed.comm import get_address_host
+
+    worker = get_worker()
+    slots = threads_by_host.get(get_address_host(worker.address), worker.state.nthreads)
+    share = max(1, available_cores() // max(1, slots))
+    return compute_trial(trial, dataclasses.replace(workspace, n_threads=share))
+
+
+class DaskExecutor(Executor):
+    """Each trial a task on a dask.distributed cluster; outcomes come back here.
+
+    Workers read the run folder and the image cache by path, so both must sit
+    on a filesystem every worker mounts at the same path (checked before the
+    first task). A task that raises is retried once; a worker lost mid-task has
+    its task rerun elsewhere by the scheduler. A hybrid is submitted once its
+    cnn's outcome is saved.
+    """
+
+    def __init__(self, scheduler: str) -> None:
+        self.scheduler = scheduler
+        self.client: Client | None = None
+
+    def __enter__(self) -> DaskExecutor:
+        self.client = self._connect()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def run(
+        self, trials: list[Trial], workspace: Workspace, finished: Finished
+    ) -> None:
+        from distributed import as_completed
+
+        client = self.client
+        if client is None:
+            raise RuntimeError("enter the DaskExecutor ('with') before run")
+        self._check_paths(client, workspace)
+        submitted: dict[str, Trial] = {}
+
+        def submit(trial: Trial) -> Future:
+            future = client.submit(
+                _on_worker,
+                trial,
+                workspace,
+                _threads_by_host(client),
+                key=f"{trial.key}-{uuid.uuid4().hex}",
+                retries=1,
+            )
+            submitted[future.key] = trial
+            return future
+
+        keys = {trial.key for trial in trials}
+        waiting: dict[str, list[Trial]] = {}
+        first = []
+        for trial in trials:
+            if trial.needs is not None and trial.needs.key in keys:
+                waiting.setdefault(trial.needs.key, []).append(trial)
+            else:
+                first.append(submit(trial))
+        completed = as_completed(first, loop=client.loop)
+        for future in completed:
+            trial = submitted.pop(future.key)
+            outcome = self._outcome(trial, future)
+            future.release()
+            finished(trial, outcome)
+            for dependent in waiting.pop(trial.key, []):
+                if isinstance(outcome, TrialFailure):
+                    finished(dependent, _blocked(dependent, {trial.key}))
+                else:
+                    completed.add(submit(dependent))
+
+    def _connect(self) -> Client:
+        from distributed import Client
+
+        try:
+            client = Client(
+                self.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False
+            )
+        except (OSError, ValueError) as error:
+            raise UserError(
+                f"--scheduler {self.scheduler}: no Dask scheduler there ({error}); "
+                "start one with 'dask scheduler' and pass the address it prints"
+            ) from None
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except TimeoutError:
+            client.close()
+            raise UserError(
+                f"--scheduler {self.scheduler}: no worker joined in "
+                f"{WORKERS_TIMEOUT} s; start some with 'dask worker {self.scheduler}'"
+            ) from None
+        return client
+
+    def _check_paths(self, client: Client, workspace: Workspace) -> None:
+        """Refuse to start when a worker cannot see the run folder or image cache
+        (every trial would fail there, twice)."""
+        paths = [workspace.run_dir, *workspace.image_paths.values()]
+        for path in paths:
+            for worker, found in client.run(os.path.exists, path).items():
+                if not found:
+                    raise UserError(
+                        f"--scheduler {self.scheduler}: worker {worker} cannot see "
+                        f"{path}; put --out and --cache on a filesystem every "
+                        "worker mounts at the same path"
+                    )
+
+    def _outcome(self, trial: Trial, future: Future) -> Outcome:
+        if future.status == "finished":
+            return future.result()
+        if future.status == "error":
+            return TrialFailure.of(trial, future.exception(), future.traceback())
+        raise UserError(
+            f"--scheduler {self.scheduler}: the cluster dropped {trial.key} "
+            f"({future.status}); finished trials are saved, run the same command "
+            "again to resume"
+        )

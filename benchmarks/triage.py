@@ -1,0 +1,354 @@
+"""Score a folder of images with a model folder and write the ranked worklist:
+likely melanomas first, URGENT at or above the model's threshold.
+
+Images are decoded exactly as the run decoded its training images
+(``benchmarks.images.decode_resized`` at the model's sizes), in worker processes
+and in chunks, so memory stays flat however many images the folder holds. A
+file that cannot be read is listed in unreadable.csv and the page, never fatal.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from benchmarks.cache import atomic_write
+from benchmarks.errors import UserError
+from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
+from benchmarks.model_dir import LoadedModel
+from models import available_cores
+
+logger = logging.getLogger(__name__)
+
+#: Images per model call (the CNN predicts in batches of this size).
+BATCH = 256
+#: Images a worker process decodes (and extracts features from) per task.
+CHUNK = 64
+#: Longest side of a worklist thumbnail, in pixels.
+THUMBNAIL = 80
+TOP_CLASSES = 3
+WORKLIST, UNREADABLE, PAGE = "worklist.csv", "unreadable.csv", "worklist.html"
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """What a triage did, for the command's summary line."""
+
+    scored: int
+    urgent: int
+    unreadable: int
+    seconds: float
+    out: Path
+
+    @property
+    def images_per_second(self) -> float:
+        return self.scored / max(self.seconds, 1e-9)
+
+
+def find_files(folder: Path, skip: Path | None = None) -> tuple[list[str], list[dict]]:
+    """Image files below ``folder`` (relative POSIX paths, sorted), and every
+    other file as {file, reason}; hidden files, and ``skip``, are left out."""
+    images, others = [], []
+    skip = skip.resolve() if skip is not None else None
+    for directory, folders, names in os.walk(folder):
+        here = Path(directory)
+        folders[:] = sorted(
+            name
+            for name in folders
+            if not name.startswith(".") and (here / name).resolve() != skip
+        )
+        for name in names:
+            if name.startswith("."):
+                continue
+            relative = (here / name).relative_to(folder).as_posix()
+            if is_image_name(name):
+                images.append(relative)
+            else:
+                reason = f"not an image file type ({Path(name).suffix or 'no suffix'})"
+                others.append({"file": relative, "reason": reason})
+    return sorted(images), sorted(others, key=lambda item: item["file"])
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What to compute from each file: model images and/or handcrafted features."""
+
+    image_size: int | None
+    feature_size: int | None
+    remove_hair: bool = True
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, metadata: dict) -> _Inputs:
+        inputs = metadata["inputs"]
+        features = inputs.get("features")
+        if features is None:
+            return cls(inputs.get("image_size"), None)
+        return cls(
+            inputs.get("image_size"),
+            features["image_size"],
+            features["remove_hair"],
+            tuple(features["groups"]),
+        )
+
+
+@dataclass
+class _Chunk:
+    """A worker's output for consecutive files: the ones it read, their model
+    inputs and thumbnails, and why the others could not be read."""
+
+    read: list[int] = field(default_factory=list)
+    images: list[np.ndarray] = field(default_factory=list)
+    features: np.ndarray | None = None
+    thumbnails: list[bytes] = field(default_factory=list)
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _thumbnail(path: Path) -> bytes:
+    image = open_rgb(path.read_bytes(), draft_size=THUMBNAIL)
+    image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=75)
+    return buffer.getvalue()
+
+
+def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Chunk:
+    """Decode ``files`` (indices from ``start``); runs in a worker process."""
+    chunk = _Chunk()
+    pictures = []
+    for offset, name in enumerate(files):
+        path = folder / name
+        try:
+            image, picture = (
+                decode_resized(path, size) if size else None
+                for size in (inputs.image_size, inputs.feature_size)
+            )
+            thumbnail = _thumbnail(path)
+        except UnreadableImage as error:
+            chunk.failures.append((start + offset, str(error)))
+            continue
+        except OSError as error:
+            chunk.failures.append((start + offset, error.strerror or str(error)))
+            continue
+        chunk.read.append(start + offset)
+        chunk.thumbnails.append(thumbnail)
+        if image is not None:
+            chunk.images.append(image)
+        if picture is not None:
+            pictures.append(picture)
+    if inputs.feature_size and pictures:
+        from features import HandcraftedFeatures
+
+        chunk.features = HandcraftedFeatures(
+            remove_hair=inputs.remove_hair, groups=inputs.groups, n_jobs=1
+        ).transform(np.stack(pictures))
+    return chunk
+
+
+def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
+    """Class probabilities of the chunks' images, in the model's class order."""
+    from benchmarks.trials import _probabilities as in_class_order
+
+    classes = tuple(model.metadata["classes"])
+    network, trees = model.estimators.get("cnn"), model.estimators.get("xgboost")
+    images = [image for chunk in chunks for image in chunk.images]
+    features = [chunk.features for chunk in chunks if chunk.features is not None]
+    if trees is None:
+        return in_class_order(network, np.stack(images), classes)
+    X = np.concatenate(features)
+    if network is not None:  # hybrid: the network's embeddings, then the features
+        X = np.hstack([network.embed(np.stack(images)), X])
+    return in_class_order(trees, X, classes)
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s"
+
+
+def _progress(done: int, total: int, started: float) -> str:
+    width = 24
+    filled = round(width * done / total) if total else width
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    eta = (total - done) / rate if rate else 0.0
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files, "
+        f"{rate:.0f}/s, ETA {_minutes(eta)}"
+    )
+
+
+class _Spool:
+    """Thumbnails in a temporary file, read back one at a time for the page."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.places: list[tuple[int, int]] = []
+
+    def add(self, data: bytes) -> None:
+        self.stream.seek(0, os.SEEK_END)
+        self.places.append((self.stream.tell(), len(data)))
+        self.stream.write(data)
+
+    def read(self, index: int) -> bytes:
+        offset, length = self.places[index]
+        self.stream.seek(offset)
+        return self.stream.read(length)
+
+
+def _chunks_of(
+    folder: Path, files: list[str], inputs: _Inputs, n_jobs: int
+) -> Iterator[_Chunk]:
+    from joblib import Parallel, delayed
+
+    tasks = (
+        delayed(_prepare)(folder, files[start : start + CHUNK], start, inputs)
+        for start in range(0, len(files), CHUNK)
+    )
+    # A generator with joblib's bounded pre-dispatch: a few chunks in flight.
+    return Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+
+
+def _worklist(
+    files: list[str], scored: list[int], proba: np.ndarray, model: LoadedModel
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The worklist table, most urgent first (ties in file order), and each
+    row's position in ``scored``."""
+    metadata = model.metadata
+    classes = np.array(metadata["classes"], dtype=object)
+    melanoma = proba[:, list(classes).index(metadata["positive_class"])]
+    order = np.argsort(-melanoma, kind="stable")
+    proba, melanoma = proba[order], melanoma[order]
+    top = np.argsort(-proba, axis=1, kind="stable")[:, :TOP_CLASSES]
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(order) + 1),
+            "file": [files[scored[index]] for index in order],
+            "melanoma_probability": melanoma.round(6),
+            "flag": np.where(
+                melanoma >= metadata["threshold"]["threshold"], "URGENT", ""
+            ),
+            "predicted_class": classes[proba.argmax(axis=1)],
+        }
+    )
+    for place in range(top.shape[1]):
+        table[f"top{place + 1}_class"] = classes[top[:, place]]
+        table[f"top{place + 1}_probability"] = np.take_along_axis(
+            proba, top[:, place : place + 1], axis=1
+        )[:, 0].round(6)
+    return table, order
+
+
+def _page_rows(
+    table: pd.DataFrame, order: np.ndarray, spool: _Spool, n_top: int
+) -> Iterator[dict[str, Any]]:
+    for position, values in enumerate(table.to_dict("records")):
+        encoded = base64.b64encode(spool.read(order[position]))
+        yield {
+            "rank": values["rank"],
+            "file": values["file"],
+            "probability": values["melanoma_probability"],
+            "urgent": values["flag"] == "URGENT",
+            "predicted": values["predicted_class"],
+            "top": [
+                (values[f"top{k}_class"], values[f"top{k}_probability"])
+                for k in range(1, n_top + 1)
+            ],
+            "thumbnail": "data:image/jpeg;base64," + encoded.decode("ascii"),
+        }
+
+
+def _write_csv(path: Path, table: pd.DataFrame) -> None:
+    atomic_write(path, lambda stream: stream.write(table.to_csv(index=False).encode()))
+
+
+def triage(
+    model: LoadedModel,
+    images: str | Path,
+    out: str | Path,
+    *,
+    n_jobs: int | None = None,
+    write: Callable[[str], None] = logger.info,
+) -> TriageResult:
+    """Score every image file below ``images`` and write OUT/worklist.csv,
+    OUT/unreadable.csv and OUT/worklist.html.
+
+    ``n_jobs`` worker processes decode images (None: every core); the model
+    scores in the calling process, ``BATCH`` images at a time.
+    """
+    from reports import write_worklist_html
+
+    started = time.perf_counter()
+    folder, out = Path(images), Path(out)
+    if not folder.is_dir():
+        raise UserError(f"--images {folder}: no such folder; pass a folder of images")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
+    out.mkdir(parents=True, exist_ok=True)
+    files, unreadable = find_files(folder, skip=out)
+    inputs = _Inputs.of(model.metadata)
+    scored: list[int] = []
+    parts: list[np.ndarray] = []
+    with tempfile.TemporaryFile() as stream:
+        spool = _Spool(stream)
+        pending: list[_Chunk] = []
+        done = 0
+
+        def score() -> None:
+            if any(chunk.read for chunk in pending):
+                parts.append(_probabilities(model, pending))
+            pending.clear()
+
+        for chunk in _chunks_of(folder, files, inputs, n_jobs or available_cores()):
+            pending.append(chunk)
+            scored.extend(chunk.read)
+            for thumbnail in chunk.thumbnails:
+                spool.add(thumbnail)
+            unreadable.extend(
+                {"file": files[index], "reason": reason}
+                for index, reason in chunk.failures
+            )
+            done += len(chunk.read) + len(chunk.failures)
+            if sum(len(item.read) for item in pending) >= BATCH or done == len(files):
+                score()
+                write(_progress(done, len(files), started))
+        n_classes = len(model.metadata["classes"])
+        proba = np.concatenate(parts) if parts else np.zeros((0, n_classes))
+        table, order = _worklist(files, scored, proba, model)
+        unreadable.sort(key=lambda item: item["file"])
+        _write_csv(out / WORKLIST, table)
+        listing = pd.DataFrame(unreadable, columns=["file", "reason"])
+        _write_csv(out / UNREADABLE, listing)
+        metadata = model.metadata
+        write_worklist_html(
+            out / PAGE,
+            _page_rows(table, order, spool, min(TOP_CLASSES, n_classes)),
+            folder=str(folder),
+            scored=len(table),
+            urgent=int((table["flag"] == "URGENT").sum()),
+            unreadable=unreadable,
+            threshold=metadata["threshold"],
+            model=metadata["model"],
+            strategy=metadata["strategy"],
+            training=metadata["training"],
+            classes=metadata["classes"],
+            positive=metadata["positive_class"],
+        )
+    return TriageResult(
+        scored=len(table),
+        urgent=int((table["flag"] == "URGENT").sum()),
+        unreadable=len(unreadable),
+        seconds=time.perf_counter() - started,
+        out=out,
+    )

@@ -1,0 +1,73 @@
+"""Fixtures of the triage tests: one tiny finished run and models trained from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from benchmarks.config import PROFILES, RunConfig
+from benchmarks.runner import run
+from benchmarks.training import train
+from tests.conftest import write_image
+from tests.harness.conftest import TINY
+
+#: Train and Test images per class of the tiny run.
+COUNTS = {
+    "Train": {"melanoma": 8, "nevus": 8, "vascular lesion": 6},
+    "Test": {"melanoma": 2, "nevus": 2, "vascular lesion": 1},
+}
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    data: Path
+    run_dir: Path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> TinyRun:
+    """A finished quick run (2 folds) of every model family under 'none'."""
+    root = tmp_path_factory.mktemp("data") / "lesions"
+    seed = 900
+    for split, counts in COUNTS.items():
+        for label, count in counts.items():
+            for index in range(count):
+                write_image(root / split / label / f"{label[0]}{index}.jpg", seed)
+                seed += 1
+    config = RunConfig(
+        data=str(root),
+        models=("xgb", "cnn", "hybrid", "seed-cnn"),
+        strategies=("none",),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PROFILES, "quick", TINY)
+        patch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        store = run(config, tmp_path_factory.mktemp("runs"), write=lambda line: None)
+    return TinyRun(root, store.run_dir)
+
+
+def _trained(tmp_path_factory, tiny_run: TinyRun, configuration: str) -> Path:
+    out = tmp_path_factory.mktemp("models") / configuration.replace(":", "-")
+    return train(tiny_run.run_dir, out, configuration=configuration)[0]
+
+
+@pytest.fixture(scope="session")
+def xgb_model(tmp_path_factory, tiny_run) -> Path:
+    return _trained(tmp_path_factory, tiny_run, "xgb:none")
+
+
+@pytest.fixture(scope="session")
+def cnn_model(tmp_path_factory, tiny_run) -> Path:
+    return _trained(tmp_path_factory, tiny_run, "cnn:none")
+
+
+@pytest.fixture(scope="session")
+def hybrid_model(tmp_path_factory, tiny_run) -> Path:
+    return _trained(tmp_path_factory, tiny_run, "hybrid:none")
+
+
+@pytest.fixture(scope="session")
+def seed_cnn_model(tmp_path_factory, tiny_run) -> Path:
+    return _trained(tmp_path_factory, tiny_run, "seed-cnn:none")

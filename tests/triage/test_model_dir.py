@@ -1,0 +1,107 @@
+"""Model folders: checksums refuse missing or altered files; versions warn."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.errors import UserError
+from benchmarks.model_dir import ModelVersionWarning, load_model
+
+
+@pytest.fixture
+def copy(xgb_model, tmp_path) -> Path:
+    return Path(shutil.copytree(xgb_model, tmp_path / "model"))
+
+
+def _edit_metadata(folder: Path, change) -> None:
+    """Change model.json and re-sign it, as a newer or older version would have."""
+    path = folder / "model.json"
+    metadata = json.loads(path.read_text("utf-8"))
+    change(metadata)
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    sums = folder / "SHA256SUMS"
+    lines = [
+        f"{digest}  model.json" if line.endswith("  model.json") else line
+        for line in sums.read_text().splitlines()
+    ]
+    sums.write_text("\n".join(lines) + "\n")
+
+
+def test_a_fresh_model_loads_without_warnings(xgb_model, recwarn):
+    model = load_model(xgb_model)
+    assert set(model.estimators) == {"xgboost"}
+    assert not [w for w in recwarn if issubclass(w.category, ModelVersionWarning)]
+
+
+@pytest.mark.parametrize("name", ["xgboost.json", "model.json", "SHA256SUMS"])
+def test_a_missing_file_is_refused_by_name(copy, name):
+    (copy / name).unlink()
+    with pytest.raises(UserError, match=rf"{name}: missing.*re-create it with train"):
+        load_model(copy)
+
+
+@pytest.mark.parametrize("name", ["xgboost.json", "model.json"])
+def test_an_altered_file_is_refused_by_name(copy, name):
+    data = (copy / name).read_bytes()
+    (copy / name).write_bytes(data.replace(b"0.", b"1.", 1))
+    with pytest.raises(UserError, match=rf"{name}: does not match its checksum"):
+        load_model(copy)
+
+
+def test_a_checksum_list_without_a_file_is_refused(copy):
+    sums = copy / "SHA256SUMS"
+    sums.write_text(
+        "".join(
+            line + "\n" for line in sums.read_text().splitlines() if "xgb" not in line
+        )
+    )
+    with pytest.raises(UserError, match=r"does not list xgboost\.json"):
+        load_model(copy)
+    sums.write_text("not a checksum line\n")
+    with pytest.raises(UserError, match="line 1 is not"):
+        load_model(copy)
+
+
+def test_another_package_version_warns(copy):
+    def older(metadata):
+        metadata["versions"]["melanoma-bench"] = "0.0.1"
+
+    _edit_metadata(copy, older)
+    with pytest.warns(ModelVersionWarning, match=r"melanoma-bench 0\.0\.1 \(now "):
+        model = load_model(copy)
+    assert model.estimators["xgboost"] is not None
+
+
+def test_other_features_are_refused(copy):
+    def other_extractor(metadata):
+        metadata["inputs"]["features"]["extractor_version"] = "0.1"
+
+    _edit_metadata(copy, other_extractor)
+    with pytest.raises(UserError, match=r"feature extractor version 0\.1"):
+        load_model(copy)
+
+
+def test_triage_command_refuses_an_altered_model_in_one_line(copy, tmp_path, capsys):
+    (copy / "xgboost.json").write_bytes(b"{}")
+    argv = ["triage", "--model", str(copy), "--images", str(tmp_path)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not match its checksum" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_triage_command_prints_the_version_warning_in_one_line(copy, tmp_path, capsys):
+    _edit_metadata(copy, lambda metadata: metadata["versions"].update(xgboost="1.0"))
+    images = tmp_path / "images"
+    images.mkdir()
+    argv = ["triage", "--model", str(copy), "--images", str(images)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "melanoma-bench: warning: " in err and "xgboost 1.0 (now" in err

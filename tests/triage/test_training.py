@@ -1,0 +1,148 @@
+"""train: which configuration, which threshold, what is fitted, where it goes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.errors import UserError
+from benchmarks.leaderboard import FOLD_METRICS
+from benchmarks.model_dir import FILES, load_model
+from benchmarks.store import RunStore
+from benchmarks.threshold import threshold_for_sensitivity
+from benchmarks.training import choose_configuration, out_of_fold_scores, train
+from tests.conftest import tree_state
+
+
+def _record(model: str, strategy: str, sensitivity: float, bacc: float, fold: int):
+    validation = {name: 0.5 for name in FOLD_METRICS}
+    validation["melanoma_sensitivity_at_80_specificity"] = sensitivity
+    validation["balanced_accuracy"] = bacc
+    return {
+        "model": model,
+        "strategy": strategy,
+        "fold": fold,
+        "metrics": {"validation": validation},
+        "gap": {"balanced_accuracy": 0.1},
+        "timings": {"wall_seconds": 1.0},
+    }
+
+
+def _records(rows):
+    return [_record(*row, fold) for row in rows for fold in range(2)]
+
+
+def test_default_is_best_sensitivity_at_80_specificity_ties_by_balanced_accuracy():
+    records = _records(
+        [
+            ("xgb", "none", 0.80, 0.70),
+            ("cnn", "none", 0.90, 0.50),
+            ("cnn", "smote", 0.90, 0.55),  # ties cnn:none, better balanced acc
+            ("hybrid", "none", 0.85, 0.90),
+        ]
+    )
+    chosen = choose_configuration(records)
+    assert (chosen["model"], chosen["strategy"]) == ("cnn", "smote")
+    chosen = choose_configuration(records, "xgb:none")
+    assert (chosen["model"], chosen["strategy"]) == ("xgb", "none")
+
+
+def test_unknown_configuration_lists_the_choices():
+    records = _records([("xgb", "none", 0.8, 0.7)])
+    with pytest.raises(UserError, match=r"--config cnn:none: .* choose from xgb:none"):
+        choose_configuration(records, "cnn:none")
+
+
+def test_xgb_model_is_the_final_fit_with_its_threshold_from_out_of_fold_scores(
+    tiny_run, xgb_model
+):
+    store = RunStore(tiny_run.run_dir)
+    table = pd.read_parquet(store.path("manifest.parquet"))
+    metadata = json.loads((xgb_model / "model.json").read_text("utf-8"))
+    assert metadata["files"] == {"xgboost": FILES["xgboost"]}
+    assert (metadata["model"], metadata["strategy"]) == ("xgb", "none")
+    # Fitted on the cross-validation rows only: Test stays held out.
+    cv = table["fold"].to_numpy() >= 0
+    assert metadata["training"]["images"] == cv.sum() == 22
+    scores = out_of_fold_scores(store, table, "xgb", "none", 0)  # melanoma column
+    melanoma = cv & (table["label"] == "melanoma").to_numpy()
+    threshold = metadata["threshold"]
+    assert threshold["threshold"] == threshold_for_sensitivity(scores[melanoma], 0.95)
+    assert threshold["n_positive"] == melanoma.sum()
+    assert metadata["inputs"]["features"]["image_size"] == 180
+    # The saved trees score Test as the run's final fit did.
+    final = store.scores("xgb__none__final")
+    features = np.load(store.path("features.npy"))[final["evaluation_rows"]]
+    trees = load_model(xgb_model).estimators["xgboost"]
+    np.testing.assert_allclose(
+        trees.predict_proba(features), final["evaluation_proba"], atol=1e-6
+    )
+
+
+def test_cnn_and_hybrid_models_save_their_networks(cnn_model, hybrid_model):
+    metadata = json.loads((cnn_model / "model.json").read_text("utf-8"))
+    assert metadata["files"] == {"cnn": "cnn.keras"}
+    assert metadata["inputs"]["image_size"] == 48
+    assert "features" not in metadata["inputs"]
+    metadata = json.loads((hybrid_model / "model.json").read_text("utf-8"))
+    assert metadata["files"] == {"cnn": "cnn.keras", "xgboost": "xgboost.json"}
+    assert metadata["inputs"]["image_size"] == 48
+    assert metadata["inputs"]["features"]["image_size"] == 180
+    assert set(load_model(hybrid_model).estimators) == {"cnn", "xgboost"}
+
+
+def test_train_refuses_a_folder_it_did_not_make(tiny_run, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    before = tree_state(out)
+    with pytest.raises(UserError, match="not empty and not a model folder"):
+        train(tiny_run.run_dir, out, configuration="xgb:none")
+    assert tree_state(out) == before
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="a file, not a folder"):
+        train(tiny_run.run_dir, tmp_path / "file", configuration="xgb:none")
+
+
+def test_train_replaces_an_earlier_model_folder(tiny_run, xgb_model, tmp_path):
+    out = tmp_path / "model"
+    train(tiny_run.run_dir, out, configuration="xgb:none", target_sensitivity=0.5)
+    train(tiny_run.run_dir, out, configuration="xgb:none")
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        path.name for path in xgb_model.iterdir()
+    )
+    assert (
+        json.loads((out / "model.json").read_text())["threshold"]
+        == json.loads((xgb_model / "model.json").read_text())["threshold"]
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]  # no leftovers
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--target-sensitivity", "1.5"], "--target-sensitivity 1.5: choose"),
+        (["--config", "xgb"], "--config xgb: not a configuration of this run"),
+    ],
+    ids=["target", "config"],
+)
+def test_train_command_mistakes_are_one_line(
+    tiny_run, tmp_path, capsys, options, message
+):
+    argv = ["train", "--run", str(tiny_run.run_dir), "--out", str(tmp_path / "m")]
+    assert main([*argv, *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_train_command_says_what_it_chose(tiny_run, tmp_path, capsys):
+    argv = ["train", "--run", str(tiny_run.run_dir), "--out", str(tmp_path / "m")]
+    assert main([*argv, "--config", "xgb:none"]) == 0
+    captured = capsys.readouterr()
+    assert "chose xgb:none (by --config)" in captured.err
+    assert "expected specificity" in captured.err
+    assert captured.out.startswith(f"wrote {tmp_path / 'm'}: xgb:none")
