@@ -23,6 +23,15 @@ from benchmarks.store import RunStore
 FORMAT = 1
 #: Metrics the gate watches, validation fold means.
 METRICS = ("balanced_accuracy", "macro_f1", "melanoma_sensitivity", "melanoma_auc")
+#: Settings a run must share with its baseline for the figures to be comparable.
+SAME_SETTINGS = (
+    "profile",
+    "folds",
+    "seed",
+    "conflicts",
+    "test_leaks",
+    "positive_class",
+)
 #: Defaults written into a new baseline; the file is the authority afterwards.
 DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}
 
@@ -100,6 +109,18 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     baseline has and the run lacks.
     """
     config = store.read_config()
+    differing = [
+        name
+        for name in SAME_SETTINGS
+        if config["config"].get(name) != baseline["config"].get(name)
+    ]
+    if differing:
+        name = differing[0]
+        raise UserError(
+            f"{store.run_dir}: --{name.replace('_', '-')} "
+            f"{config['config'].get(name)} differs from the baseline's "
+            f"{baseline['config'].get(name)}; compare runs made with the same settings"
+        )
     if config["data_fingerprint"] != baseline["data_fingerprint"]:
         raise UserError(
             f"{store.run_dir}: data fingerprint {config['data_fingerprint']} differs "
@@ -165,6 +186,10 @@ def to_text(verdicts: list[Verdict]) -> str:
 
 
 def write_baseline(store: RunStore, path: Path) -> dict:
+    """Write the run's figures to path; an existing baseline's tolerance is kept,
+    since it is a decision about the gate, not a figure of the run."""
     baseline = make_baseline(store)
+    if path.exists():
+        baseline["tolerance"] = read_baseline(path)["tolerance"]
     atomic_write_json(path, baseline)
     return baseline

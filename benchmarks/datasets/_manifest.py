@@ -134,10 +134,9 @@ def build_manifest(
     manifest = manifest.fillna(
         {"sha256": "", "pixel_sha256": "", "phash": "", "width": 0, "height": 0}
     )
-    manifest = manifest.fillna({"blank": False, "error": ""})
-    manifest = manifest.astype(
-        {"width": "int64", "height": "int64", "readable": bool, "blank": bool}
-    )
+    manifest = manifest.fillna({"error": ""})
+    manifest["blank"] = manifest["blank"].eq(True)
+    manifest = manifest.astype({"width": "int64", "height": "int64", "readable": bool})
     manifest.attrs.update(root=str(root), source=source)
     return manifest
 

@@ -83,6 +83,16 @@ def test_other_data_is_unusable_input(baseline_run, baseline, tmp_path, capsys):
     assert error.count("\n") == 1 and "data fingerprint" in error
 
 
+def test_other_settings_are_unusable_input(baseline_run, baseline, tmp_path, capsys):
+    other = json.loads(baseline.read_text("utf-8"))
+    other["config"]["profile"] = "full"
+    path = tmp_path / "full.json"
+    path.write_text(json.dumps(other), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--profile quick differs" in error
+
+
 def test_missing_trials_are_unusable_input(baseline_run, baseline, tmp_path, capsys):
     partial = tmp_path / "partial"
     (partial / "trials").mkdir(parents=True)
