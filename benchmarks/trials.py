@@ -175,8 +175,19 @@ def fit_final(trial: Trial, workspace: Workspace, X: np.ndarray, y: np.ndarray) 
     run reports.
     """
     fitted = resample(trial.strategy, X, y, seed=workspace.seed)
+    return _fit(trial, workspace, fitted, len(y), None)
+
+
+def _fit(
+    trial: Trial,
+    workspace: Workspace,
+    fitted: Resampled,
+    n_train: int,
+    monitor: tuple[np.ndarray, np.ndarray] | None,
+) -> Any:
+    """The trial's estimator fitted on its resampled rows, either family."""
     if trial.model in IMAGE_SIZES:
-        return _fit_cnn(trial, workspace, fitted, len(y), None)
+        return _fit_cnn(trial, workspace, fitted, n_train, monitor)
     return _fit_xgb(workspace, fitted)
 
 
@@ -241,13 +252,10 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     fitted = resample(trial.strategy, X_train, labels[train], seed=workspace.seed)
 
     fit_started = time.perf_counter()
-    if trial.model in IMAGE_SIZES:
-        monitor = None
-        if trial.fold is not None:
-            monitor = (np.asarray(inputs[evaluation]), labels[evaluation])
-        estimator = _fit_cnn(trial, workspace, fitted, len(train), monitor)
-    else:
-        estimator = _fit_xgb(workspace, fitted)
+    monitor = None
+    if trial.model in IMAGE_SIZES and trial.fold is not None:
+        monitor = (np.asarray(inputs[evaluation]), labels[evaluation])
+    estimator = _fit(trial, workspace, fitted, len(train), monitor)
     fit_seconds = time.perf_counter() - fit_started
 
     predict_started = time.perf_counter()
