@@ -187,7 +187,13 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.config import EXECUTORS, MODELS, PROFILES, STRATEGIES
+        from benchmarks.config import (
+            COLOUR_CONSTANCY,
+            EXECUTORS,
+            MODELS,
+            PROFILES,
+            STRATEGIES,
+        )
 
         parser.add_argument(
             "what",
@@ -221,6 +227,14 @@ class Run(Command):
             "--positive-class",
             metavar="NAME",
             help="the class of binary figures (default: the data set's melanoma)",
+        )
+        grid.add_argument(
+            "--colour-constancy",
+            choices=list(COLOUR_CONSTANCY),
+            default="none",
+            help="remove each image's colour cast before the cnn (and so the "
+            "hybrid's embeddings) sees it; for images from other cameras or "
+            "archives than the training images (default none)",
         )
         policy = parser.add_argument_group("audit policies")
         policy.add_argument(
@@ -285,6 +299,7 @@ class Run(Command):
             conflicts=args.conflicts,
             test_leaks=args.test_leaks,
             positive_class=args.positive_class,
+            colour_constancy=args.colour_constancy,
             strict=args.strict,
             jobs=args.jobs,
             executor=args.executor,

@@ -31,7 +31,10 @@ SAME_SETTINGS = (
     "conflicts",
     "test_leaks",
     "positive_class",
+    "colour_constancy",
 )
+#: What a run or baseline made before a setting existed used.
+_EARLIER_DEFAULTS = {"colour_constancy": "none"}
 #: Defaults written into a new baseline; the file is the authority afterwards.
 DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}
 
@@ -102,6 +105,10 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(present)) if present else None
 
 
+def _setting(document: dict, name: str) -> object:
+    return document["config"].get(name, _EARLIER_DEFAULTS.get(name))
+
+
 def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     """One verdict per (configuration, metric) of the baseline.
 
@@ -112,7 +119,7 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     differing = [
         name
         for name in SAME_SETTINGS
-        if config["config"].get(name) != baseline["config"].get(name)
+        if _setting(config, name) != _setting(baseline, name)
     ]
     if differing:
         name = differing[0]

@@ -25,6 +25,9 @@ STRATEGIES: tuple[str, ...] = ("none", "class_weight", "oversample", "smote")
 #: default it runs under the first strategy only.
 REFERENCE_MODELS: tuple[str, ...] = ("seed-cnn",)
 POLICIES: tuple[str, ...] = ("keep", "drop")
+#: Colour constancy for the CNN's input: models._colour's choices, named here so
+#: that validating a config does not import TensorFlow (a test keeps them equal).
+COLOUR_CONSTANCY: tuple[str, ...] = ("none", "shades-of-gray")
 #: Where trials run (benchmarks.executors): processes here, or a Dask cluster.
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 
@@ -103,6 +106,7 @@ class RunConfig:
     conflicts: str = "keep"
     test_leaks: str = "keep"
     positive_class: str | None = None
+    colour_constancy: str = "none"
     near_threshold: int = 4
     strict: bool = False
     jobs: int = field(default=1, compare=False)
@@ -130,6 +134,11 @@ class RunConfig:
         ):
             if value not in POLICIES:
                 raise UserError(f"{option} {value}: choose keep or drop")
+        if self.colour_constancy not in COLOUR_CONSTANCY:
+            raise UserError(
+                f"--colour-constancy {self.colour_constancy}: choose from "
+                f"{', '.join(COLOUR_CONSTANCY)}"
+            )
 
     def _check_executor(self) -> None:
         if self.executor not in EXECUTORS:

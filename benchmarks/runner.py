@@ -202,6 +202,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         seed=config.seed,
         n_threads=max(1, available_cores() // config.jobs),
         image_paths=image_paths,
+        colour_constancy=config.colour_constancy,
     )
     return Prepared(store, workspace, _trials(config, has_test), resumed)
 

@@ -144,7 +144,7 @@ def _fit(
     return {"cnn": network, "xgboost": trees}
 
 
-def model_inputs(model: str) -> dict:
+def model_inputs(model: str, colour_constancy: str = "none") -> dict:
     """What triage must compute from an image file, exactly as the run did."""
     from benchmarks.feature_cache import FEATURE_SIZE
     from features import EXTRACTOR_VERSION, HandcraftedFeatures
@@ -157,6 +157,8 @@ def model_inputs(model: str) -> dict:
     }
     if model in IMAGE_SIZES or model == "hybrid":
         inputs["image_size"] = IMAGE_SIZES.get(model, IMAGE_SIZES["cnn"])
+        # Done by a layer inside cnn.keras; recorded so a reader knows.
+        inputs["colour_constancy"] = "none" if model == "seed-cnn" else colour_constancy
     if model in ("xgb", "hybrid"):
         extractor = HandcraftedFeatures()
         inputs["features"] = {
@@ -222,6 +224,8 @@ def train(
     )
     write(_describe(point, positive))
 
+    # Runs made before the option existed saw colours as shot.
+    colour_constancy = config["config"].get("colour_constancy", "none")
     workspace = Workspace(
         run_dir=str(store.run_dir),
         classes=classes,
@@ -229,6 +233,7 @@ def train(
         profile=Profile(**config["profile"]),
         seed=config["config"]["seed"],
         n_threads=available_cores(),
+        colour_constancy=colour_constancy,
     )
     write(f"fitting it on {len(rows)} images")
 
@@ -241,7 +246,7 @@ def train(
         "strategy": strategy,
         "classes": list(classes),
         "positive_class": positive,
-        "inputs": model_inputs(model),
+        "inputs": model_inputs(model, colour_constancy),
         "threshold": point.to_dict(),
         "selection": {
             "rule": "--config" if configuration else SELECTION_RULE,

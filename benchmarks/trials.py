@@ -73,6 +73,7 @@ class Workspace:
     seed: int
     n_threads: int
     image_paths: dict[int, str] = field(default_factory=dict)
+    colour_constancy: str = "none"
 
     @property
     def store(self) -> RunStore:
@@ -143,6 +144,8 @@ def _fit_cnn(
         validation_fraction=0.0,
         n_threads=workspace.n_threads,
         seed=workspace.seed,
+        # The seed CNN stays the course's network, colours as shot.
+        **({} if is_reference else {"colour_constancy": workspace.colour_constancy}),
     )
     # The validation part only draws the learning curves (no early stopping, no
     # weights chosen by it); the final fit has no curves rather than peek at Test.

@@ -184,6 +184,7 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         profile=config["profile"]["name"],
         n_folds=config["config"]["folds"] or config["profile"]["folds"],
         seed=config["config"]["seed"],
+        colour_constancy=config["config"].get("colour_constancy", "none"),
         grid="; ".join(f"{model} / {strategy}" for model, strategy in config["grid"]),
         wall_time=f"{wall / 60:.1f} min",
         n_trials=len(tables.records),

@@ -93,6 +93,22 @@ def test_other_settings_are_unusable_input(baseline_run, baseline, tmp_path, cap
     assert error.count("\n") == 1 and "--profile quick differs" in error
 
 
+def test_colour_constancy_must_match_and_older_baselines_had_none(
+    baseline_run, baseline, tmp_path, capsys
+):
+    """Baselines written before the option existed ran without it."""
+    older = json.loads(baseline.read_text("utf-8"))
+    del older["config"]["colour_constancy"]
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(older), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 0
+    older["config"]["colour_constancy"] = "shades-of-gray"
+    path.write_text(json.dumps(older), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "--colour-constancy none differs from the baseline's shades-of-gray" in error
+
+
 def test_missing_trials_are_unusable_input(baseline_run, baseline, tmp_path, capsys):
     partial = tmp_path / "partial"
     (partial / "trials").mkdir(parents=True)

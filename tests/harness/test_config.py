@@ -34,6 +34,10 @@ def test_named_strategies_apply_to_every_model():
         ({"jobs": 0}, "--jobs 0"),
         ({"conflicts": "merge"}, "--conflicts merge: choose keep or drop"),
         ({"test_leaks": "hide"}, "--test-leaks hide: choose keep or drop"),
+        (
+            {"colour_constancy": "grey"},
+            "--colour-constancy grey: choose from none, shades-of-gray",
+        ),
         ({"executor": "slurm"}, "--executor slurm: choose from local, dask"),
         ({"scheduler": "tcp://h:8786"}, "--scheduler tcp://h:8786: only used with"),
         ({"executor": "dask"}, "--executor dask: name the cluster with --scheduler"),
@@ -61,6 +65,8 @@ def test_run_id_follows_what_decides_the_numbers():
     assert base.run_id("data") == on_dask.run_id("data")
     assert base.run_id("data") == RunConfig(data="/elsewhere").run_id("data")
     assert base.run_id("data") != RunConfig(seed=1).run_id("data")
+    colour = RunConfig(colour_constancy="shades-of-gray")
+    assert base.run_id("data") != colour.run_id("data")
     assert base.run_id("data") != base.run_id("other data")
     assert base.run_id("data").startswith("quick-")
 

@@ -1,49 +1,52 @@
 """Triage on isic9: a model trained on Train, its threshold from out-of-fold
-scores, scoring the held-out Test split.
+scores, scoring the held-out Test split (issue 8's bar: melanoma sensitivity
+>= 0.85 at the saved threshold).
 
 The same steps as
-`python -m benchmarks run xgb --strategies none --data ../shared/data/isic9
---profile full`, then `train --config xgb:none` and `triage` of Test/: features
-of 2,359 images and 7 XGBoost fits, a few minutes on 2 idle cores (it took 19.5
-minutes while another benchmark run shared the 2 cores: contended XGBoost threads
-slow down badly).
+`python -m benchmarks run cnn --strategies class_weight --data
+../shared/data/isic9 --profile quick --colour-constancy shades-of-gray`, then
+`train` and `triage` of Test/. The run's final trial is left out: `train` fits
+that same model. About 3 minutes on 2 idle cores.
 
-Issue 8 asks for melanoma sensitivity >= 0.85 on Test at the saved threshold.
-With the default 95% target, xgb:none flags 11 of Test's 16 melanomas (0.6875,
-specificity 0.667): its out-of-fold threshold (0.0747) sits above 5 Test
-melanomas. isic9's Test split is older archive images (every Test id is below
-every Train id), and cross-validation thresholds do not carry over to it; the
-run's own final fits show the same for every configuration (README, Triage).
-Until a model clears 0.85 this test is a regression floor: it fails if the
-sensitivity drops below 0.625 (10 of 16), and it checks that triage scores each
-Test image exactly as the run's final fit did, so the figures above are the
-run's.
+Why colour constancy: isic9's Test split is older archive images with another
+colour cast (bluish where Train is reddish). Without it, a threshold that flags
+95% of the out-of-fold melanomas flagged 9 (cnn) to 11 (xgb) of Test's 16;
+with Shades of Gray in front of the network, this model flags all 16 (Test
+specificity 0.31). README, Triage, has the figures and how they were found.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from benchmarks.config import RunConfig
 from benchmarks.model_dir import load_model
-from benchmarks.runner import run
+from benchmarks.runner import prepare
 from benchmarks.training import train
 from benchmarks.triage import triage
+from benchmarks.trials import run_trial
 from tests.conftest import ISIC9, requires_isic9
 
 
 @pytest.mark.isic9
 @pytest.mark.slow
 @requires_isic9
-def test_xgb_triage_of_isic9_test(isic9_cache, tmp_path, record_property):
+def test_cnn_triage_of_isic9_test_meets_the_sensitivity_bar(
+    isic9_cache, tmp_path, record_property
+):
     config = RunConfig(
-        data=str(ISIC9), models=("xgb",), strategies=("none",), profile="full"
+        data=str(ISIC9),
+        models=("cnn",),
+        strategies=("class_weight",),
+        colour_constancy="shades-of-gray",
     )
-    store = run(config, tmp_path / "runs", cache=str(isic9_cache), write=len)
+    prepared = prepare(config, tmp_path / "runs", cache=str(isic9_cache))
+    for trial in prepared.trials:
+        if trial.fold is not None:
+            run_trial(trial, prepared.workspace)
     folder, metadata = train(
-        store.run_dir, tmp_path / "model", configuration="xgb:none"
+        prepared.store.run_dir, tmp_path / "model", cache=str(isic9_cache)
     )
     result = triage(load_model(folder), ISIC9 / "Test", tmp_path / "out")
     worklist = pd.read_csv(tmp_path / "out" / "worklist.csv", keep_default_na=False)
@@ -57,13 +60,7 @@ def test_xgb_triage_of_isic9_test(isic9_cache, tmp_path, record_property):
     record_property("test_specificity", f"{specificity:.4f}")
     record_property("images_per_second", f"{result.images_per_second:.1f}")
 
-    final = store.scores("xgb__none__final")
-    table = pd.read_parquet(store.path("manifest.parquet"))
-    files = table["file"].to_numpy()[final["evaluation_rows"]]
-    column = metadata["classes"].index("melanoma")
-    expected = pd.Series(final["evaluation_proba"][:, column], index=files)
-    got = worklist.set_index("Test/" + worklist["file"])["melanoma_probability"]
-    assert result.unreadable == 0 and len(got) == len(expected)
-    np.testing.assert_allclose(got[expected.index], expected, atol=1e-5)
+    assert metadata["inputs"]["colour_constancy"] == "shades-of-gray"
+    assert result.unreadable == 0 and len(worklist) == 118 and melanoma.sum() == 16
     assert metadata["threshold"]["sensitivity"] >= 0.95
-    assert sensitivity >= 0.625
+    assert sensitivity >= 0.85

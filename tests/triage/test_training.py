@@ -9,13 +9,16 @@ import pandas as pd
 import pytest
 
 from benchmarks.cli import main
+from benchmarks.config import PROFILES, RunConfig
 from benchmarks.errors import UserError
 from benchmarks.leaderboard import FOLD_METRICS
 from benchmarks.model_dir import FILES, load_model
+from benchmarks.runner import run
 from benchmarks.store import RunStore
 from benchmarks.threshold import threshold_for_sensitivity
 from benchmarks.training import choose_configuration, out_of_fold_scores, train
 from tests.conftest import tree_state
+from tests.harness.conftest import TINY
 
 
 def _record(model: str, strategy: str, sensitivity: float, bacc: float, fold: int):
@@ -93,6 +96,25 @@ def test_cnn_and_hybrid_models_save_their_networks(cnn_model, hybrid_model):
     assert metadata["inputs"]["image_size"] == 48
     assert metadata["inputs"]["features"]["image_size"] == 180
     assert set(load_model(hybrid_model).estimators) == {"cnn", "xgboost"}
+
+
+def test_colour_constancy_goes_from_the_run_into_the_saved_network(
+    tiny_run, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(PROFILES, "quick", TINY)
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
+    config = RunConfig(
+        data=str(tiny_run.data),
+        models=("cnn",),
+        strategies=("none",),
+        colour_constancy="shades-of-gray",
+    )
+    store = run(config, tmp_path / "runs", write=lambda line: None)
+    assert store.read_config()["config"]["colour_constancy"] == "shades-of-gray"
+    folder, metadata = train(store.run_dir, tmp_path / "model")
+    assert metadata["inputs"]["colour_constancy"] == "shades-of-gray"
+    network = load_model(folder).estimators["cnn"].model_
+    assert network.get_layer("colour_constancy").get_config()["power"] == 6.0
 
 
 def test_train_refuses_a_folder_it_did_not_make(tiny_run, tmp_path):
