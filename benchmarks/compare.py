@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.cache import atomic_write_json
+from benchmarks.config import with_later_defaults
 from benchmarks.errors import UserError
 from benchmarks.metrics import corrected_resampled_ttest
 from benchmarks.store import RunStore
@@ -33,8 +34,6 @@ SAME_SETTINGS = (
     "positive_class",
     "colour_constancy",
 )
-#: What a run or baseline made before a setting existed used.
-_EARLIER_DEFAULTS = {"colour_constancy": "none"}
 #: Defaults written into a new baseline; the file is the authority afterwards.
 DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}
 
@@ -105,10 +104,6 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(present)) if present else None
 
 
-def _setting(document: dict, name: str) -> object:
-    return document["config"].get(name, _EARLIER_DEFAULTS.get(name))
-
-
 def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     """One verdict per (configuration, metric) of the baseline.
 
@@ -116,17 +111,18 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     baseline has and the run lacks.
     """
     config = store.read_config()
+    # A baseline from an earlier version ran with the settings added since at
+    # their defaults.
+    recorded = with_later_defaults(baseline["config"])
     differing = [
-        name
-        for name in SAME_SETTINGS
-        if _setting(config, name) != _setting(baseline, name)
+        name for name in SAME_SETTINGS if config["config"][name] != recorded[name]
     ]
     if differing:
         name = differing[0]
         raise UserError(
             f"{store.run_dir}: --{name.replace('_', '-')} "
-            f"{config['config'].get(name)} differs from the baseline's "
-            f"{baseline['config'].get(name)}; compare runs made with the same settings"
+            f"{config['config'][name]} differs from the baseline's "
+            f"{recorded[name]}; compare runs made with the same settings"
         )
     if config["data_fingerprint"] != baseline["data_fingerprint"]:
         raise UserError(

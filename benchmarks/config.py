@@ -216,3 +216,14 @@ class RunConfig:
         )
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
         return f"{self.profile}-{digest.hexdigest()[:12]}"
+
+
+def with_later_defaults(recorded: dict) -> dict:
+    """A config as an earlier version recorded it, with every setting added
+    since at its default: the value that run used without naming it."""
+    defaults = {
+        item.name: item.default
+        for item in dataclasses.fields(RunConfig)
+        if item.default is not dataclasses.MISSING
+    }
+    return {**defaults, **recorded}

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.cache import atomic_write, atomic_write_json
+from benchmarks.config import with_later_defaults
 from benchmarks.errors import UserError
 
 CONFIG = "config.json"
@@ -78,7 +79,9 @@ class RunStore:
         path = self.path(CONFIG)
         if not path.is_file():
             raise UserError(f"{self.run_dir}: not a run folder (no {CONFIG})")
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
+        config["config"] = with_later_defaults(config["config"])
+        return config
 
     def done(self) -> set[str]:
         """Keys of the trials with a complete record."""

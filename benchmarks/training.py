@@ -224,8 +224,7 @@ def train(
     )
     write(_describe(point, positive))
 
-    # Runs made before the option existed saw colours as shot.
-    colour_constancy = config["config"].get("colour_constancy", "none")
+    colour_constancy = config["config"]["colour_constancy"]
     workspace = Workspace(
         run_dir=str(store.run_dir),
         classes=classes,

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from benchmarks.config import PROFILES, STRATEGIES, RunConfig
+from benchmarks.config import PROFILES, STRATEGIES, RunConfig, with_later_defaults
 from benchmarks.errors import UserError
 
 
@@ -69,6 +69,14 @@ def test_run_id_follows_what_decides_the_numbers():
     assert base.run_id("data") != colour.run_id("data")
     assert base.run_id("data") != base.run_id("other data")
     assert base.run_id("data").startswith("quick-")
+
+
+def test_configs_recorded_before_a_setting_existed_read_with_its_default():
+    recorded = {"seed": 3, "models": ["xgb"]}
+    config = with_later_defaults(recorded)
+    assert config["seed"] == 3 and config["models"] == ["xgb"]
+    assert config["colour_constancy"] == "none" and config["conflicts"] == "keep"
+    assert recorded == {"seed": 3, "models": ["xgb"]}
 
 
 def test_run_id_changes_with_the_profile_settings(monkeypatch):
