@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 # Factory arguments the estimator fills itself; everything else is an option.
 _MANAGED = ("input_shape", "n_classes", "seed", "learning_rate", "decay_steps")
 _METADATA = "melanoma_bench.json"
-_BATCH_SIZE, _MIN_STEPS = 64, 10
+_BATCH_SIZE, _MIN_STEPS = 32, 10
 _PREDICT_BATCH = 256
 _HISTORY_KEYS = {
     "loss": "train_loss",
@@ -51,7 +51,12 @@ _HISTORY_KEYS = {
 
 
 def default_batch_size(n_images: int) -> int:
-    """64 images a step, or fewer so that an epoch has at least 10 steps."""
+    """32 images a step, or fewer so that an epoch has at least 10 steps.
+
+    Why 32, not 64: on isic9 the same image budget in twice the steps trained
+    the default CNN better (class-weighted, 5 folds: 0.544 against 0.526) at
+    about the same speed.
+    """
     return max(1, min(_BATCH_SIZE, n_images // _MIN_STEPS, n_images))
 
 
@@ -117,7 +122,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         Upper bound on epochs; early stopping on the validation loss picks the
         best epoch and its weights are restored.
     batch_size : int or None
-        Images per training step; None uses 64, or fewer so that an epoch has at
+        Images per training step; None uses 32, or fewer so that an epoch has at
         least 10 steps (on the 561-image synthetic set, 4 steps an epoch left the
         network far from converged after 30 epochs).
     patience : int or None

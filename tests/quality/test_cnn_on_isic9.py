@@ -3,13 +3,11 @@
 The same trials as the `cnn` x `class_weight` row of
 `python -m benchmarks run all --data ../shared/data/isic9 --profile full`:
 grouped 5-fold CV, balanced class weights from each training part, 48x48 images,
-30 epochs on every training image. About 8 minutes on 2 cores.
+45 epochs of batch 32 on every training image. About 10 minutes on 2 cores.
 
-Issue 4 asks for balanced accuracy >= 0.55; with seed 0 the default reaches
-0.526 +- 0.034 (folds 0.550, 0.573, 0.494, 0.517, 0.498), with a seed per fold
-0.555 +- 0.030, so the fold-to-fold and seed-to-seed spread is about the size of
-the shortfall. Until the model clears 0.55 this test is a regression floor: it
-fails if the mean drops below 0.50 or the train-minus-validation gap exceeds 0.15.
+Issue 4's bar: balanced accuracy >= 0.55 with a train-minus-validation gap <=
+0.15. With seed 0 the default reaches 0.592 +- 0.032, gap 0.122 (folds 0.560,
+0.623, 0.614, 0.554, 0.608); at the earlier batch 64 and 30 epochs it was 0.526.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from tests.conftest import ISIC9, requires_isic9
 @pytest.mark.isic9
 @pytest.mark.slow
 @requires_isic9
-def test_cnn_with_class_weights_holds_its_isic9_level(
+def test_cnn_with_class_weights_meets_the_isic9_bar(
     isic9_cache, tmp_path, record_property
 ):
     config = RunConfig(
@@ -47,5 +45,5 @@ def test_cnn_with_class_weights_holds_its_isic9_level(
     )
     record_property("train_val_gap", f"{gap.mean():.3f}")
     assert len(records) == 5
-    assert validation.mean() >= 0.50
+    assert validation.mean() >= 0.55
     assert gap.mean() <= 0.15

@@ -12,7 +12,7 @@ Why colour constancy: isic9's Test split is older archive images with another
 colour cast (bluish where Train is reddish). Without it, a threshold that flags
 95% of the out-of-fold melanomas flagged 9 (cnn) to 11 (xgb) of Test's 16;
 with Shades of Gray in front of the network, this model flags all 16 (Test
-specificity 0.31). README, Triage, has the figures and how they were found.
+specificity 0.38). README, Triage, has the figures and how they were found.
 """
 
 from __future__ import annotations
