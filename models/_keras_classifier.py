@@ -424,10 +424,12 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
                     self.epochs,
                 )
         else:
+            # Scored every epoch for the learning curves, so in prediction-sized
+            # batches: fewer, larger steps cost less than training-sized ones.
             validation_dataset = evaluation_dataset(
                 validation[0],
                 self._targets(validation[1], "validation_data"),
-                batch_size=self.batch_size_,
+                batch_size=_PREDICT_BATCH,
             )
             if self.patience is not None:
                 # The first third runs at a high learning rate, where validation
