@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 IMAGE_SIZES: dict[str, int] = {"cnn": 48, "seed-cnn": 180}
 #: The course trained its network 20 epochs, batch 32, no early stopping.
 SEED_CNN_BATCH = 32
+#: XGBoost threads a trial. On isic9's handcrafted features (a full-profile fold,
+#: 1,792 rows) two threads fitted 2.3-3x slower than one on these 2 cores, and
+#: never faster on a synthetic fold: per-round synchronisation outweighs the work.
+XGB_THREADS = 1
 #: Scalar metrics whose train-minus-evaluation gap a record keeps.
 GAP_METRICS = (
     "accuracy",
@@ -165,7 +169,7 @@ def _fit_xgb(workspace: Workspace, fitted: Resampled) -> Any:
         n_estimators=profile.xgb_max_rounds,
         learning_rate=profile.xgb_learning_rate,
         random_state=workspace.seed,
-        n_jobs=workspace.n_threads,
+        n_jobs=XGB_THREADS,
     ).fit(fitted.X, fitted.y, sample_weight=fitted.sample_weight)
 
 
