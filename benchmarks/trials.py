@@ -30,8 +30,8 @@ IMAGE_SIZES: dict[str, int] = {"cnn": 48, "seed-cnn": 180}
 #: The course trained its network 20 epochs, batch 32, no early stopping.
 SEED_CNN_BATCH = 32
 #: XGBoost threads a trial. On isic9's handcrafted features (a full-profile fold,
-#: 1,792 rows) two threads fitted 2.3-3x slower than one on these 2 cores, and
-#: never faster on a synthetic fold: per-round synchronisation outweighs the work.
+#: 1,792 rows) two threads fitted 2.3-3x slower than one on these 2 cores, and on
+#: a synthetic fold no faster: per-round synchronisation outweighs the work.
 XGB_THREADS = 1
 #: Scalar metrics whose train-minus-evaluation gap a record keeps.
 GAP_METRICS = (
