@@ -12,13 +12,17 @@ from benchmarks import __version__
 from benchmarks.errors import UserError
 
 #: Model families of the grid, in leaderboard order.
-MODELS: tuple[str, ...] = ("xgb", "cnn", "hybrid", "seed-cnn")
+MODELS: tuple[str, ...] = ("xgb", "cnn", "hybrid", "fusion", "seed-cnn")
 MODEL_DESCRIPTIONS: dict[str, str] = {
     "xgb": "XGBoost on the 171 handcrafted ABCD/colour/texture features",
     "cnn": "our small CNN at 48x48 (batch norm, global pooling, dihedral augmentation)",
     "hybrid": "XGBoost on the same fold's cnn embeddings plus the handcrafted features",
+    "fusion": "the mean of the same fold's xgb and cnn probabilities (late fusion)",
     "seed-cnn": "the course network at 180x180, exactly; the reference row",
 }
+#: Models that fit nothing: they combine the scores of these models' trials of
+#: the same strategy and fold.
+FUSED_MODELS: dict[str, tuple[str, ...]] = {"fusion": ("xgb", "cnn")}
 #: Imbalance strategies (benchmarks.strategies), in leaderboard order.
 STRATEGIES: tuple[str, ...] = ("none", "class_weight", "oversample", "smote")
 #: The course network is the reference row: ~14 min a fold on 2 cores, so by

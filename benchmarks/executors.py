@@ -85,9 +85,10 @@ def make_executor(config: RunConfig) -> Executor:
 
 def _blocked(trial: Trial, failed: set[str]) -> TrialFailure | None:
     """The failure of a trial whose input trial failed (it cannot run)."""
-    if trial.needs is None or trial.needs.key not in failed:
+    broken = [need.key for need in trial.needs if need.key in failed]
+    if not broken:
         return None
-    return TrialFailure(trial.key, f"not run: {trial.needs.key} (its input) failed")
+    return TrialFailure(trial.key, f"not run: {broken[0]} (its input) failed")
 
 
 def _attempt(trial: Trial, workspace: Workspace) -> Outcome:
@@ -105,7 +106,8 @@ def _attempt(trial: Trial, workspace: Workspace) -> Outcome:
 class LocalExecutor(Executor):
     """Trials in this process (jobs 1) or in ``jobs`` joblib worker processes.
 
-    Hybrids run in a second phase, after every cnn's outcome was saved.
+    Trials that read others' output (hybrid, fusion) run in a second phase,
+    after every first-phase outcome was saved.
     """
 
     def __init__(self, jobs: int = 1) -> None:
@@ -116,8 +118,8 @@ class LocalExecutor(Executor):
     ) -> None:
         failed: set[str] = set()
         for phase in (
-            [trial for trial in trials if trial.model != "hybrid"],
-            [trial for trial in trials if trial.model == "hybrid"],
+            [trial for trial in trials if not trial.needs],
+            [trial for trial in trials if trial.needs],
         ):
             runnable = []
             for trial in phase:
@@ -175,8 +177,8 @@ class DaskExecutor(Executor):
     Workers read the run folder and the image cache by path, so both must sit
     on a filesystem every worker mounts at the same path (checked before the
     first task). A task that raises is retried once; a worker lost mid-task has
-    its task rerun elsewhere by the scheduler. A hybrid is submitted once its
-    cnn's outcome is saved.
+    its task rerun elsewhere by the scheduler. A hybrid or fusion is submitted
+    once the outcomes of the trials it reads are saved.
     """
 
     def __init__(self, scheduler: str) -> None:
@@ -216,11 +218,16 @@ class DaskExecutor(Executor):
             return future
 
         keys = {trial.key for trial in trials}
-        waiting: dict[str, list[Trial]] = {}
+        # Trial key -> keys of its inputs still running; dependents by input.
+        unmet: dict[str, set[str]] = {}
+        dependents: dict[str, list[Trial]] = {}
         first = []
         for trial in trials:
-            if trial.needs is not None and trial.needs.key in keys:
-                waiting.setdefault(trial.needs.key, []).append(trial)
+            inputs = {need.key for need in trial.needs} & keys
+            for key in inputs:
+                dependents.setdefault(key, []).append(trial)
+            if inputs:
+                unmet[trial.key] = inputs
             else:
                 first.append(submit(trial))
         completed = as_completed(first, loop=client.loop)
@@ -229,10 +236,16 @@ class DaskExecutor(Executor):
             outcome = self._outcome(trial, future)
             future.release()
             finished(trial, outcome)
-            for dependent in waiting.pop(trial.key, []):
+            for dependent in dependents.pop(trial.key, []):
+                if dependent.key not in unmet:
+                    continue  # already reported blocked by another input
                 if isinstance(outcome, TrialFailure):
+                    del unmet[dependent.key]
                     finished(dependent, _blocked(dependent, {trial.key}))
-                else:
+                    continue
+                unmet[dependent.key].discard(trial.key)
+                if not unmet[dependent.key]:
+                    del unmet[dependent.key]
                     completed.add(submit(dependent))
 
     def _connect(self) -> Client:

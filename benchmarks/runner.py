@@ -95,7 +95,7 @@ def _fingerprint(table: pd.DataFrame) -> str:
 
 
 def _trials(config: RunConfig, has_test: bool) -> list[Trial]:
-    """Every trial of the grid, a hybrid's CNN before it."""
+    """Every trial of the grid, the trials a hybrid or fusion reads before it."""
     parts: list[int | None] = list(range(config.n_folds))
     if has_test:
         parts.append(None)
@@ -103,11 +103,10 @@ def _trials(config: RunConfig, has_test: bool) -> list[Trial]:
     for model, strategy in config.grid():
         for fold in parts:
             trial = Trial(model, strategy, fold)
-            if trial.needs is not None and trial.needs not in ordered:
-                ordered.append(trial.needs)
-            if trial not in ordered:
-                ordered.append(trial)
-    return sorted(ordered, key=lambda trial: trial.model == "hybrid")
+            for needed in (*trial.needs, trial):
+                if needed not in ordered:
+                    ordered.append(needed)
+    return sorted(ordered, key=lambda trial: bool(trial.needs))
 
 
 def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
@@ -183,7 +182,8 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             lambda stream: described.to_parquet(stream, index=False),
         )
 
-    models = set(config.models)
+    trials = _trials(config, has_test)
+    models = {trial.model for trial in trials}  # with the ones a fusion reads
     if models & {"xgb", "hybrid"} and not store.path("features.npy").exists():
         logger.info("features: computing or reading from the cache")
         features = load_features(table, cache=cache).to_numpy(np.float32)
@@ -204,7 +204,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         image_paths=image_paths,
         colour_constancy=config.colour_constancy,
     )
-    return Prepared(store, workspace, _trials(config, has_test), resumed)
+    return Prepared(store, workspace, trials, resumed)
 
 
 def _minutes(seconds: float) -> str:

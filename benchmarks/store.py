@@ -124,6 +124,9 @@ class RunStore:
             for path in sorted(self.trials_dir.glob("*.json"))
         ]
 
+    def record(self, key: str) -> dict:
+        return json.loads((self.trials_dir / f"{key}.json").read_text(encoding="utf-8"))
+
     def scores(self, key: str) -> dict[str, np.ndarray]:
         with np.load(self.trials_dir / f"{key}.npz") as archive:
             return {name: archive[name] for name in archive.files}

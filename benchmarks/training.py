@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import Profile
+from benchmarks.config import FUSED_MODELS, Profile
 from benchmarks.environment import library_versions
 from benchmarks.errors import UserError
 from benchmarks.image_cache import CACHE_VERSION, load_images
@@ -136,6 +136,12 @@ def _fit(
     final = Trial(model, strategy, None)
     if model == "xgb":
         return {"xgboost": fit_final(final, workspace, features, y)}
+    if model in FUSED_MODELS:  # its parts' final fits; triage averages them
+        pixels = np.asarray(images(IMAGE_SIZES["cnn"])[rows])
+        return {
+            "cnn": fit_final(Trial("cnn", strategy, None), workspace, pixels, y),
+            "xgboost": fit_final(Trial("xgb", strategy, None), workspace, features, y),
+        }
     # hybrid: its trees read the embeddings of the same strategy's cnn.
     pixels = np.asarray(images(IMAGE_SIZES["cnn"])[rows])
     network = fit_final(Trial("cnn", strategy, None), workspace, pixels, y)
@@ -155,11 +161,11 @@ def model_inputs(model: str, colour_constancy: str = "none") -> dict:
         "applied, any colour mode to 8-bit RGB (transparency on white), JPEG "
         "decoded at reduced size, squashed to a square with bilinear resampling",
     }
-    if model in IMAGE_SIZES or model == "hybrid":
+    if model in IMAGE_SIZES or model in ("hybrid", "fusion"):
         inputs["image_size"] = IMAGE_SIZES.get(model, IMAGE_SIZES["cnn"])
         # Done by a layer inside cnn.keras; recorded so a reader knows.
         inputs["colour_constancy"] = "none" if model == "seed-cnn" else colour_constancy
-    if model in ("xgb", "hybrid"):
+    if model in ("xgb", "hybrid", "fusion"):
         extractor = HandcraftedFeatures()
         inputs["features"] = {
             "image_size": FEATURE_SIZE,

@@ -168,8 +168,15 @@ def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
     if trees is None:
         return in_class_order(network, np.stack(images), classes)
     X = np.concatenate(features)
-    if network is not None:  # hybrid: the network's embeddings, then the features
-        X = np.hstack([network.embed(np.stack(images)), X])
+    if network is None:
+        return in_class_order(trees, X, classes)
+    if model.metadata["model"] == "fusion":  # the mean, as the run's trials
+        return (
+            in_class_order(network, np.stack(images), classes)
+            + in_class_order(trees, X, classes)
+        ) / 2
+    # hybrid: the network's embeddings, then the features
+    X = np.hstack([network.embed(np.stack(images)), X])
     return in_class_order(trees, X, classes)
 
 

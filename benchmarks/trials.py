@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import Profile
+from benchmarks.config import FUSED_MODELS, Profile
 from benchmarks.environment import library_versions
 from benchmarks.metrics import evaluate
 from benchmarks.store import RunStore
@@ -58,12 +58,13 @@ class Trial:
         return f"{self.model}__{self.strategy}__{part}"
 
     @property
-    def needs(self) -> Trial | None:
-        """The trial whose output this one reads: hybrid reads the CNN's
-        embeddings of the same strategy and fold."""
+    def needs(self) -> tuple[Trial, ...]:
+        """The trials whose output this one reads, of the same strategy and fold:
+        hybrid reads the cnn's embeddings, a fused model its parts' scores."""
         if self.model == "hybrid":
-            return Trial("cnn", self.strategy, self.fold)
-        return None
+            return (Trial("cnn", self.strategy, self.fold),)
+        parts = FUSED_MODELS.get(self.model, ())
+        return tuple(Trial(part, self.strategy, self.fold) for part in parts)
 
 
 @dataclass(frozen=True)
@@ -205,9 +206,10 @@ def _inputs(trial: Trial, workspace: Workspace) -> np.ndarray:
     features = np.asarray(_features(workspace.run_dir))
     if trial.model == "xgb":
         return features
-    source = workspace.store.embedding_path(trial.needs.key)
+    (cnn,) = trial.needs
+    source = workspace.store.embedding_path(cnn.key)
     if not source.is_file():
-        raise RuntimeError(f"{trial.key}: run {trial.needs.key} first (no {source})")
+        raise RuntimeError(f"{trial.key}: run {cnn.key} first (no {source})")
     return np.hstack([np.load(source), features])
 
 
@@ -248,8 +250,111 @@ class TrialResult:
         store.write_trial(self.record, self.scores)
 
 
+def _scored(
+    trial: Trial,
+    workspace: Workspace,
+    labels: np.ndarray,
+    rows: tuple[np.ndarray, np.ndarray],
+    proba: tuple[np.ndarray, np.ndarray],
+) -> dict:
+    """The record's figures: metrics on both parts and their train-minus gaps."""
+    (train, evaluation), (proba_train, proba_evaluation) = rows, proba
+    part = "test" if trial.fold is None else "validation"
+    metrics = {
+        "train": evaluate(
+            labels[train], proba_train, workspace.classes, workspace.positive
+        ),
+        part: evaluate(
+            labels[evaluation],
+            proba_evaluation,
+            workspace.classes,
+            workspace.positive,
+        ),
+    }
+    gap = {
+        name: None
+        if metrics["train"][name] is None or metrics[part][name] is None
+        else metrics["train"][name] - metrics[part][name]
+        for name in GAP_METRICS
+    }
+    return {
+        "key": trial.key,
+        "model": trial.model,
+        "strategy": trial.strategy,
+        "fold": "final" if trial.fold is None else trial.fold,
+        "evaluated_on": part,
+        "seed": workspace.seed,
+        "n_train": len(train),
+        "n_evaluated": len(evaluation),
+        "class_counts_before": class_counts(labels[train]),
+        "metrics": metrics,
+        "gap": gap,
+    }
+
+
+def _compute_fused(trial: Trial, workspace: Workspace) -> TrialResult:
+    """The mean of the parts' probabilities, row by row.
+
+    Why it needs no leak check of its own: it fits nothing, and each part's
+    scores of the evaluation rows come from a model that never saw them.
+    """
+    started = time.perf_counter()
+    store = workspace.store
+    done = store.done()
+    missing = [need.key for need in trial.needs if need.key not in done]
+    if missing:
+        raise RuntimeError(f"{trial.key}: run {', '.join(missing)} first")
+    parts = [store.scores(need.key) for need in trial.needs]
+    first = parts[0]
+    for name in ("train_rows", "evaluation_rows"):
+        if any(not np.array_equal(part[name], first[name]) for part in parts):
+            raise RuntimeError(
+                f"{trial.key}: its parts scored different {name.replace('_', ' ')}; "
+                "the run folder is damaged, run the grid again"
+            )
+    proba_train = np.mean([part["train_proba"] for part in parts], axis=0)
+    proba_evaluation = np.mean([part["evaluation_proba"] for part in parts], axis=0)
+    combine_seconds = time.perf_counter() - started
+
+    table = _table(workspace.run_dir)
+    labels = table["label"].astype(str).to_numpy()
+    rows = (first["train_rows"], first["evaluation_rows"])
+    record = _scored(trial, workspace, labels, rows, (proba_train, proba_evaluation))
+    # Every part resamples its fold by the same strategy and seed, so the class
+    # counts are the first part's; what it fitted is in its own record.
+    source = store.record(trial.needs[0].key)
+    record.update(
+        {
+            "parts": [need.key for need in trial.needs],
+            "n_fitted": source["n_fitted"],
+            "n_synthetic": source["n_synthetic"],
+            "class_counts_after": source["class_counts_after"],
+            "curves": {},
+            "timings": {
+                "fit_seconds": 0.0,
+                "predict_seconds": combine_seconds,
+                "wall_seconds": time.perf_counter() - started,
+                "train_images_per_second": None,
+                "predict_images_per_second": (len(rows[0]) + len(rows[1]))
+                / max(combine_seconds, 1e-9),
+            },
+            "versions": library_versions(),
+        }
+    )
+    scores = {
+        "train_rows": rows[0],
+        "train_proba": proba_train.astype(np.float32),
+        "evaluation_rows": rows[1],
+        "evaluation_proba": proba_evaluation.astype(np.float32),
+        "fitted_rows": first["fitted_rows"],
+    }
+    return TrialResult(record, scores)
+
+
 def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     """Fit and score one trial; writes nothing (``TrialResult.save`` does)."""
+    if trial.model in FUSED_MODELS:
+        return _compute_fused(trial, workspace)
     started = time.perf_counter()
     table = _table(workspace.run_dir)
     labels = table["label"].astype(str).to_numpy()
@@ -272,53 +377,29 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     predict_seconds = time.perf_counter() - predict_started
     embeddings = estimator.embed(np.asarray(inputs)) if trial.model == "cnn" else None
 
-    part = "test" if trial.fold is None else "validation"
-    metrics = {
-        "train": evaluate(
-            labels[train], proba_train, workspace.classes, workspace.positive
-        ),
-        part: evaluate(
-            labels[evaluation],
-            proba_evaluation,
-            workspace.classes,
-            workspace.positive,
-        ),
-    }
-    gap = {
-        name: None
-        if metrics["train"][name] is None or metrics[part][name] is None
-        else metrics["train"][name] - metrics[part][name]
-        for name in GAP_METRICS
-    }
+    record = _scored(
+        trial, workspace, labels, (train, evaluation), (proba_train, proba_evaluation)
+    )
     drawn = np.where(fitted.drawn >= 0, train[np.maximum(fitted.drawn, 0)], -1)
-    record = {
-        "key": trial.key,
-        "model": trial.model,
-        "strategy": trial.strategy,
-        "fold": "final" if trial.fold is None else trial.fold,
-        "evaluated_on": part,
-        "seed": workspace.seed,
-        "n_train": len(train),
-        "n_fitted": len(fitted.y),
-        "n_evaluated": len(evaluation),
-        "n_synthetic": fitted.n_synthetic,
-        "class_counts_before": class_counts(labels[train]),
-        "class_counts_after": class_counts(fitted.y),
-        "metrics": metrics,
-        "gap": gap,
-        "curves": _curves(estimator),
-        "timings": {
-            "fit_seconds": fit_seconds,
-            "predict_seconds": predict_seconds,
-            "wall_seconds": time.perf_counter() - started,
-            "train_images_per_second": getattr(
-                estimator, "images_per_second_", len(fitted.y) / fit_seconds
-            ),
-            "predict_images_per_second": (len(train) + len(evaluation))
-            / max(predict_seconds, 1e-9),
-        },
-        "versions": library_versions(),
-    }
+    record.update(
+        {
+            "n_fitted": len(fitted.y),
+            "n_synthetic": fitted.n_synthetic,
+            "class_counts_after": class_counts(fitted.y),
+            "curves": _curves(estimator),
+            "timings": {
+                "fit_seconds": fit_seconds,
+                "predict_seconds": predict_seconds,
+                "wall_seconds": time.perf_counter() - started,
+                "train_images_per_second": getattr(
+                    estimator, "images_per_second_", len(fitted.y) / fit_seconds
+                ),
+                "predict_images_per_second": (len(train) + len(evaluation))
+                / max(predict_seconds, 1e-9),
+            },
+            "versions": library_versions(),
+        }
+    )
     scores = {
         "train_rows": train,
         "train_proba": proba_train.astype(np.float32),

@@ -25,8 +25,8 @@ from benchmarks.store import RunStore
 from reports._tables import RunTables, pooled_scores
 
 _PALETTE = sns.color_palette("colorblind")
-#: Blue, orange, green, purple: distinct for colour-blind readers too.
-COLOURS = dict(zip(MODELS, [_PALETTE[i] for i in (0, 1, 2, 4)], strict=True))
+#: Blue, orange, green, brown, purple: distinct for colour-blind readers too.
+COLOURS = dict(zip(MODELS, [_PALETTE[i] for i in (0, 1, 2, 5, 4)], strict=True))
 DPI = 90
 
 
@@ -82,8 +82,9 @@ def gap_chart(tables: RunTables) -> str:
 
 def learning_curves(tables: RunTables) -> str:
     """Loss per epoch (CNN) or boosting round (XGBoost) on fold 0 of every
-    configuration; the dashed line marks the kept epoch or round."""
-    chosen = [r for r in tables.records if r["fold"] == 0]
+    configuration that trains (a fusion only averages); the dashed line marks
+    the kept epoch or round."""
+    chosen = [r for r in tables.records if r["fold"] == 0 and r["curves"]]
     chosen.sort(
         key=lambda r: (MODELS.index(r["model"]), STRATEGIES.index(r["strategy"]))
     )

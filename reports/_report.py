@@ -112,6 +112,12 @@ def _test_rows(tables: RunTables) -> list[dict]:
     ]
 
 
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """None for a model that trains nothing (fusion)."""
+    known = [value for value in values if value is not None]
+    return float(np.mean(known)) if known else None
+
+
 def _speed_rows(tables: RunTables) -> list[dict]:
     rows: dict[tuple[str, str], list[dict]] = {}
     for record in tables.records:
@@ -126,8 +132,8 @@ def _speed_rows(tables: RunTables) -> list[dict]:
             "minutes": sum(t["wall_seconds"] for t in timings) / 60,
             "fit": float(np.mean([t["fit_seconds"] for t in timings])),
             "predict": float(np.mean([t["predict_seconds"] for t in timings])),
-            "train_rate": float(
-                np.mean([t["train_images_per_second"] for t in timings])
+            "train_rate": _mean_or_none(
+                [t["train_images_per_second"] for t in timings]
             ),
             "predict_rate": float(
                 np.mean([t["predict_images_per_second"] for t in timings])

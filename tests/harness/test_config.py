@@ -14,7 +14,7 @@ def test_default_grid_runs_the_reference_under_none_only():
     grid = RunConfig().grid()
     assert ("seed-cnn", "none") in grid
     assert [pair for pair in grid if pair[0] == "seed-cnn"] == [("seed-cnn", "none")]
-    assert len(grid) == 3 * len(STRATEGIES) + 1
+    assert len(grid) == 4 * len(STRATEGIES) + 1
 
 
 def test_named_strategies_apply_to_every_model():

@@ -234,6 +234,8 @@ TRIALS = [
     Trial("cnn", "none", 1),
     Trial("hybrid", "none", 0),
     Trial("hybrid", "none", 1),
+    Trial("fusion", "none", 0),
+    Trial("fusion", "none", 1),
 ]
 
 
@@ -260,7 +262,7 @@ def test_a_failing_trial_is_tried_twice_then_reported(executor, tmp_path, monkey
     def compute(trial: Trial, workspace: Workspace) -> TrialResult:
         with lock:
             calls.append(trial.key)
-            if trial.needs is not None and trial.needs.key not in saved:
+            if any(needed.key not in saved for needed in trial.needs):
                 early.append(trial.key)
         if trial.key in failing:
             raise RuntimeError(f"boom in {trial.key}\nsecond line")
@@ -278,17 +280,28 @@ def test_a_failing_trial_is_tried_twice_then_reported(executor, tmp_path, monkey
     executor.run(TRIALS, _workspace(tmp_path), finished)
 
     assert sorted(outcomes) == sorted(trial.key for trial in TRIALS)
-    assert early == [], "a hybrid started before its cnn's outcome was saved"
+    assert early == [], "a trial started before its inputs' outcomes were saved"
     assert calls.count("cnn__none__fold0") == calls.count("xgb__none__fold1") == 2
-    assert "hybrid__none__fold0" not in calls
+    assert not {"hybrid__none__fold0", "fusion__none__fold0"} & set(calls)
+    assert "fusion__none__fold1" not in calls
     assert calls.count("hybrid__none__fold1") == calls.count("xgb__none__fold0") == 1
     failed = {key for key, out in outcomes.items() if isinstance(out, TrialFailure)}
-    assert failed == {"cnn__none__fold0", "xgb__none__fold1", "hybrid__none__fold0"}
+    assert failed == {
+        "cnn__none__fold0",
+        "xgb__none__fold1",
+        "hybrid__none__fold0",
+        "fusion__none__fold0",
+        "fusion__none__fold1",
+    }
     error = outcomes["cnn__none__fold0"]
     assert error.error == "RuntimeError: boom in cnn__none__fold0"
     assert "second line" in error.traceback and "compute" in error.traceback
-    blocked = outcomes["hybrid__none__fold0"]
-    assert blocked.error == "not run: cnn__none__fold0 (its input) failed"
+    for key, cause in (
+        ("hybrid__none__fold0", "cnn__none__fold0"),
+        ("fusion__none__fold0", "cnn__none__fold0"),
+        ("fusion__none__fold1", "xgb__none__fold1"),
+    ):
+        assert outcomes[key].error == f"not run: {cause} (its input) failed"
 
 
 def test_failed_trials_are_recorded_reported_and_retried_on_resume(

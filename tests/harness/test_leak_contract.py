@@ -15,7 +15,7 @@ import pytest
 from sklearn.utils.class_weight import compute_sample_weight
 
 import models
-from benchmarks.config import MODELS, STRATEGIES
+from benchmarks.config import FUSED_MODELS, MODELS, STRATEGIES
 from benchmarks.trials import Trial, run_trial, split_rows
 from tests.harness.conftest import TRAIN_MAX, marked_workspace
 
@@ -69,13 +69,13 @@ def spies(monkeypatch):
 
 @pytest.mark.parametrize("fold", [0, None], ids=["fold0", "final"])
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", [m for m in MODELS if m not in FUSED_MODELS])
 def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
     workspace = marked_workspace(tmp_path, "test" if fold is None else "validation")
     trial = Trial(model, strategy, fold)
-    if trial.needs is not None:
-        run_trial(trial.needs, workspace)
-        spies.clear()
+    for needed in trial.needs:
+        run_trial(needed, workspace)
+    spies.clear()
     record = run_trial(trial, workspace)
 
     (call,) = spies
@@ -109,6 +109,26 @@ def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
         assert call["estimator"] == "SpyCNN"
     else:
         assert monitor is None
+
+
+@pytest.mark.parametrize("fold", [0, None], ids=["fold0", "final"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("model", FUSED_MODELS)
+def test_a_fusion_fits_nothing(spies, tmp_path, model, strategy, fold):
+    """Its parts pass the test above; it only reads their scores, row by row."""
+    workspace = marked_workspace(tmp_path, "test" if fold is None else "validation")
+    trial = Trial(model, strategy, fold)
+    for needed in trial.needs:
+        run_trial(needed, workspace)
+    spies.clear()
+    record = run_trial(trial, workspace)
+
+    assert spies == []
+    train, evaluation = split_rows(_table(workspace), fold)
+    scores = workspace.store.scores(trial.key)
+    np.testing.assert_array_equal(scores["train_rows"], train)
+    np.testing.assert_array_equal(scores["evaluation_rows"], evaluation)
+    assert record["parts"] == [needed.key for needed in trial.needs]
 
 
 def _table(workspace):

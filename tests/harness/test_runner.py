@@ -23,9 +23,9 @@ from benchmarks.store import RunStore
 from tests.conftest import make_image_folder
 from tests.harness.conftest import TINY
 
-GRID = {"models": ("xgb", "cnn", "hybrid"), "strategies": ("none", "smote")}
-#: 3 models x 2 strategies x (2 folds + the final fit on Train, scored on Test).
-N_TRIALS = 18
+GRID = {"models": ("xgb", "cnn", "hybrid", "fusion"), "strategies": ("none", "smote")}
+#: 4 models x 2 strategies x (2 folds + the final fit on Train, scored on Test).
+N_TRIALS = 24
 
 
 def _run(image_folder: Path, out: Path, **options) -> RunStore:
@@ -74,9 +74,28 @@ def test_a_run_writes_a_complete_store(finished):
             assert finished.embedding_path(record["key"]).is_file()
     board = pd.read_csv(finished.path("leaderboard.csv"))
     assert list(board.columns) == list(COLUMNS)
-    assert len(board) == 6
+    assert len(board) == 8
     assert board["folds"].eq(2).all()
     assert board["test_balanced_accuracy"].notna().all()
+
+
+def test_a_fusion_scores_the_mean_of_its_parts(finished):
+    fused = [record for record in finished.records() if record["model"] == "fusion"]
+    assert len(fused) == 6
+    for record in fused:
+        assert record["parts"] == [
+            record["key"].replace("fusion", part, 1) for part in ("xgb", "cnn")
+        ]
+        xgb, cnn = (finished.scores(key) for key in record["parts"])
+        assert not np.allclose(xgb["evaluation_proba"], cnn["evaluation_proba"])
+        scores = finished.scores(record["key"])
+        np.testing.assert_allclose(
+            scores["evaluation_proba"],
+            (xgb["evaluation_proba"] + cnn["evaluation_proba"]) / 2,
+            atol=1e-6,
+        )
+        np.testing.assert_array_equal(scores["evaluation_rows"], xgb["evaluation_rows"])
+        assert record["curves"] == {} and record["timings"]["fit_seconds"] == 0
 
 
 def test_copies_share_a_fold_and_test_rows_are_held_out(finished):
@@ -108,7 +127,7 @@ def test_rerun_resumes_only_the_missing_trials(finished, image_folder, monkeypat
     store = runner.run(config, finished.run_dir.parent, write=lines.append)
     assert store.run_dir == finished.run_dir
     assert sorted(ran) == lost
-    assert lines[0].startswith(f"resuming {store.run_dir}: 15 of 18 trials")
+    assert lines[0].startswith(f"resuming {store.run_dir}: 21 of 24 trials")
     after = {record["key"]: record for record in store.records()}
     for key in lost:
         if key.startswith("xgb"):
@@ -256,3 +275,11 @@ def test_jobs_run_trials_in_worker_processes(image_folder, tiny_profile, tmp_pat
     assert {key.split("__")[0] for key in keys} == {"xgb", "cnn", "hybrid"}
     assert len(keys) == 9
     assert store.read_config()["config"]["jobs"] == 2
+
+
+def test_a_fusion_alone_runs_its_parts_first(image_folder, tiny_profile, tmp_path):
+    store = _run(image_folder, tmp_path / "runs", models=("fusion",))
+    assert store.errors() == []
+    models = {record["model"] for record in store.records()}
+    assert models == {"xgb", "cnn", "fusion"}
+    assert len(store.records()) == 3 * 2 * 3

@@ -35,7 +35,7 @@ def run_dir(tmp_path_factory) -> Path:
     write_image(root / "Test" / "nevus" / "copy.jpg", 500)  # a Train/Test leak
     config = RunConfig(
         data=str(root),
-        models=("xgb", "cnn", "hybrid", "seed-cnn"),
+        models=("xgb", "cnn", "hybrid", "fusion", "seed-cnn"),
         strategies=("none", "smote"),
     )
     with pytest.MonkeyPatch.context() as patch:
@@ -56,16 +56,21 @@ def test_report_has_every_section_and_escapes_user_strings(run_dir):
     assert 'src="data:image/png;base64,' in html
     assert "Train/Test leak" in html or "identical copy in Train" in html
     assert "<dt>colour constancy</dt><dd>none (" in html
+    # A fusion trains nothing: its speed row has no training rate.
+    speed = html[html.index('<table id="speed-table"') :]
+    fusion_row = speed[speed.index('data-value="fusion"') :].split("</tr>")[0]
+    assert '<td data-value="">&ndash;</td>' in fusion_row
 
 
 def test_report_writes_tables_for_other_tools(run_dir):
     board = pd.read_csv(run_dir / "leaderboard.csv")
-    assert len(board) == 8  # 4 models x the 2 strategies named
+    assert len(board) == 10  # 5 models x the 2 strategies named
     metrics = json.loads((run_dir / "metrics.json").read_text("utf-8"))
     assert {row["model"] for row in metrics["leaderboard"]} == {
         "xgb",
         "cnn",
         "hybrid",
+        "fusion",
         "seed-cnn",
     }
     assert sum(row["best"] for row in metrics["leaderboard"]) == 1

@@ -38,7 +38,7 @@ def tiny_run(tmp_path_factory) -> TinyRun:
                 seed += 1
     config = RunConfig(
         data=str(root),
-        models=("xgb", "cnn", "hybrid", "seed-cnn"),
+        models=("xgb", "cnn", "hybrid", "fusion", "seed-cnn"),
         strategies=("none",),
     )
     with pytest.MonkeyPatch.context() as patch:
@@ -66,6 +66,11 @@ def cnn_model(tmp_path_factory, tiny_run) -> Path:
 @pytest.fixture(scope="session")
 def hybrid_model(tmp_path_factory, tiny_run) -> Path:
     return _trained(tmp_path_factory, tiny_run, "hybrid:none")
+
+
+@pytest.fixture(scope="session")
+def fusion_model(tmp_path_factory, tiny_run) -> Path:
+    return _trained(tmp_path_factory, tiny_run, "fusion:none")
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,9 @@ def test_xgb_model_is_the_final_fit_with_its_threshold_from_out_of_fold_scores(
     )
 
 
-def test_cnn_and_hybrid_models_save_their_networks(cnn_model, hybrid_model):
+def test_cnn_hybrid_and_fusion_models_save_their_networks(
+    cnn_model, hybrid_model, fusion_model
+):
     metadata = json.loads((cnn_model / "model.json").read_text("utf-8"))
     assert metadata["files"] == {"cnn": "cnn.keras"}
     assert metadata["inputs"]["image_size"] == 48
@@ -96,6 +98,10 @@ def test_cnn_and_hybrid_models_save_their_networks(cnn_model, hybrid_model):
     assert metadata["inputs"]["image_size"] == 48
     assert metadata["inputs"]["features"]["image_size"] == 180
     assert set(load_model(hybrid_model).estimators) == {"cnn", "xgboost"}
+    fusion = json.loads((fusion_model / "model.json").read_text("utf-8"))
+    assert fusion["files"] == metadata["files"]
+    assert fusion["inputs"] == metadata["inputs"]
+    assert fusion["model"] == "fusion"
 
 
 def test_colour_constancy_goes_from_the_run_into_the_saved_network(

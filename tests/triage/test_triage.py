@@ -170,7 +170,7 @@ def test_an_output_folder_inside_the_images_is_not_scored(xgb, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["xgb_model", "cnn_model", "hybrid_model", "seed_cnn_model"]
+    "name", ["xgb_model", "cnn_model", "hybrid_model", "fusion_model", "seed_cnn_model"]
 )
 def test_triage_scores_test_images_as_the_runs_final_fit(
     tiny_run, name, request, tmp_path
