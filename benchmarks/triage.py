@@ -25,6 +25,7 @@ import pandas as pd
 from PIL import Image
 
 from benchmarks.cache import atomic_write
+from benchmarks.config import FUSED_MODELS
 from benchmarks.errors import UserError
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
 from benchmarks.model_dir import LoadedModel
@@ -170,7 +171,7 @@ def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
     X = np.concatenate(features)
     if network is None:
         return in_class_order(trees, X, classes)
-    if model.metadata["model"] == "fusion":  # the mean, as the run's trials
+    if model.metadata["model"] in FUSED_MODELS:  # the mean, as the run's trials
         return (
             in_class_order(network, np.stack(images), classes)
             + in_class_order(trees, X, classes)

@@ -67,16 +67,22 @@ def spies(monkeypatch):
     return _Spy.calls
 
 
-@pytest.mark.parametrize("fold", [0, None], ids=["fold0", "final"])
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("model", [m for m in MODELS if m not in FUSED_MODELS])
-def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
+def _run_after_inputs(spies, tmp_path, model, strategy, fold):
+    """The trial on a marked workspace, its inputs run first and their fits
+    cleared from ``spies``; returns (workspace, trial, record)."""
     workspace = marked_workspace(tmp_path, "test" if fold is None else "validation")
     trial = Trial(model, strategy, fold)
     for needed in trial.needs:
         run_trial(needed, workspace)
     spies.clear()
-    record = run_trial(trial, workspace)
+    return workspace, trial, run_trial(trial, workspace)
+
+
+@pytest.mark.parametrize("fold", [0, None], ids=["fold0", "final"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("model", [m for m in MODELS if m not in FUSED_MODELS])
+def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
+    workspace, trial, record = _run_after_inputs(spies, tmp_path, model, strategy, fold)
 
     (call,) = spies
     assert call["X"].max() <= TRAIN_MAX, "a held-out value reached fit"
@@ -116,12 +122,7 @@ def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
 @pytest.mark.parametrize("model", FUSED_MODELS)
 def test_a_fusion_fits_nothing(spies, tmp_path, model, strategy, fold):
     """Its parts pass the test above; it only reads their scores, row by row."""
-    workspace = marked_workspace(tmp_path, "test" if fold is None else "validation")
-    trial = Trial(model, strategy, fold)
-    for needed in trial.needs:
-        run_trial(needed, workspace)
-    spies.clear()
-    record = run_trial(trial, workspace)
+    workspace, trial, record = _run_after_inputs(spies, tmp_path, model, strategy, fold)
 
     assert spies == []
     train, evaluation = split_rows(_table(workspace), fold)
