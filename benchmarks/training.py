@@ -136,15 +136,13 @@ def _fit(
     final = Trial(model, strategy, None)
     if model == "xgb":
         return {"xgboost": fit_final(final, workspace, features, y)}
-    if model in FUSED_MODELS:  # its parts' final fits; triage averages them
-        pixels = np.asarray(images(IMAGE_SIZES["cnn"])[rows])
-        return {
-            "cnn": fit_final(Trial("cnn", strategy, None), workspace, pixels, y),
-            "xgboost": fit_final(Trial("xgb", strategy, None), workspace, features, y),
-        }
-    # hybrid: its trees read the embeddings of the same strategy's cnn.
+    # hybrid and fusion: the same strategy's cnn, then trees
     pixels = np.asarray(images(IMAGE_SIZES["cnn"])[rows])
     network = fit_final(Trial("cnn", strategy, None), workspace, pixels, y)
+    if model in FUSED_MODELS:  # the xgb's trees beside it; triage averages them
+        trees = fit_final(Trial("xgb", strategy, None), workspace, features, y)
+        return {"cnn": network, "xgboost": trees}
+    # hybrid: its trees read the cnn's embeddings next to the features.
     X = np.hstack([network.embed(pixels), features])
     trees = fit_final(final, workspace, X, y)
     return {"cnn": network, "xgboost": trees}
