@@ -9,6 +9,7 @@ more, then hand back its failure, and go on with the rest of the grid.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
 import traceback
@@ -23,7 +24,6 @@ from benchmarks.config import RunConfig
 from benchmarks.errors import UserError
 from benchmarks.store import RunStore
 from benchmarks.trials import Trial, TrialResult, Workspace, compute_trial
-from models import available_cores
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -106,8 +106,8 @@ def _attempt(trial: Trial, workspace: Workspace) -> Outcome:
 class LocalExecutor(Executor):
     """Trials in this process (jobs 1) or in ``jobs`` joblib worker processes.
 
-    Trials that read others' output (hybrid, fusion) run in a second phase,
-    after every first-phase outcome was saved.
+    Trials run stage by stage (``Trial.stage``): a hybrid or fusion once every
+    outcome it may read was saved, the reference models last.
     """
 
     def __init__(self, jobs: int = 1) -> None:
@@ -117,10 +117,8 @@ class LocalExecutor(Executor):
         self, trials: list[Trial], workspace: Workspace, finished: Finished
     ) -> None:
         failed: set[str] = set()
-        for phase in (
-            [trial for trial in trials if not trial.needs],
-            [trial for trial in trials if trial.needs],
-        ):
+        by_stage = sorted(trials, key=lambda trial: trial.stage)
+        for _, phase in itertools.groupby(by_stage, key=lambda trial: trial.stage):
             runnable = []
             for trial in phase:
                 blocked = _blocked(trial, failed)
@@ -146,29 +144,9 @@ class LocalExecutor(Executor):
         )
 
 
-def _threads_by_host(client: Client) -> dict[str, int]:
-    """Worker threads per machine of the cluster, now."""
-    from distributed.comm import get_address_host
-
-    threads: dict[str, int] = {}
-    for address, count in client.nthreads().items():
-        host = get_address_host(address)
-        threads[host] = threads.get(host, 0) + count
-    return threads
-
-
-def _on_worker(
-    trial: Trial, workspace: Workspace, threads_by_host: dict[str, int]
-) -> TrialResult:
-    """compute_trial with this machine's cores shared among the worker threads
-    that run trials on it (a worker may hold several, a machine several workers)."""
-    from distributed import get_worker
-    from distributed.comm import get_address_host
-
-    worker = get_worker()
-    slots = threads_by_host.get(get_address_host(worker.address), worker.state.nthreads)
-    share = max(1, available_cores() // max(1, slots))
-    return compute_trial(trial, dataclasses.replace(workspace, n_threads=share))
+def _compute_on_worker(trial: Trial, workspace: Workspace) -> TrialResult:
+    """What a Dask task runs: ``compute_trial`` as the worker's module has it."""
+    return compute_trial(trial, workspace)
 
 
 class DaskExecutor(Executor):
@@ -207,10 +185,9 @@ class DaskExecutor(Executor):
 
         def submit(trial: Trial) -> Future:
             future = client.submit(
-                _on_worker,
+                _compute_on_worker,
                 trial,
                 workspace,
-                _threads_by_host(client),
                 key=f"{trial.key}-{uuid.uuid4().hex}",
                 retries=1,
             )

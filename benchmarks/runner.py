@@ -32,8 +32,7 @@ from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
 from benchmarks.leaderboard import leaderboard
 from benchmarks.store import RunStore
-from benchmarks.trials import IMAGE_SIZES, Trial, Workspace
-from models import available_cores
+from benchmarks.trials import CNN_THREADS, IMAGE_SIZES, Trial, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +94,8 @@ def _fingerprint(table: pd.DataFrame) -> str:
 
 
 def _trials(config: RunConfig, has_test: bool) -> list[Trial]:
-    """Every trial of the grid, the trials a hybrid or fusion reads before it."""
+    """Every trial of the grid by stage: the trials a hybrid or fusion reads
+    before it, the reference models last."""
     parts: list[int | None] = list(range(config.n_folds))
     if has_test:
         parts.append(None)
@@ -106,7 +106,7 @@ def _trials(config: RunConfig, has_test: bool) -> list[Trial]:
             for needed in (*trial.needs, trial):
                 if needed not in ordered:
                     ordered.append(needed)
-    return sorted(ordered, key=lambda trial: bool(trial.needs))
+    return sorted(ordered, key=lambda trial: trial.stage)
 
 
 def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
@@ -200,7 +200,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         positive=positive,
         profile=config.settings,
         seed=config.seed,
-        n_threads=max(1, available_cores() // config.jobs),
+        n_threads=CNN_THREADS,
         image_paths=image_paths,
         colour_constancy=config.colour_constancy,
     )

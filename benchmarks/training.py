@@ -27,8 +27,14 @@ from benchmarks.model_dir import check_output_folder, write_model
 from benchmarks.store import RunStore
 from benchmarks.strategies import class_counts
 from benchmarks.threshold import OperatingPoint, choose_operating_point
-from benchmarks.trials import IMAGE_SIZES, Trial, Workspace, fit_final, split_rows
-from models import available_cores
+from benchmarks.trials import (
+    CNN_THREADS,
+    IMAGE_SIZES,
+    Trial,
+    Workspace,
+    fit_final,
+    split_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +241,7 @@ def train(
         positive=positive,
         profile=Profile(**config["profile"]),
         seed=config["config"]["seed"],
-        n_threads=available_cores(),
+        n_threads=CNN_THREADS,
         colour_constancy=colour_constancy,
     )
     write(f"fitting it on {len(rows)} images")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import FUSED_MODELS, Profile
+from benchmarks.config import FUSED_MODELS, REFERENCE_MODELS, Profile
 from benchmarks.environment import library_versions
 from benchmarks.metrics import evaluate
 from benchmarks.store import RunStore
@@ -33,6 +33,12 @@ SEED_CNN_BATCH = 32
 #: 1,792 rows) two threads fitted 2.3-3x slower than one on these 2 cores, and on
 #: a synthetic fold no faster: per-round synchronisation outweighs the work.
 XGB_THREADS = 1
+#: TensorFlow intra-op threads of every CNN fit, whatever --jobs or the machine.
+#: A CNN's figures depend on its thread count, so a fixed count keeps them the
+#: same under any --jobs, executor or core count. On isic9 (full profile, 2
+#: cores) two trials side by side at 2 threads each took 221 s, one after the
+#: other 255 s; at 1 thread each 198 s, but that changes every recorded figure.
+CNN_THREADS = 2
 #: Scalar metrics whose train-minus-evaluation gap a record keeps.
 GAP_METRICS = (
     "accuracy",
@@ -65,6 +71,14 @@ class Trial:
             return (Trial("cnn", self.strategy, self.fold),)
         parts = FUSED_MODELS.get(self.model, ())
         return tuple(Trial(part, self.strategy, self.fold) for part in parts)
+
+    @property
+    def stage(self) -> int:
+        """When it runs: 0 reads nothing, 1 reads stage-0 output, 2 is a
+        reference model, last, so that our models' leaderboard is whole first."""
+        if self.model in REFERENCE_MODELS:
+            return 2
+        return 1 if self.needs else 0
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def configure_threads(n_threads: int | None = None) -> None:
     Inter-op parallelism is 2: on two cores it trained the default CNN ~1.3x
     faster than 1 (independent ops of a step run side by side). TensorFlow fixes
     both when its runtime starts; later calls that ask for something else only
-    log, since the process keeps its first setting.
+    warn, since the process keeps its first setting.
     """
     intra = n_threads or available_cores()
     config = tf.config.threading
@@ -43,9 +43,11 @@ def configure_threads(n_threads: int | None = None) -> None:
         config.set_intra_op_parallelism_threads(intra)
         config.set_inter_op_parallelism_threads(2)
     except RuntimeError:
-        logger.debug(
-            "TensorFlow already started with %d intra-op threads; keeping them",
+        logger.warning(
+            "TensorFlow already runs on %d intra-op threads, not %d: CNN figures "
+            "can differ in the last digits from a fresh process's",
             config.get_intra_op_parallelism_threads(),
+            intra,
         )
 
 

@@ -183,7 +183,7 @@ def test_audit_policies_drop_conflicts_and_test_leaks(
     assert "Train/melanoma/m1.jpg" in files
 
 
-_KILLABLE = """
+_CLI_AT_TINY = """
 import sys
 from benchmarks.config import PROFILES
 from tests.harness.conftest import TINY
@@ -199,7 +199,7 @@ def test_sigkill_leaves_only_whole_records(image_folder, tmp_path, tiny_profile)
     argv = ["run", "xgb,cnn", "--data", str(image_folder), "--out", str(out)]
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-c", _KILLABLE, *argv],
+        [sys.executable, "-c", _CLI_AT_TINY, *argv],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
         stdout=subprocess.DEVNULL,
@@ -262,19 +262,42 @@ def test_run_mistakes_are_one_line(argv, message, capsys):
     assert error.count("\n") == 1 and message in error
 
 
-def test_jobs_run_trials_in_worker_processes(image_folder, tiny_profile, tmp_path):
-    store = _run(
-        image_folder,
-        tmp_path / "runs",
-        models=("xgb", "hybrid"),
-        strategies=("none",),
-        jobs=2,
+def test_jobs_change_no_figure(image_folder, tiny_profile, tmp_path):
+    """Two worker processes give the records of one process, cnn included:
+    every CNN fit has the same thread count, whatever --jobs is. The one-process
+    run gets a fresh process: TensorFlow keeps the threads of its first fit, and
+    this one's may have started at another count."""
+    grid = {"models": ("xgb", "hybrid", "seed-cnn"), "strategies": ("none",)}
+    root = Path(__file__).resolve().parents[2]
+    argv = ["run", "xgb,hybrid,seed-cnn", "--strategies", "none", "--no-report"]
+    argv += ["--data", str(image_folder), "--out", str(tmp_path / "one")]
+    ran = subprocess.run(
+        [sys.executable, "-c", _CLI_AT_TINY, *argv],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    keys = {record["key"] for record in store.records()}
+    (run_dir,) = (tmp_path / "one").iterdir()
+    serial = RunStore(run_dir)
+    parallel = _run(image_folder, tmp_path / "two", jobs=2, **grid)
+    assert parallel.run_dir.name == serial.run_dir.name
+    assert parallel.read_config()["config"]["jobs"] == 2
+    keys = sorted(record["key"] for record in serial.records())
     # hybrid needs the cnn of its fold, which runs first, in a worker too.
-    assert {key.split("__")[0] for key in keys} == {"xgb", "cnn", "hybrid"}
-    assert len(keys) == 9
-    assert store.read_config()["config"]["jobs"] == 2
+    assert {key.split("__")[0] for key in keys} == {"xgb", "cnn", "hybrid", "seed-cnn"}
+    assert len(keys) == 12
+    assert sorted(record["key"] for record in parallel.records()) == keys
+    for key in keys:
+        one, two = serial.record(key), parallel.record(key)
+        assert {**one, "timings": None} == {**two, "timings": None}, key
+        for name, values in parallel.scores(key).items():
+            np.testing.assert_array_equal(values, serial.scores(key)[name], err_msg=key)
+    lines = (ran.stdout + ran.stderr).splitlines()
+    order = [line.split()[2].rstrip(":") for line in lines if line.startswith("trial ")]
+    assert sorted(order) == keys
+    assert all(key.startswith("seed-cnn") for key in order[-3:])  # reference last
 
 
 def test_a_fusion_alone_runs_its_parts_first(image_folder, tiny_profile, tmp_path):
