@@ -18,7 +18,7 @@ import numpy as np
 from benchmarks.cache import atomic_write_json
 from benchmarks.config import with_later_defaults
 from benchmarks.errors import UserError
-from benchmarks.metrics import corrected_resampled_ttest
+from benchmarks.metrics import corrected_resampled_ttest, summarize
 from benchmarks.store import RunStore
 
 FORMAT = 1
@@ -99,11 +99,6 @@ def read_baseline(path: Path) -> dict:
     return baseline
 
 
-def _mean(values: list[float | None]) -> float | None:
-    present = [value for value in values if value is not None]
-    return float(np.mean(present)) if present else None
-
-
 def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     """One verdict per (configuration, metric) of the baseline.
 
@@ -142,7 +137,8 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
                     f"fold(s), the baseline {len(reference)}; finish the run (re-run "
                     "its command) or compare with another baseline"
                 )
-            base_mean, run_mean = _mean(reference), _mean(observed)
+            base_mean = summarize(reference)["mean"]
+            run_mean = summarize(observed)["mean"]
             if base_mean is None or run_mean is None:
                 continue
             p_value = None

@@ -16,6 +16,7 @@ from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.config import MODELS, STRATEGIES
 from benchmarks.errors import UserError
 from benchmarks.leaderboard import leaderboard
+from benchmarks.metrics import summarize
 from benchmarks.store import RunStore
 from reports import _figures
 from reports._tables import LEADERBOARD_METRICS, SIGNIFICANCE, RunTables, build
@@ -112,12 +113,6 @@ def _test_rows(tables: RunTables) -> list[dict]:
     ]
 
 
-def _mean_or_none(values: list[float | None]) -> float | None:
-    """None for a model that trains nothing (fusion)."""
-    known = [value for value in values if value is not None]
-    return float(np.mean(known)) if known else None
-
-
 def _speed_rows(tables: RunTables) -> list[dict]:
     rows: dict[tuple[str, str], list[dict]] = {}
     for record in tables.records:
@@ -132,9 +127,10 @@ def _speed_rows(tables: RunTables) -> list[dict]:
             "minutes": sum(t["wall_seconds"] for t in timings) / 60,
             "fit": float(np.mean([t["fit_seconds"] for t in timings])),
             "predict": float(np.mean([t["predict_seconds"] for t in timings])),
-            "train_rate": _mean_or_none(
-                [t["train_images_per_second"] for t in timings]
-            ),
+            # None for a model that trains nothing (fusion).
+            "train_rate": summarize([t["train_images_per_second"] for t in timings])[
+                "mean"
+            ],
             "predict_rate": float(
                 np.mean([t["predict_images_per_second"] for t in timings])
             ),

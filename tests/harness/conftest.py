@@ -26,6 +26,11 @@ CLASSES = ("melanoma", "nevus", "vascular lesion")
 MARK, TRAIN_MAX = 255, 100
 
 
+def progress_keys(lines: list[str]) -> list[str]:
+    """Trial keys in the order their 'trial k/n KEY: ...' progress lines came."""
+    return [line.split()[2].rstrip(":") for line in lines if line.startswith("trial ")]
+
+
 @pytest.fixture
 def tiny_profile(monkeypatch) -> Profile:
     monkeypatch.setitem(PROFILES, "quick", TINY)

@@ -20,7 +20,7 @@ from benchmarks.executors import DaskExecutor, LocalExecutor, TrialFailure
 from benchmarks.store import RunStore
 from benchmarks.trials import Trial, TrialResult, Workspace
 from tests.conftest import make_image_folder
-from tests.harness.conftest import CLASSES, TINY
+from tests.harness.conftest import CLASSES, TINY, progress_keys
 
 distributed = pytest.importorskip("distributed")
 from distributed import Client, LocalCluster  # noqa: E402
@@ -37,11 +37,6 @@ def _cluster(processes: bool = True) -> LocalCluster:
         processes=processes,
         dashboard_address=":0",
     )
-
-
-def _progress_keys(lines: list[str]) -> list[str]:
-    """Trial keys in the order their 'trial k/n KEY: ...' lines came."""
-    return [line.split()[2].rstrip(":") for line in lines if line.startswith("trial ")]
 
 
 def _without_timings(record: dict) -> dict:
@@ -114,7 +109,7 @@ def test_dask_writes_the_records_the_local_executor_writes(local_run, dask_run):
     accuracy = local["xgb__none__fold0"]["metrics"]["validation"]["balanced_accuracy"]
     assert 0.3 < accuracy <= 1  # nine classes: chance is 0.11
     assert store.errors() == []
-    assert sorted(_progress_keys(lines)) == sorted(remote)
+    assert sorted(progress_keys(lines)) == sorted(remote)
 
 
 @pytest.mark.slow
@@ -139,7 +134,7 @@ def test_resuming_against_the_cluster_skips_finished_trials(
     assert lines[0] == (
         f"resuming {store.run_dir}: {N_XGB - len(lost)} of {N_XGB} trials already done"
     )
-    assert sorted(_progress_keys(lines)) == lost
+    assert sorted(progress_keys(lines)) == lost
     after = {record["key"]: record for record in store.records()}
     assert {key: _without_timings(r) for key, r in after.items()} == {
         key: _without_timings(r) for key, r in before.items()
@@ -177,7 +172,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         )
     assert killed, "no worker held a trial when one ended"
     interrupted = killed[0][1]
-    keys = _progress_keys(lines)
+    keys = progress_keys(lines)
     assert len(keys) == len(set(keys)) == N_XGB
     assert store.errors() == []
     records = {record["key"]: record for record in store.records()}
@@ -203,7 +198,7 @@ def test_hybrids_start_after_their_cnn_is_saved(cluster, tmp_path, tiny):
         lines,
     )
     assert store.errors() == []
-    keys = _progress_keys(lines)
+    keys = progress_keys(lines)
     assert len(keys) == 6
     for part in ("fold0", "fold1", "final"):
         assert keys.index(f"cnn__none__{part}") < keys.index(f"hybrid__none__{part}")

@@ -21,7 +21,7 @@ from benchmarks.config import PROFILES, RunConfig
 from benchmarks.leaderboard import COLUMNS
 from benchmarks.store import RunStore
 from tests.conftest import make_image_folder
-from tests.harness.conftest import TINY
+from tests.harness.conftest import TINY, progress_keys
 
 GRID = {"models": ("xgb", "cnn", "hybrid", "fusion"), "strategies": ("none", "smote")}
 #: 4 models x 2 strategies x (2 folds + the final fit on Train, scored on Test).
@@ -295,7 +295,7 @@ def test_jobs_change_no_figure(image_folder, tiny_profile, tmp_path):
         for name, values in parallel.scores(key).items():
             np.testing.assert_array_equal(values, serial.scores(key)[name], err_msg=key)
     lines = (ran.stdout + ran.stderr).splitlines()
-    order = [line.split()[2].rstrip(":") for line in lines if line.startswith("trial ")]
+    order = progress_keys(lines)
     assert sorted(order) == keys
     assert all(key.startswith("seed-cnn") for key in order[-3:])  # reference last
 
