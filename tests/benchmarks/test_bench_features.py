@@ -1,4 +1,4 @@
-"""Speed of handcrafted feature extraction (run with --benchmark-enable)."""
+"""Speed of handcrafted feature extraction (run with --benchmark-enable -n 0)."""
 
 from __future__ import annotations
 

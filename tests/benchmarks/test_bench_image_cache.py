@@ -1,4 +1,5 @@
-"""Speed of decoding + resizing into the image cache (run with --benchmark-enable)."""
+"""Speed of decoding + resizing into the image cache (run with --benchmark-enable
+-n 0)."""
 
 from __future__ import annotations
 
