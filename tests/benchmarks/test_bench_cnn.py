@@ -1,6 +1,5 @@
 """Speed of the Keras family: a training epoch, prediction, and the seed CNN's input
-pipeline against ours (run with --benchmark-enable -n 0; rounds are few, steps
-short)."""
+pipeline against ours (run with --benchmark-enable; rounds are few, steps short)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Speed of handcrafted feature extraction (run with --benchmark-enable -n 0)."""
+"""Speed of handcrafted feature extraction (run with --benchmark-enable)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Speed of decoding + resizing into the image cache (run with --benchmark-enable
--n 0)."""
+"""Speed of decoding + resizing into the image cache (run with --benchmark-enable)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Speed of triage: files scored per second at 180x180, end to end (decoding,
 features or network, worklist pages), for each model family (run with
---benchmark-enable -n 0). Issue 8's bars on 2 cores: xgb >= 50/s, cnn >= 30/s."""
+--benchmark-enable). Issue 8's bars on 2 cores: xgb >= 50/s, cnn >= 30/s."""
 
 from __future__ import annotations
 
