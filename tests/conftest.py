@@ -31,8 +31,13 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def isic9_cache(tmp_path_factory) -> Path:
-    """One cache for all isic9 tests, so the set is hashed once per session."""
-    return tmp_path_factory.mktemp("isic9-cache")
+    """One cache for all isic9 tests, so the set is hashed once per session.
+
+    MELANOMA_BENCH_ISIC9_CACHE names a folder to use instead: CI's isic9
+    regression check then reads the images and features the tests decoded.
+    """
+    folder = os.environ.get("MELANOMA_BENCH_ISIC9_CACHE")
+    return Path(folder) if folder else tmp_path_factory.mktemp("isic9-cache")
 
 
 def lesion_image(seed: int, size: int = 48) -> Image.Image:

@@ -1,8 +1,11 @@
 """Quality bar of the default CNN on the synthetic set, through the harness.
 
 The `cnn` x `class_weight` row of `python -m benchmarks run cnn --strategies
-class_weight --profile full --folds 3`: 3 group-aware folds of the synthetic
-Train split, 48x48 images, the full profile's training budget. About 2 minutes.
+class_weight --profile full --folds 3`: group-aware folds of the synthetic
+Train split, 48x48 images, the full profile's training budget.
+
+Why folds 0 and 1 of the 3: each takes 1.5-2 minutes on 2 cores, and CI's
+synthetic regression check trains the same network on all three (quick profile).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import pytest
 from benchmarks.config import RunConfig
 from benchmarks.runner import prepare
 from benchmarks.trials import run_trial
+
+FOLDS = (0, 1)
 
 
 @pytest.mark.slow
@@ -27,9 +32,9 @@ def test_cnn_learns_the_synthetic_classes(tmp_path, record_property):
                 "balanced_accuracy"
             ]
             for trial in prepared.trials
-            if trial.fold is not None
+            if trial.fold in FOLDS
         ]
     )
     record_property("balanced_accuracy", f"{scores.mean():.3f}+-{scores.std():.3f}")
-    assert len(scores) == 3
+    assert len(scores) == len(FOLDS)
     assert scores.mean() >= 0.90
