@@ -4,8 +4,9 @@ The `cnn` x `class_weight` row of `python -m benchmarks run cnn --strategies
 class_weight --profile full --folds 3`: group-aware folds of the synthetic
 Train split, 48x48 images, the full profile's training budget.
 
-Why folds 0 and 1 of the 3: each takes 1.5-2 minutes on 2 cores, and CI's
+Why folds 0 and 1 of the 3: each takes 1.3-2 minutes on 2 cores, and CI's
 synthetic regression check trains the same network on all three (quick profile).
+The two give 0.947 +- 0.015; all three 0.953 +- 0.008.
 """
 
 from __future__ import annotations
