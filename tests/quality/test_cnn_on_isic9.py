@@ -14,8 +14,7 @@ Why only folds 0 and 1: each fold is 2-4.5 minutes of training on 2 cores, and
 five took a quarter of CI's budget. The first two hold the same bar: mean 0.567
 in the five-fold run above, and 0.574 +- 0.041, gap 0.098, on a machine with
 another CPU (AVX2 only), where CNN figures differ a little. The full run
-measures all five. They train side by side, as `--jobs 2` runs them: the
-figures of one at a time (tests/harness), in about a tenth less time.
+measures all five.
 """
 
 from __future__ import annotations
@@ -24,9 +23,8 @@ import numpy as np
 import pytest
 
 from benchmarks.config import RunConfig
-from benchmarks.executors import LocalExecutor, Outcome
 from benchmarks.runner import prepare
-from benchmarks.trials import Trial, TrialResult
+from benchmarks.trials import run_trial
 from tests.conftest import ISIC9, requires_isic9
 
 FOLDS = (0, 1)
@@ -42,15 +40,11 @@ def test_cnn_with_class_weights_meets_the_isic9_bar(
         data=str(ISIC9), models=("cnn",), strategies=("class_weight",), profile="full"
     )
     prepared = prepare(config, tmp_path, cache=str(isic9_cache))
-    by_fold: dict[int | None, dict] = {}
-
-    def finished(trial: Trial, outcome: Outcome) -> None:
-        assert isinstance(outcome, TrialResult), outcome.error
-        by_fold[trial.fold] = outcome.record
-
-    trials = [trial for trial in prepared.trials if trial.fold in FOLDS]
-    LocalExecutor(jobs=2).run(trials, prepared.workspace, finished)
-    records = [by_fold[fold] for fold in FOLDS]
+    records = [
+        run_trial(trial, prepared.workspace)
+        for trial in prepared.trials
+        if trial.fold in FOLDS
+    ]
     validation = np.array(
         [record["metrics"]["validation"]["balanced_accuracy"] for record in records]
     )
@@ -61,5 +55,6 @@ def test_cnn_with_class_weights_meets_the_isic9_bar(
     record_property("train_val_gap", f"{gap.mean():.3f}")
     seconds = [record["timings"]["wall_seconds"] for record in records]
     record_property("trial_seconds", f"{min(seconds):.0f}-{max(seconds):.0f}")
+    assert len(records) == len(FOLDS)
     assert validation.mean() >= 0.55
     assert gap.mean() <= 0.15
