@@ -175,6 +175,10 @@ class Features(Command):
         return 0
 
 
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
 class Run(Command):
     name = "run"
     help = "run a benchmark grid: models x imbalance strategies x folds"
@@ -187,18 +191,14 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.config import (
-            COLOUR_CONSTANCY,
-            EXECUTORS,
-            MODELS,
-            PROFILES,
-            STRATEGIES,
-        )
+        from benchmarks.config import EXECUTORS, PROFILES
+        from benchmarks.preprocessing import PREPROCESSING
 
         parser.add_argument(
             "what",
             metavar="all|MODEL[,MODEL]",
-            help=f"'all' or a comma-separated list of {', '.join(MODELS)}",
+            help="'all' (the built-in families) or a comma-separated list of "
+            "families ('list models'), plug-ins as module:factory",
         )
         _add_data_arguments(parser)
         grid = parser.add_argument_group("grid")
@@ -210,8 +210,9 @@ class Run(Command):
         grid.add_argument(
             "--strategies",
             metavar="LIST",
-            help=f"comma-separated from {', '.join(STRATEGIES)} (default: all; "
-            "the seed-cnn reference runs under 'none' only unless named here)",
+            help="comma-separated strategies ('list strategies'), or any "
+            "imbalanced-learn sampler as imblearn:NAME (default: the built-ins; a "
+            "reference family runs under the first only unless named here)",
         )
         grid.add_argument(
             "--profile",
@@ -229,12 +230,21 @@ class Run(Command):
             help="the class of binary figures (default: the data set's melanoma)",
         )
         grid.add_argument(
-            "--colour-constancy",
-            choices=list(COLOUR_CONSTANCY),
+            "--preprocessing",
+            choices=list(PREPROCESSING),
             default="none",
-            help="remove each image's colour cast before the cnn (and so the "
-            "hybrid's embeddings) sees it; for images from other cameras or "
-            "archives than the training images (default none)",
+            help="what is done to images before any family reads them (the "
+            "seed-cnn reference sees them as shot); shades-of-gray removes each "
+            "image's colour cast, for images from other cameras or archives "
+            "(default none)",
+        )
+        grid.add_argument(
+            "--model-option",
+            action="append",
+            default=[],
+            metavar="MODEL.NAME=VALUE",
+            help="a setting of one family's estimator, such as "
+            "transfer.weights=backbone.h5 (repeatable)",
         )
         policy = parser.add_argument_group("audit policies")
         policy.add_argument(
@@ -274,7 +284,7 @@ class Run(Command):
         )
 
     def execute(self, args: argparse.Namespace) -> int:
-        from benchmarks.config import MODELS, RunConfig
+        from benchmarks.config import RunConfig
         from benchmarks.leaderboard import leaderboard, to_text
         from benchmarks.runner import run
 
@@ -283,8 +293,17 @@ class Run(Command):
                 "name the models once: 'run all --models LIST' or 'run LIST'"
             )
         chosen = args.models or args.what
-        models = MODELS if chosen == "all" else tuple(chosen.split(","))
-        strategies = tuple(args.strategies.split(",")) if args.strategies else None
+        models = None if chosen == "all" else _listed(chosen)
+        strategies = _listed(args.strategies) if args.strategies else None
+        options = []
+        for setting in args.model_option:
+            name, equals, value = setting.partition("=")
+            if not equals:
+                raise UserError(
+                    f"--model-option {setting}: write MODEL.NAME=VALUE, such as "
+                    "transfer.weights=backbone.h5"
+                )
+            options.append((name.strip(), value.strip()))
         config = RunConfig(
             data=args.data,
             images=args.images,
@@ -299,7 +318,8 @@ class Run(Command):
             conflicts=args.conflicts,
             test_leaks=args.test_leaks,
             positive_class=args.positive_class,
-            colour_constancy=args.colour_constancy,
+            preprocessing=args.preprocessing,
+            model_options=tuple(options),
             strict=args.strict,
             jobs=args.jobs,
             executor=args.executor,
@@ -313,7 +333,7 @@ class Run(Command):
             )
         logging.getLogger("benchmarks.runner").setLevel(logging.INFO)
         store = run(config, args.out, cache=args.cache)
-        board = leaderboard(store.records())
+        board = leaderboard(store.records(), store.info().grid)
         print(to_text(board))
         print(f"\nresults: {store.run_dir}")
         if not args.no_report:
@@ -413,9 +433,8 @@ class Train(Command):
         parser.add_argument(
             "--config",
             metavar="MODEL:STRATEGY",
-            help="the configuration to fit, such as xgb:none (default: the best by "
-            "out-of-fold melanoma sensitivity at 80%% specificity, ties by "
-            "balanced accuracy)",
+            help="the configuration to fit, such as xgb:none (default: the "
+            "leaderboard's best)",
         )
         parser.add_argument(
             "--target-sensitivity",
@@ -529,7 +548,8 @@ class List(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "what", choices=["datasets", "models", "strategies", "runs"]
+            "what",
+            choices=["datasets", "models", "strategies", "preprocessing", "runs"],
         )
         parser.add_argument(
             "--out", default="runs", metavar="DIR", help="runs folder (default runs)"
@@ -548,22 +568,31 @@ class List(Command):
                 )
                 print(f"{'':<14}{info.description}")
         elif args.what == "models":
-            from benchmarks.config import MODEL_DESCRIPTIONS
+            from benchmarks.families import installed
 
-            for name, description in MODEL_DESCRIPTIONS.items():
-                print(f"{name:<14}{description}")
+            for name, family in installed().items():
+                shown = "" if family.default else " (not in 'run all')"
+                print(f"{name:<16}{family.description}{shown}")
         elif args.what == "strategies":
-            from benchmarks.strategies import DESCRIPTIONS
+            from benchmarks.strategies import installed
 
-            for name, description in DESCRIPTIONS.items():
-                print(f"{name:<14}{description}")
+            for name, strategy in installed().items():
+                print(f"{name:<16}{strategy.description}")
+            print(
+                f"{'imblearn:NAME':<16}any imbalanced-learn sampler by class name, "
+                "such as imblearn:ADASYN or imblearn:SMOTEENN"
+            )
+        elif args.what == "preprocessing":
+            from benchmarks.preprocessing import PREPROCESSING
+
+            for name, entry in PREPROCESSING.items():
+                print(f"{name:<16}{entry.description}")
         else:
             self._runs(Path(args.out))
         return 0
 
     @staticmethod
     def _runs(out: Path) -> None:
-        import json
 
         from benchmarks.store import CONFIG, RunStore
 
@@ -573,9 +602,15 @@ class List(Command):
             return
         for path in found:
             store = RunStore(path.parent)
-            config = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                info = store.info()
+            except UserError:
+                print(
+                    f"{store.run_dir.name:<20}unreadable config.json   {store.run_dir}"
+                )
+                continue
             print(
-                f"{config['run_id']:<20}{config['dataset'] or 'folder':<12}"
+                f"{info.run_id:<20}{info.dataset or 'folder':<12}"
                 f"{len(store.done()):>4} trials done   {store.run_dir}"
             )
 

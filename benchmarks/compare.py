@@ -17,6 +17,7 @@ import numpy as np
 
 from benchmarks.cache import atomic_write_json
 from benchmarks.config import with_later_defaults
+from benchmarks.configuration import Configuration
 from benchmarks.errors import UserError
 from benchmarks.metrics import corrected_resampled_ttest, summarize
 from benchmarks.store import RunStore
@@ -32,7 +33,7 @@ SAME_SETTINGS = (
     "conflicts",
     "test_leaks",
     "positive_class",
-    "colour_constancy",
+    "preprocessing",
 )
 #: Defaults written into a new baseline; the file is the authority afterwards.
 DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}
@@ -60,7 +61,8 @@ def _fold_values(store: RunStore) -> dict[str, dict[str, list[float | None]]]:
         key=lambda record: record["fold"],
     )
     for record in records:
-        metrics = values.setdefault(f"{record['model']}/{record['strategy']}", {})
+        configuration = str(Configuration(record["model"], record["strategy"]))
+        metrics = values.setdefault(configuration, {})
         for name in METRICS:
             metrics.setdefault(name, []).append(record["metrics"]["validation"][name])
     return values
@@ -68,17 +70,17 @@ def _fold_values(store: RunStore) -> dict[str, dict[str, list[float | None]]]:
 
 def make_baseline(store: RunStore) -> dict:
     """The baseline content of a finished run."""
-    config = store.read_config()
+    info = store.info()
     values = _fold_values(store)
     if not values:
         raise UserError(f"{store.run_dir}: no finished trials to make a baseline of")
     return {
         "format": FORMAT,
-        "run_id": config["run_id"],
-        "dataset": config["dataset"],
-        "data_fingerprint": config["data_fingerprint"],
-        "config": config["config"],
-        "versions": config["versions"],
+        "run_id": info.run_id,
+        "dataset": info.dataset,
+        "data_fingerprint": info.data_fingerprint,
+        "config": info.config.to_dict(),
+        "versions": info.versions,
         "tolerance": DEFAULT_TOLERANCE,
         "metrics": values,
     }
@@ -105,30 +107,30 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     Raises UserError when the run cannot be compared: other data, or trials the
     baseline has and the run lacks.
     """
-    config = store.read_config()
+    info = store.info()
+    config = info.config.to_dict()
     # A baseline from an earlier version ran with the settings added since at
     # their defaults.
     recorded = with_later_defaults(baseline["config"])
-    differing = [
-        name for name in SAME_SETTINGS if config["config"][name] != recorded[name]
-    ]
+    differing = [name for name in SAME_SETTINGS if config[name] != recorded[name]]
     if differing:
         name = differing[0]
         raise UserError(
             f"{store.run_dir}: --{name.replace('_', '-')} "
-            f"{config['config'][name]} differs from the baseline's "
+            f"{config[name]} differs from the baseline's "
             f"{recorded[name]}; compare runs made with the same settings"
         )
-    if config["data_fingerprint"] != baseline["data_fingerprint"]:
+    if info.data_fingerprint != baseline["data_fingerprint"]:
         raise UserError(
-            f"{store.run_dir}: data fingerprint {config['data_fingerprint']} differs "
+            f"{store.run_dir}: data fingerprint {info.data_fingerprint} differs "
             f"from the baseline's {baseline['data_fingerprint']}; compare runs on "
             "the same data"
         )
     values = _fold_values(store)
     tolerance = baseline["tolerance"]
     verdicts = []
-    for configuration, metrics in baseline["metrics"].items():
+    for written, metrics in baseline["metrics"].items():
+        configuration = str(Configuration.parse(written))
         for metric, reference in metrics.items():
             observed = values.get(configuration, {}).get(metric, [])
             if len(observed) != len(reference):

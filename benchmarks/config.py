@@ -11,27 +11,7 @@ from dataclasses import dataclass, field
 from benchmarks import __version__
 from benchmarks.errors import UserError
 
-#: Model families of the grid, in leaderboard order.
-MODELS: tuple[str, ...] = ("xgb", "cnn", "hybrid", "fusion", "seed-cnn")
-MODEL_DESCRIPTIONS: dict[str, str] = {
-    "xgb": "XGBoost on the 171 handcrafted ABCD/colour/texture features",
-    "cnn": "our small CNN at 48x48 (batch norm, global pooling, dihedral augmentation)",
-    "hybrid": "XGBoost on the same fold's cnn embeddings plus the handcrafted features",
-    "fusion": "the mean of the same fold's xgb and cnn probabilities (late fusion)",
-    "seed-cnn": "the course network at 180x180, exactly; the reference row",
-}
-#: Models that fit nothing: they combine the scores of these models' trials of
-#: the same strategy and fold.
-FUSED_MODELS: dict[str, tuple[str, ...]] = {"fusion": ("xgb", "cnn")}
-#: Imbalance strategies (benchmarks.strategies), in leaderboard order.
-STRATEGIES: tuple[str, ...] = ("none", "class_weight", "oversample", "smote")
-#: The course network is the reference row: ~14 min a fold on 2 cores, so by
-#: default it runs under the first strategy only.
-REFERENCE_MODELS: tuple[str, ...] = ("seed-cnn",)
 POLICIES: tuple[str, ...] = ("keep", "drop")
-#: Colour constancy for the CNN's input: models._colour's choices, named here so
-#: that validating a config does not import TensorFlow (a test keeps them equal).
-COLOUR_CONSTANCY: tuple[str, ...] = ("none", "shades-of-gray")
 #: Where trials run (benchmarks.executors): processes here, or a Dask cluster.
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 
@@ -79,16 +59,6 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def _choices(option: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
-    unknown = [value for value in values if value not in allowed]
-    if unknown:
-        raise UserError(
-            f"{option} {unknown[0]}: unknown; choose from {', '.join(allowed)}"
-        )
-    if not values:
-        raise UserError(f"{option}: name at least one of {', '.join(allowed)}")
-
-
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides a run's numbers (and a few things that do not).
@@ -105,7 +75,7 @@ class RunConfig:
     id_column: str | None = None
     label_column: str | None = None
     group_column: str | None = None
-    models: tuple[str, ...] = MODELS
+    models: tuple[str, ...] | None = None
     strategies: tuple[str, ...] | None = None
     profile: str = "quick"
     folds: int | None = None
@@ -113,7 +83,8 @@ class RunConfig:
     conflicts: str = "keep"
     test_leaks: str = "keep"
     positive_class: str | None = None
-    colour_constancy: str = "none"
+    preprocessing: str = "none"
+    model_options: tuple[tuple[str, str], ...] = ()
     near_threshold: int = 4
     strict: bool = False
     jobs: int = field(default=1, compare=False)
@@ -121,9 +92,7 @@ class RunConfig:
     scheduler: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        _choices("--models", self.models, MODELS)
-        if self.strategies is not None:
-            _choices("--strategies", self.strategies, STRATEGIES)
+        self._check_registered()
         if self.profile not in PROFILES:
             raise UserError(
                 f"--profile {self.profile}: choose from {', '.join(PROFILES)}"
@@ -141,11 +110,30 @@ class RunConfig:
         ):
             if value not in POLICIES:
                 raise UserError(f"{option} {value}: choose keep or drop")
-        if self.colour_constancy not in COLOUR_CONSTANCY:
-            raise UserError(
-                f"--colour-constancy {self.colour_constancy}: choose from "
-                f"{', '.join(COLOUR_CONSTANCY)}"
-            )
+
+    def _check_registered(self) -> None:
+        """Every model, strategy and preprocessing named is in its registry."""
+        # Imported here: the registries sit above this module in the flow.
+        from benchmarks import families, preprocessing, strategies
+
+        for option, values in (
+            ("--models", self.models),
+            ("--strategies", self.strategies),
+        ):
+            if values is not None and not values:
+                raise UserError(f"{option}: name at least one")
+        for name in self.models or ():
+            families.resolve(name)
+        for name in self.strategies or ():
+            strategies.get(name)
+        preprocessing.get(self.preprocessing)
+        for name, _ in self.model_options:
+            model, dot, option = name.partition(".")
+            if not (model and dot and option):
+                raise UserError(
+                    f"--model-option {name}: write MODEL.NAME=VALUE, such as "
+                    "transfer.weights=backbone.h5"
+                )
 
     def _check_executor(self) -> None:
         if self.executor not in EXECUTORS:
@@ -183,26 +171,25 @@ class RunConfig:
     def n_folds(self) -> int:
         return self.folds or self.settings.folds
 
-    def grid(self) -> list[tuple[str, str]]:
-        """(model, strategy) pairs in leaderboard order.
+    @classmethod
+    def recorded(cls, values: dict) -> RunConfig:
+        """A config as a run folder or baseline recorded it, settings added
+        since at their defaults.
 
-        Without --strategies, reference models run under 'none' only; with it,
-        every model runs under every strategy named.
+        Not validated again: a plug-in family it named may no longer be
+        installed, and reading its records needs none.
         """
-        pairs = []
-        for model in self.models:
-            if self.strategies is not None:
-                chosen = self.strategies
-            elif model in REFERENCE_MODELS:
-                chosen = STRATEGIES[:1]
-            else:
-                chosen = STRATEGIES
-            pairs.extend((model, strategy) for strategy in chosen)
-        return pairs
+        config = object.__new__(cls)
+        known = {item.name for item in dataclasses.fields(cls)}
+        for name, value in with_later_defaults(values).items():
+            if name in known:
+                object.__setattr__(config, name, _recorded_value(name, value))
+        return config
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
-        values["models"] = list(self.models)
+        values["models"] = None if self.models is None else list(self.models)
+        values["model_options"] = [list(pair) for pair in self.model_options]
         values["strategies"] = (
             None if self.strategies is None else list(self.strategies)
         )
@@ -210,11 +197,20 @@ class RunConfig:
 
     def run_id(self, data_fingerprint: str) -> str:
         """Same config, profile settings, data and package version -> same run
-        folder (so a resumed run never mixes trials of different settings)."""
+        folder (so a resumed run never mixes trials of different settings).
+
+        Settings at their defaults are left out, so that one written out
+        (--folds 3 on the quick profile) or added in a later version keeps
+        the run id.
+        """
+        defaults = RunConfig().to_dict()
+        defaults["folds"] = self.settings.folds
         identity = {
             name: value
             for name, value in self.to_dict().items()
             if name not in ("jobs", "executor", "scheduler", "data", "images")
+            and value != defaults[name]
+            and not (name == "folds" and value is None)
         }
         identity.update(
             version=__version__,
@@ -225,6 +221,14 @@ class RunConfig:
         return f"{self.profile}-{digest.hexdigest()[:12]}"
 
 
+def _recorded_value(name: str, value: object) -> object:
+    if name == "model_options":
+        return tuple(tuple(pair) for pair in value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
 def with_later_defaults(recorded: dict) -> dict:
     """A config as an earlier version recorded it, with every setting added
     since at its default: the value that run used without naming it."""
@@ -233,4 +237,7 @@ def with_later_defaults(recorded: dict) -> dict:
         for item in dataclasses.fields(RunConfig)
         if item.default is not dataclasses.MISSING
     }
+    recorded = dict(recorded)
+    if "colour_constancy" in recorded:  # the one preprocessing before there were more
+        recorded.setdefault("preprocessing", recorded.pop("colour_constancy"))
     return {**defaults, **recorded}

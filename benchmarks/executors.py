@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from benchmarks import families
 from benchmarks.config import RunConfig
+from benchmarks.configuration import Trial
 from benchmarks.errors import UserError
 from benchmarks.store import RunStore
-from benchmarks.trials import Trial, TrialResult, Workspace, compute_trial
+from benchmarks.trials import TrialResult, compute_trial
+from benchmarks.workspace import Workspace
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -83,9 +86,12 @@ def make_executor(config: RunConfig) -> Executor:
     return LocalExecutor(config.jobs)
 
 
-def _blocked(trial: Trial, failed: set[str]) -> TrialFailure | None:
+def _blocked(
+    trial: Trial, workspace: Workspace, failed: set[str]
+) -> TrialFailure | None:
     """The failure of a trial whose input trial failed (it cannot run)."""
-    broken = [need.key for need in trial.needs if need.key in failed]
+    needs = families.needs(trial, workspace.plugins)
+    broken = [need.key for need in needs if need.key in failed]
     if not broken:
         return None
     return TrialFailure(trial.key, f"not run: {broken[0]} (its input) failed")
@@ -106,8 +112,8 @@ def _attempt(trial: Trial, workspace: Workspace) -> Outcome:
 class LocalExecutor(Executor):
     """Trials in this process (jobs 1) or in ``jobs`` joblib worker processes.
 
-    Trials run stage by stage (``Trial.stage``): a hybrid or fusion once every
-    outcome it may read was saved, the reference models last.
+    Trials run stage by stage (``families.stage``): a family reading its
+    parts once every outcome it may read was saved, the reference rows last.
     """
 
     def __init__(self, jobs: int = 1) -> None:
@@ -117,11 +123,15 @@ class LocalExecutor(Executor):
         self, trials: list[Trial], workspace: Workspace, finished: Finished
     ) -> None:
         failed: set[str] = set()
-        by_stage = sorted(trials, key=lambda trial: trial.stage)
-        for _, phase in itertools.groupby(by_stage, key=lambda trial: trial.stage):
+
+        def stage(trial: Trial) -> int:
+            return families.stage(trial, workspace.plugins)
+
+        by_stage = sorted(trials, key=stage)
+        for _, phase in itertools.groupby(by_stage, key=stage):
             runnable = []
             for trial in phase:
-                blocked = _blocked(trial, failed)
+                blocked = _blocked(trial, workspace, failed)
                 if blocked is None:
                     runnable.append(trial)
                 else:
@@ -200,7 +210,8 @@ class DaskExecutor(Executor):
         dependents: dict[str, list[Trial]] = {}
         first = []
         for trial in trials:
-            inputs = {need.key for need in trial.needs} & keys
+            needs = families.needs(trial, workspace.plugins)
+            inputs = {need.key for need in needs} & keys
             for key in inputs:
                 dependents.setdefault(key, []).append(trial)
             if inputs:
@@ -218,7 +229,7 @@ class DaskExecutor(Executor):
                     continue  # already reported blocked by another input
                 if isinstance(outcome, TrialFailure):
                     del unmet[dependent.key]
-                    finished(dependent, _blocked(dependent, {trial.key}))
+                    finished(dependent, _blocked(dependent, workspace, {trial.key}))
                     continue
                 unmet[dependent.key].discard(trial.key)
                 if not unmet[dependent.key]:

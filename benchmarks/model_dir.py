@@ -2,14 +2,17 @@
 
 Layout of MODEL_DIR:
 
-    model.json      what the model is: classes, inputs and their preprocessing,
-                    operating threshold, source run, package and library versions
-    cnn.keras       the network (CNN families and hybrid), Keras safe-mode format
-    xgboost.json    the boosted trees (xgb and hybrid), XGBoost's JSON format
-    SHA256SUMS      sha256 of every other file, in ``sha256sum -c`` format
+    model.json          what the model is: classes, inputs and their preprocessing,
+                        operating threshold, source run, package and library versions
+    FAMILY.keras        a fitted network (Keras safe-mode format), one per family
+    FAMILY.xgboost.json fitted boosted trees (XGBoost's JSON format)
+    FAMILY.skops        any other scikit-learn estimator (skops, types checked)
+    SHA256SUMS          sha256 of every other file, in ``sha256sum -c`` format
 
-No pickles anywhere, so loading a folder runs no code from it. A folder is written
-beside its destination and renamed into place, so it is never half written.
+One file per fitted family of the configuration: its own, and its parts' (a
+hybrid keeps its cnn, a fusion its xgb and cnn). No pickles anywhere, so loading
+a folder runs no code from it. A folder is written beside its destination and
+renamed into place, so it is never half written.
 """
 
 from __future__ import annotations
@@ -29,12 +32,18 @@ from benchmarks.environment import library_versions
 from benchmarks.errors import UserError
 
 FORMAT = "melanoma-bench model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA = "model.json"
 CHECKSUMS = "SHA256SUMS"
-#: Estimator role -> its file in the folder.
-FILES: dict[str, str] = {"cnn": "cnn.keras", "xgboost": "xgboost.json"}
-_OURS = frozenset({METADATA, CHECKSUMS, *FILES.values()})
+#: Estimator format -> the suffix of its file.
+SUFFIXES: dict[str, str] = {
+    "keras": ".keras",
+    "xgboost": ".xgboost.json",
+    "skops": ".skops",
+}
+#: Modules whose types a .skops file may hold without the family's say-so.
+_SAFE_MODULES = ("sklearn", "imblearn", "numpy", "scipy")
+_FILE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.keras|\.xgboost\.json|\.skops)$")
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _REDO = "copy the whole model folder again or re-create it with train"
 
@@ -61,7 +70,10 @@ def _sha256(path: Path) -> str:
 
 
 def _is_model_folder(folder: Path, names: set[str]) -> bool:
-    if not names <= _OURS or METADATA not in names:
+    ours = {METADATA, CHECKSUMS}
+    if METADATA not in names or any(
+        name not in ours and not _FILE.match(name) for name in names
+    ):
         return False
     try:
         metadata = json.loads((folder / METADATA).read_text(encoding="utf-8"))
@@ -88,23 +100,45 @@ def check_output_folder(out: Path) -> None:
         )
 
 
+def _format_of(estimator: Any) -> str:
+    from models import XGBoostClassifier
+
+    if isinstance(estimator, XGBoostClassifier):
+        return "xgboost"
+    if type(estimator).__name__ == "KerasImageClassifier":
+        return "keras"  # checked by name: importing Keras to ask costs seconds
+    return "skops"
+
+
+def _save(estimator: Any, path: Path, kind: str) -> None:
+    if kind == "skops":
+        import skops.io
+
+        skops.io.dump(estimator, path)
+    else:
+        estimator.save(path)
+
+
 def write_model(out: str | Path, metadata: dict, estimators: dict[str, Any]) -> dict:
-    """Save ``estimators`` (role -> fitted estimator with ``save``) and
-    ``metadata`` as the model folder ``out``; returns model.json's contents."""
+    """Save ``estimators`` (family -> fitted estimator) and ``metadata`` as the
+    model folder ``out``; returns model.json's contents."""
     out = Path(out)
     check_output_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
         staging.chmod(0o755)  # mkdtemp's 0700 would keep a shared model private
-        for role, estimator in estimators.items():
-            estimator.save(staging / FILES[role])
-        files = {role: FILES[role] for role in estimators}
+        files, formats = {}, {}
+        for name, estimator in estimators.items():
+            formats[name] = _format_of(estimator)
+            files[name] = f"{name}{SUFFIXES[formats[name]]}"
+            _save(estimator, staging / files[name], formats[name])
         described = {
             **metadata,
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "files": files,
+            "formats": formats,
         }
         text = json.dumps(described, indent=2, sort_keys=True, ensure_ascii=False)
         (staging / METADATA).write_text(text + "\n", encoding="utf-8")
@@ -184,14 +218,34 @@ def _check_inputs(folder: Path, metadata: dict) -> None:
             )
 
 
-def _load_estimator(role: str, path: Path) -> Any:
-    if role == "cnn":
-        from models import KerasImageClassifier as loader
-    else:
-        from models import XGBoostClassifier as loader
+def _load_skops(path: Path, trusted_package: str) -> Any:
+    """A .skops file, trusting only scikit-learn's own types and those of the
+    package that defines the family."""
+    import skops.io
+
+    unknown = skops.io.get_untrusted_types(file=path)
+    allowed = (*_SAFE_MODULES, trusted_package)
+    refused = [name for name in unknown if name.split(".")[0] not in allowed]
+    if refused:
+        raise UserError(
+            f"{path}: holds type {refused[0]}, which neither scikit-learn nor the "
+            f"family's package defines; refusing to load it; {_REDO}"
+        )
+    return skops.io.load(path, trusted=unknown)
+
+
+def _load_estimator(kind: str, path: Path, trusted_package: str) -> Any:
+    from models import XGBoostClassifier
+
     try:
-        return loader.load(path)
-    except ValueError as error:
+        if kind == "skops":
+            return _load_skops(path, trusted_package)
+        if kind == "keras":
+            from models import KerasImageClassifier
+
+            return KerasImageClassifier.load(path)
+        return XGBoostClassifier.load(path)
+    except (ValueError, OSError) as error:
         raise UserError(f"{path}: cannot be loaded ({error}); {_REDO}") from None
 
 
@@ -230,18 +284,29 @@ def load_model(folder: str | Path) -> LoadedModel:
         metadata = {}
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise UserError(f"{folder / METADATA}: not a melanoma-bench model; {_REDO}")
-    if metadata.get("format_version", 0) > FORMAT_VERSION:
+    version = metadata.get("format_version", 0)
+    if version > FORMAT_VERSION:
         raise UserError(
-            f"{folder}: written in model format {metadata['format_version']} by a "
-            "newer melanoma-bench; upgrade melanoma-bench to read it"
+            f"{folder}: written in model format {version} by a newer "
+            "melanoma-bench; upgrade melanoma-bench to read it"
+        )
+    if version < FORMAT_VERSION:
+        raise UserError(
+            f"{folder}: model format {version}, from an earlier melanoma-bench; "
+            f"this one reads format {FORMAT_VERSION}: re-create it with train"
         )
     unlisted = [name for name in metadata["files"].values() if name not in expected]
     if unlisted:
         raise UserError(f"{folder / CHECKSUMS}: does not list {unlisted[0]}; {_REDO}")
     _check_versions(folder, metadata)
     _check_inputs(folder, metadata)
-    estimators = {
-        role: _load_estimator(role, folder / name)
-        for role, name in metadata["files"].items()
-    }
+    from benchmarks import families
+
+    plugins = metadata.get("plugins", [])
+    estimators = {}
+    for name, file in metadata["files"].items():
+        package = (families.family(name, plugins).make.__module__).split(".")[0]
+        estimators[name] = _load_estimator(
+            metadata["formats"][name], folder / file, package
+        )
     return LoadedModel(folder, metadata, estimators)

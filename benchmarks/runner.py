@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import families, grid
 from benchmarks.audit import AuditReport, audit
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.config import RunConfig
+from benchmarks.configuration import Trial
 from benchmarks.datasets import INFO, drop_unreadable, load_manifest, relative_path
 from benchmarks.environment import library_versions, machine
 from benchmarks.errors import UserError
@@ -32,7 +34,8 @@ from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
 from benchmarks.leaderboard import leaderboard
 from benchmarks.store import RunStore
-from benchmarks.trials import CNN_THREADS, IMAGE_SIZES, Trial, Workspace
+from benchmarks.trials import CNN_THREADS
+from benchmarks.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -93,22 +96,6 @@ def _fingerprint(table: pd.DataFrame) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
-def _trials(config: RunConfig, has_test: bool) -> list[Trial]:
-    """Every trial of the grid by stage: the trials a hybrid or fusion reads
-    before it, the reference models last."""
-    parts: list[int | None] = list(range(config.n_folds))
-    if has_test:
-        parts.append(None)
-    ordered: list[Trial] = []
-    for model, strategy in config.grid():
-        for fold in parts:
-            trial = Trial(model, strategy, fold)
-            for needed in (*trial.needs, trial):
-                if needed not in ordered:
-                    ordered.append(needed)
-    return sorted(ordered, key=lambda trial: trial.stage)
-
-
 def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
     """Load, audit and fold the data and write the run folder's inputs."""
     manifest = load_manifest(
@@ -152,7 +139,9 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             "data_fingerprint": fingerprint,
             "positive_class": positive,
             "classes": list(classes),
-            "grid": [list(pair) for pair in config.grid()],
+            "grid": [
+                [item.model, item.strategy] for item in grid.configurations(config)
+            ],
             "versions": library_versions(),
             "machine": machine(),
         }
@@ -182,28 +171,23 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             lambda stream: described.to_parquet(stream, index=False),
         )
 
-    trials = _trials(config, has_test)
-    models = {trial.model for trial in trials}  # with the ones a fusion reads
-    if models & {"xgb", "hybrid"} and not store.path("features.npy").exists():
+    trials = grid.trials(config, has_test)
+    specs = [
+        families.family(name, grid.plugins(config))
+        for name in dict.fromkeys(trial.model for trial in trials)
+    ]
+    if (
+        any(spec.reads_features for spec in specs)
+        and not store.path("features.npy").exists()
+    ):
         logger.info("features: computing or reading from the cache")
         features = load_features(table, cache=cache).to_numpy(np.float32)
         store.write_array(store.path("features.npy"), features)
-    image_paths = {}
-    for model in models & (set(IMAGE_SIZES) | {"hybrid"}):
-        size = IMAGE_SIZES["cnn" if model == "hybrid" else model]
-        if size not in image_paths:
-            image_paths[size] = str(load_images(table, size, cache=cache).filename)
-
-    workspace = Workspace(
-        run_dir=str(store.run_dir),
-        classes=classes,
-        positive=positive,
-        profile=config.settings,
-        seed=config.seed,
-        n_threads=CNN_THREADS,
-        image_paths=image_paths,
-        colour_constancy=config.colour_constancy,
-    )
+    sizes = sorted({spec.image_size for spec in specs if spec.image_size is not None})
+    image_paths = {
+        size: str(load_images(table, size, cache=cache).filename) for size in sizes
+    }
+    workspace = Workspace.of(store.info(), store.run_dir, CNN_THREADS, image_paths)
     return Prepared(store, workspace, trials, resumed)
 
 

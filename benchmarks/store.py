@@ -22,16 +22,57 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.cache import atomic_write, atomic_write_json
-from benchmarks.config import with_later_defaults
+from benchmarks.config import Profile, RunConfig
+from benchmarks.configuration import Configuration
 from benchmarks.errors import UserError
 
 CONFIG = "config.json"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What config.json records of a run: its settings, data and grid.
+
+    Why typed: ``train``, ``compare``, the report and ``list runs`` all read
+    it, and a field spelled once here cannot be misspelled there.
+    """
+
+    run_id: str
+    config: RunConfig
+    profile: Profile
+    dataset: str
+    data_fingerprint: str
+    positive: str
+    classes: tuple[str, ...]
+    grid: tuple[Configuration, ...]
+    versions: dict[str, str]
+    machine: dict[str, Any]
+
+    @property
+    def n_folds(self) -> int:
+        return self.config.folds or self.profile.folds
+
+    @classmethod
+    def from_dict(cls, recorded: dict) -> RunInfo:
+        return cls(
+            run_id=recorded["run_id"],
+            config=RunConfig.recorded(recorded["config"]),
+            profile=Profile(**recorded["profile"]),
+            dataset=recorded.get("dataset", ""),
+            data_fingerprint=recorded["data_fingerprint"],
+            positive=recorded["positive_class"],
+            classes=tuple(recorded["classes"]),
+            grid=tuple(Configuration(*pair) for pair in recorded["grid"]),
+            versions=dict(recorded.get("versions", {})),
+            machine=dict(recorded.get("machine", {})),
+        )
 
 
 class RunStore:
@@ -75,13 +116,18 @@ class RunStore:
         atomic_write_json(path, config)
         return False
 
-    def read_config(self) -> dict:
+    def info(self) -> RunInfo:
+        """The run's typed record (config.json)."""
         path = self.path(CONFIG)
         if not path.is_file():
             raise UserError(f"{self.run_dir}: not a run folder (no {CONFIG})")
-        config = json.loads(path.read_text(encoding="utf-8"))
-        config["config"] = with_later_defaults(config["config"])
-        return config
+        try:
+            return RunInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as error:
+            raise UserError(
+                f"{path}: not a config.json this version reads ({error!r}); run the "
+                "grid again into another --out"
+            ) from None
 
     def done(self) -> set[str]:
         """Keys of the trials with a complete record."""

@@ -10,65 +10,57 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import FUSED_MODELS, Profile
+from benchmarks import families
+from benchmarks.configuration import Configuration, Trial
 from benchmarks.environment import library_versions
 from benchmarks.errors import UserError
 from benchmarks.image_cache import CACHE_VERSION, load_images
 from benchmarks.images import UnreadableImage
-from benchmarks.leaderboard import leaderboard
-from benchmarks.metrics import MAX_FALSE_POSITIVE_RATE
+from benchmarks.leaderboard import BEST_RULE, RANKING, best_configuration, leaderboard
 from benchmarks.model_dir import check_output_folder, write_model
-from benchmarks.store import RunStore
+from benchmarks.preprocessing import preprocess
+from benchmarks.store import RunInfo, RunStore
 from benchmarks.strategies import class_counts
 from benchmarks.threshold import OperatingPoint, choose_operating_point
-from benchmarks.trials import (
-    CNN_THREADS,
-    IMAGE_SIZES,
-    Trial,
-    Workspace,
-    fit_final,
-    split_rows,
-)
+from benchmarks.trials import CNN_THREADS, fit_configuration, split_rows
+from benchmarks.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
 TARGET_SENSITIVITY = 0.95
-#: The leaderboard columns that pick the default configuration, in order.
-SELECTION = (
-    "melanoma_sensitivity_at_80_specificity_mean",
-    "balanced_accuracy_mean",
-)
-SELECTION_RULE = (
-    f"highest mean out-of-fold melanoma sensitivity at "
-    f"{1 - MAX_FALSE_POSITIVE_RATE:.0%} specificity, ties by balanced accuracy"
-)
 
 
-def choose_configuration(records: list[dict], requested: str | None = None) -> dict:
-    """The leaderboard row to train: ``requested`` ('MODEL:STRATEGY') or the best
-    by ``SELECTION``, among configurations with finished folds."""
-    board = leaderboard(records)
+def choose_configuration(
+    records: list[dict],
+    requested: str | None = None,
+    grid: tuple[Configuration, ...] = (),
+) -> dict:
+    """The leaderboard row to train: ``requested`` ('MODEL:STRATEGY') or the
+    leaderboard's best, among configurations with finished folds."""
+    board = leaderboard(records, grid)
     if board.empty:
         raise UserError("the run has no finished folds yet; resume it first")
-    names = [f"{m}:{s}" for m, s in zip(board["model"], board["strategy"], strict=True)]
-    if requested is not None:
-        if requested not in names:
+    names = board["configuration"].tolist()
+    if requested is None:
+        chosen = str(best_configuration(board))
+    else:
+        try:
+            chosen = str(Configuration.parse(requested))
+        except ValueError:
+            chosen = requested
+        if chosen not in names:
             raise UserError(
                 f"--config {requested}: not a configuration of this run with "
                 f"finished folds; choose from {', '.join(names)}"
             )
-        return board.iloc[names.index(requested)].to_dict()
-    # Rounded so that equal fold means computed in another order still tie;
-    # min() keeps the leaderboard's order among exact ties.
-    keys = board[list(SELECTION)].astype(float).round(9).fillna(-1.0).to_numpy()
-    best = min(range(len(board)), key=lambda index: tuple(-keys[index]))
-    return board.iloc[best].to_dict()
+    return board.iloc[names.index(chosen)].to_dict()
 
 
 def out_of_fold_scores(
@@ -96,13 +88,13 @@ def out_of_fold_scores(
     return scores
 
 
-def _data_root(config: dict, data: str | None, cache: str | None) -> Path:
-    chosen = data or config["config"]["data"]
+def _data_root(info: RunInfo, data: str | None, cache: str | None) -> Path:
+    chosen = data or info.config.data
     if chosen == "synthetic":
         from benchmarks.cache import cache_dir
         from benchmarks.datasets import cached_synthetic
 
-        return cached_synthetic(cache_dir(cache), seed=config["config"]["seed"])
+        return cached_synthetic(cache_dir(cache), seed=info.config.seed)
     root = Path(chosen)
     return root if root.is_dir() else root.parent
 
@@ -125,51 +117,49 @@ def _images(table: pd.DataFrame, size: int, root: Path, cache: str | None):
         ) from None
 
 
-def _fit(
-    model: str,
-    strategy: str,
-    workspace: Workspace,
-    rows: np.ndarray,
-    labels: np.ndarray,
-    images: Callable[[int], np.ndarray],
-) -> dict[str, Any]:
-    """Fitted estimators by model-folder role."""
-    y = labels[rows]
-    if model in IMAGE_SIZES:
-        X = np.asarray(images(IMAGE_SIZES[model])[rows])
-        return {"cnn": fit_final(Trial(model, strategy, None), workspace, X, y)}
-    features = np.load(workspace.store.path("features.npy"))[rows]
-    final = Trial(model, strategy, None)
-    if model == "xgb":
-        return {"xgboost": fit_final(final, workspace, features, y)}
-    # hybrid and fusion: the same strategy's cnn, then trees
-    pixels = np.asarray(images(IMAGE_SIZES["cnn"])[rows])
-    network = fit_final(Trial("cnn", strategy, None), workspace, pixels, y)
-    if model in FUSED_MODELS:  # the xgb's trees beside it; triage averages them
-        trees = fit_final(Trial("xgb", strategy, None), workspace, features, y)
-        return {"cnn": network, "xgboost": trees}
-    # hybrid: its trees read the cnn's embeddings next to the features.
-    X = np.hstack([network.embed(pixels), features])
-    trees = fit_final(final, workspace, X, y)
-    return {"cnn": network, "xgboost": trees}
+@dataclass(frozen=True)
+class _TrainingRows:
+    """The cross-validation images as a family reads them, for the final fit."""
+
+    rows: np.ndarray
+    features_path: Path
+    images_at: Callable[[int], np.ndarray]
+    preprocessing: str
+
+    def features(self) -> np.ndarray:
+        return np.load(self.features_path, mmap_mode="r")[self.rows]
+
+    def images(self, size: int, preprocessed: bool) -> np.ndarray:
+        images = np.asarray(self.images_at(size)[self.rows])
+        return preprocess(self.preprocessing, images) if preprocessed else images
+
+    def embeddings(self, model: str) -> np.ndarray:
+        raise RuntimeError("a final fit reads embeddings from its fitted parts")
 
 
-def model_inputs(model: str, colour_constancy: str = "none") -> dict:
+def model_inputs(
+    model: str, preprocessing: str = "none", plugins: tuple[str, ...] = ()
+) -> dict:
     """What triage must compute from an image file, exactly as the run did."""
     from benchmarks.feature_cache import FEATURE_SIZE
     from features import EXTRACTOR_VERSION, HandcraftedFeatures
 
+    specs = [
+        families.family(name, plugins) for name in families.with_parts([model], plugins)
+    ]
     inputs: dict[str, Any] = {
         "image_cache_version": CACHE_VERSION,
-        "preprocessing": "benchmarks.images.decode_resized: EXIF orientation "
+        "decoding": "benchmarks.images.decode_resized: EXIF orientation "
         "applied, any colour mode to 8-bit RGB (transparency on white), JPEG "
         "decoded at reduced size, squashed to a square with bilinear resampling",
+        "preprocessing": preprocessing,
+        "images": sorted(
+            [spec.image_size, spec.preprocessed]
+            for spec in specs
+            if spec.image_size is not None
+        ),
     }
-    if model in IMAGE_SIZES or model in ("hybrid", "fusion"):
-        inputs["image_size"] = IMAGE_SIZES.get(model, IMAGE_SIZES["cnn"])
-        # Done by a layer inside cnn.keras; recorded so a reader knows.
-        inputs["colour_constancy"] = "none" if model == "seed-cnn" else colour_constancy
-    if model in ("xgb", "hybrid", "fusion"):
+    if any(spec.reads_features for spec in specs):
         extractor = HandcraftedFeatures()
         inputs["features"] = {
             "image_size": FEATURE_SIZE,
@@ -197,7 +187,7 @@ def train(
     Parameters
     ----------
     configuration
-        'MODEL:STRATEGY'; None picks the best (``SELECTION_RULE``).
+        'MODEL:STRATEGY'; None picks the leaderboard's best (``BEST_RULE``).
     target_sensitivity
         Share of the out-of-fold melanomas the threshold must flag.
     data
@@ -210,17 +200,17 @@ def train(
             "and 1, such as 0.95"
         )
     store = RunStore(run_dir)
-    config = store.read_config()
+    info = store.info()
     out = Path(out)
     check_output_folder(out)  # before the long fit, not after it
-    row = choose_configuration(store.records(), configuration)
-    model, strategy = row["model"], row["strategy"]
-    chosen = "by --config" if configuration else f"as the best by {SELECTION_RULE}"
-    write(f"chose {model}:{strategy} ({chosen})")
+    row = choose_configuration(store.records(), configuration, info.grid)
+    chosen = Configuration(row["model"], row["strategy"])
+    how = "by --config" if configuration else f"as the best by {BEST_RULE}"
+    write(f"chose {chosen} ({how})")
 
     table = pd.read_parquet(store.path("manifest.parquet"))
     labels = table["label"].astype(str).to_numpy()
-    classes, positive = tuple(config["classes"]), config["positive_class"]
+    classes, positive = info.classes, info.positive
     rows, _ = split_rows(table, None)
     is_positive = labels[rows] == positive
     if is_positive.all() or not is_positive.any():
@@ -228,46 +218,45 @@ def train(
             f"{store.run_dir}: the cross-validation images need both {positive} "
             "and other classes to set a threshold"
         )
-    scores = out_of_fold_scores(store, table, model, strategy, classes.index(positive))
+    scores = out_of_fold_scores(
+        store, table, chosen.model, chosen.strategy, classes.index(positive)
+    )
     point = choose_operating_point(
-        is_positive, scores[rows], target_sensitivity, seed=config["config"]["seed"]
+        is_positive, scores[rows], target_sensitivity, seed=info.config.seed
     )
     write(_describe(point, positive))
 
-    colour_constancy = config["config"]["colour_constancy"]
-    workspace = Workspace(
-        run_dir=str(store.run_dir),
-        classes=classes,
-        positive=positive,
-        profile=Profile(**config["profile"]),
-        seed=config["config"]["seed"],
-        n_threads=CNN_THREADS,
-        colour_constancy=colour_constancy,
-    )
+    workspace = Workspace.of(info, store.run_dir, CNN_THREADS)
     write(f"fitting it on {len(rows)} images")
 
     def images(size: int) -> np.ndarray:
-        return _images(table, size, _data_root(config, data, cache), cache)
+        return _images(table, size, _data_root(info, data, cache), cache)
 
-    estimators = _fit(model, strategy, workspace, rows, labels, images)
+    source = _TrainingRows(
+        rows, store.path("features.npy"), images, info.config.preprocessing
+    )
+    estimators = fit_configuration(chosen, workspace, source, labels[rows])
     metadata = {
-        "model": model,
-        "strategy": strategy,
+        "model": chosen.model,
+        "strategy": chosen.strategy,
         "classes": list(classes),
         "positive_class": positive,
-        "inputs": model_inputs(model, colour_constancy),
+        "plugins": list(workspace.plugins),
+        "inputs": model_inputs(
+            chosen.model, workspace.preprocessing, workspace.plugins
+        ),
         "threshold": point.to_dict(),
         "selection": {
-            "rule": "--config" if configuration else SELECTION_RULE,
-            **{name: _number(row[name]) for name in SELECTION},
+            "rule": "--config" if configuration else BEST_RULE,
+            **{f"{name}_mean": _number(row[f"{name}_mean"]) for name in RANKING},
         },
         "training": {
-            "run_id": config["run_id"],
+            "run_id": info.run_id,
             "run_dir": str(store.run_dir.resolve()),
-            "dataset": config["dataset"],
-            "data_fingerprint": config["data_fingerprint"],
-            "profile": config["profile"]["name"],
-            "seed": config["config"]["seed"],
+            "dataset": info.dataset,
+            "data_fingerprint": info.data_fingerprint,
+            "profile": info.profile.name,
+            "seed": info.config.seed,
             "images": len(rows),
             "class_counts": class_counts(labels[rows]),
             "held_out": "the run's Test split, never used for fitting or the threshold",

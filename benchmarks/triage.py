@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from benchmarks import families
 from benchmarks.cache import atomic_write
-from benchmarks.config import FUSED_MODELS
 from benchmarks.errors import UserError
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
 from benchmarks.model_dir import LoadedModel
+from benchmarks.preprocessing import preprocess
 from models import available_cores
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def find_files(folder: Path, skip: Path | None = None) -> tuple[list[str], list[
 class _Inputs:
     """What to compute from each file: model images and/or handcrafted features."""
 
-    image_size: int | None
+    image_sizes: tuple[int, ...]
     feature_size: int | None
     remove_hair: bool = True
     groups: tuple[str, ...] = ()
@@ -94,11 +95,12 @@ class _Inputs:
     @classmethod
     def of(cls, metadata: dict) -> _Inputs:
         inputs = metadata["inputs"]
+        sizes = tuple(sorted({size for size, _ in inputs["images"]}))
         features = inputs.get("features")
         if features is None:
-            return cls(inputs.get("image_size"), None)
+            return cls(sizes, None)
         return cls(
-            inputs.get("image_size"),
+            sizes,
             features["image_size"],
             features["remove_hair"],
             tuple(features["groups"]),
@@ -111,7 +113,7 @@ class _Chunk:
     inputs and thumbnails, and why the others could not be read."""
 
     read: list[int] = field(default_factory=list)
-    images: list[np.ndarray] = field(default_factory=list)
+    images: dict[int, list[np.ndarray]] = field(default_factory=dict)
     features: np.ndarray | None = None
     thumbnails: list[bytes] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
@@ -132,9 +134,11 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
     for offset, name in enumerate(files):
         path = folder / name
         try:
-            image, picture = (
-                decode_resized(path, size) if size else None
-                for size in (inputs.image_size, inputs.feature_size)
+            images = {size: decode_resized(path, size) for size in inputs.image_sizes}
+            picture = (
+                decode_resized(path, inputs.feature_size)
+                if inputs.feature_size
+                else None
             )
             thumbnail = _thumbnail(path)
         except UnreadableImage as error:
@@ -145,8 +149,8 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
             continue
         chunk.read.append(start + offset)
         chunk.thumbnails.append(thumbnail)
-        if image is not None:
-            chunk.images.append(image)
+        for size, image in images.items():
+            chunk.images.setdefault(size, []).append(image)
         if picture is not None:
             pictures.append(picture)
     if inputs.feature_size and pictures:
@@ -158,27 +162,37 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
     return chunk
 
 
-def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
-    """Class probabilities of the chunks' images, in the model's class order."""
-    from benchmarks.trials import _probabilities as in_class_order
+@dataclass(frozen=True)
+class _ChunkInputs:
+    """The scored images of some chunks as the model's families read them."""
 
-    classes = tuple(model.metadata["classes"])
-    network, trees = model.estimators.get("cnn"), model.estimators.get("xgboost")
-    images = [image for chunk in chunks for image in chunk.images]
-    features = [chunk.features for chunk in chunks if chunk.features is not None]
-    if trees is None:
-        return in_class_order(network, np.stack(images), classes)
-    X = np.concatenate(features)
-    if network is None:
-        return in_class_order(trees, X, classes)
-    if model.metadata["model"] in FUSED_MODELS:  # the mean, as the run's trials
-        return (
-            in_class_order(network, np.stack(images), classes)
-            + in_class_order(trees, X, classes)
-        ) / 2
-    # hybrid: the network's embeddings, then the features
-    X = np.hstack([network.embed(np.stack(images)), X])
-    return in_class_order(trees, X, classes)
+    chunks: list[_Chunk]
+    preprocessing: str
+
+    def features(self) -> np.ndarray:
+        return np.concatenate([c.features for c in self.chunks if c.read])
+
+    def images(self, size: int, preprocessed: bool) -> np.ndarray:
+        images = np.stack(
+            [image for c in self.chunks for image in c.images.get(size, [])]
+        )
+        return preprocess(self.preprocessing, images) if preprocessed else images
+
+    def embeddings(self, model: str) -> np.ndarray:
+        raise RuntimeError("triage reads embeddings from the model's fitted parts")
+
+
+def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
+    """Class probabilities of the chunks' images, in the model's class order,
+    combined as the run's trials combined them."""
+    metadata = model.metadata
+    return families.predict_proba(
+        metadata["model"],
+        model.estimators,
+        _ChunkInputs(chunks, metadata["inputs"]["preprocessing"]),
+        tuple(metadata["classes"]),
+        metadata.get("plugins", ()),
+    )
 
 
 def _minutes(seconds: float) -> str:

@@ -7,37 +7,32 @@ the decoded images of a data set are hundreds of megabytes.
 
 from __future__ import annotations
 
+import ast
 import functools
 import logging
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import FUSED_MODELS, REFERENCE_MODELS, Profile
+from benchmarks import families
+from benchmarks.configuration import Configuration, Trial
 from benchmarks.environment import library_versions
+from benchmarks.families import Family, FitContext
 from benchmarks.metrics import evaluate
+from benchmarks.preprocessing import preprocess
 from benchmarks.store import RunStore
 from benchmarks.strategies import Resampled, class_counts, resample
+from benchmarks.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
-#: Input side of each CNN family in the grid (models._cnn explains the choices).
-IMAGE_SIZES: dict[str, int] = {"cnn": 48, "seed-cnn": 180}
-#: The course trained its network 20 epochs, batch 32, no early stopping.
-SEED_CNN_BATCH = 32
-#: XGBoost threads a trial. On isic9's handcrafted features (a full-profile fold,
-#: 1,792 rows) two threads fitted 2.3-3x slower than one on these 2 cores, and on
-#: a synthetic fold no faster: per-round synchronisation outweighs the work.
-XGB_THREADS = 1
 #: TensorFlow intra-op threads of every CNN fit, whatever --jobs or the machine.
 #: A CNN's figures depend on its thread count, so a fixed count keeps them the
-#: same under any --jobs, executor or core count. On isic9 (full profile, 2
-#: cores) two trials side by side at 2 threads each took 221 s, one after the
-#: other 255 s; at 1 thread each 198 s, but that changes every recorded figure.
+#: same under any --jobs, executor or core count (docs/results-isic9.md has the
+#: timings behind the choice).
 CNN_THREADS = 2
 #: Scalar metrics whose train-minus-evaluation gap a record keeps.
 GAP_METRICS = (
@@ -47,56 +42,6 @@ GAP_METRICS = (
     "melanoma_sensitivity",
     "melanoma_auc",
 )
-
-
-@dataclass(frozen=True)
-class Trial:
-    """A (model, strategy) on one fold; fold None is the final fit on all
-    training images, evaluated on the Test split."""
-
-    model: str
-    strategy: str
-    fold: int | None
-
-    @property
-    def key(self) -> str:
-        part = "final" if self.fold is None else f"fold{self.fold}"
-        return f"{self.model}__{self.strategy}__{part}"
-
-    @property
-    def needs(self) -> tuple[Trial, ...]:
-        """The trials whose output this one reads, of the same strategy and fold:
-        hybrid reads the cnn's embeddings, a fused model its parts' scores."""
-        if self.model == "hybrid":
-            return (Trial("cnn", self.strategy, self.fold),)
-        parts = FUSED_MODELS.get(self.model, ())
-        return tuple(Trial(part, self.strategy, self.fold) for part in parts)
-
-    @property
-    def stage(self) -> int:
-        """When it runs: 0 reads nothing, 1 reads stage-0 output, 2 is a
-        reference model, last, so that our models' leaderboard is whole first."""
-        if self.model in REFERENCE_MODELS:
-            return 2
-        return 1 if self.needs else 0
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """What every trial of a run reads; plain values and paths, so it pickles."""
-
-    run_dir: str
-    classes: tuple[str, ...]
-    positive: str
-    profile: Profile
-    seed: int
-    n_threads: int
-    image_paths: dict[int, str] = field(default_factory=dict)
-    colour_constancy: str = "none"
-
-    @property
-    def store(self) -> RunStore:
-        return RunStore(self.run_dir)
 
 
 @functools.lru_cache(maxsize=4)
@@ -110,8 +55,9 @@ def _features(run_dir: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _images(path: str) -> np.ndarray:
-    return np.load(path, mmap_mode="r")
+def _images(path: str, preprocessing: str) -> np.ndarray:
+    images = np.load(path, mmap_mode="r")
+    return images if preprocessing == "none" else preprocess(preprocessing, images)
 
 
 def split_rows(table: pd.DataFrame, fold: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -123,123 +69,106 @@ def split_rows(table: pd.DataFrame, fold: int | None) -> tuple[np.ndarray, np.nd
     return np.flatnonzero((folds >= 0) & (folds != fold)), np.flatnonzero(folds == fold)
 
 
-def _cnn_epochs(
-    model: str, profile: Profile, n_before: int, n_fit: int, batch: int
-) -> int:
-    """Epochs giving every strategy the same image budget as 'none'.
-
-    Oversampling can double a fold; counting epochs over the resampled rows would
-    give those strategies twice the training (and time). The profile's step
-    floor keeps small data sets from stopping unconverged.
-    """
-    if model == "seed-cnn":
-        return profile.seed_cnn_epochs
-    budget = profile.cnn_epochs * n_before
-    epochs = max(1, round(budget / n_fit))
-    return max(epochs, math.ceil(profile.cnn_min_steps / max(1, n_fit // batch)))
+def _option_value(text: str) -> Any:
+    """A --model-option value: a Python literal where it reads as one (16,
+    0.5, True), else the text itself (a file name)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
-def _fit_cnn(
-    trial: Trial,
-    workspace: Workspace,
-    fitted: Resampled,
-    n_before: int,
-    monitor: tuple[np.ndarray, np.ndarray] | None,
-) -> Any:
-    from models import KerasImageClassifier
-    from models._keras_classifier import default_batch_size
-
-    is_reference = trial.model == "seed-cnn"
-    batch = SEED_CNN_BATCH if is_reference else default_batch_size(len(fitted.y))
-    epochs = _cnn_epochs(trial.model, workspace.profile, n_before, len(fitted.y), batch)
-    estimator = KerasImageClassifier(
-        architecture=trial.model,
-        image_size=IMAGE_SIZES[trial.model],
-        epochs=epochs,
-        batch_size=batch,
-        # Fixed epochs on a cosine schedule and every training image: on isic9 an
-        # inner hold-out for early stopping cost accuracy and never stopped early.
-        patience=None,
-        validation_fraction=0.0,
-        n_threads=workspace.n_threads,
+def fit_context(trial: Trial, workspace: Workspace, n_train: int, n_fit: int):
+    """What the trial's family factory reads."""
+    return FitContext(
+        model=trial.model,
+        strategy=trial.strategy,
+        fold=trial.fold,
+        profile=workspace.profile,
         seed=workspace.seed,
-        # The seed CNN stays the course's network, colours as shot.
-        **({} if is_reference else {"colour_constancy": workspace.colour_constancy}),
+        n_threads=workspace.n_threads,
+        n_train=n_train,
+        n_fit=n_fit,
+        options={
+            name: _option_value(value)
+            for name, value in workspace.options(trial.model).items()
+        },
     )
-    # The validation part only draws the learning curves (no early stopping, no
-    # weights chosen by it); the final fit has no curves rather than peek at Test.
-    return estimator.fit(
-        fitted.X,
-        fitted.y,
-        sample_weight=fitted.sample_weight,
-        validation_data=monitor,
-    )
-
-
-def _fit_xgb(workspace: Workspace, fitted: Resampled) -> Any:
-    from models import XGBoostClassifier
-
-    profile = workspace.profile
-    return XGBoostClassifier(
-        n_estimators=profile.xgb_max_rounds,
-        learning_rate=profile.xgb_learning_rate,
-        random_state=workspace.seed,
-        n_jobs=XGB_THREADS,
-    ).fit(fitted.X, fitted.y, sample_weight=fitted.sample_weight)
-
-
-def fit_final(trial: Trial, workspace: Workspace, X: np.ndarray, y: np.ndarray) -> Any:
-    """The estimator of a final trial (``trial.fold`` None), fitted on ``X, y``.
-
-    Why: ``train`` saves the model of a configuration's final fit for triage;
-    this fits it as that trial does (same strategy, epochs, seeds, no
-    evaluation part), so the saved model is the one whose Test figures the
-    run reports.
-    """
-    fitted = resample(trial.strategy, X, y, seed=workspace.seed)
-    return _fit(trial, workspace, fitted, len(y), None)
 
 
 def _fit(
     trial: Trial,
     workspace: Workspace,
+    family: Family,
     fitted: Resampled,
     n_train: int,
     monitor: tuple[np.ndarray, np.ndarray] | None,
 ) -> Any:
-    """The trial's estimator fitted on its resampled rows, either family."""
-    if trial.model in IMAGE_SIZES:
-        return _fit_cnn(trial, workspace, fitted, n_train, monitor)
-    return _fit_xgb(workspace, fitted)
+    """The trial's estimator fitted on its resampled rows."""
+    context = fit_context(trial, workspace, n_train, len(fitted.y))
+    return families.fit_estimator(
+        family, context, fitted.X, fitted.y, fitted.sample_weight, monitor
+    )
 
 
-def _inputs(trial: Trial, workspace: Workspace) -> np.ndarray:
-    """The rows the model reads, for every image of the run."""
-    if trial.model in IMAGE_SIZES:
-        return _images(workspace.image_paths[IMAGE_SIZES[trial.model]])
-    features = np.asarray(_features(workspace.run_dir))
-    if trial.model == "xgb":
-        return features
-    (cnn,) = trial.needs
-    source = workspace.store.embedding_path(cnn.key)
-    if not source.is_file():
-        raise RuntimeError(f"{trial.key}: run {cnn.key} first (no {source})")
-    return np.hstack([np.load(source), features])
+@dataclass(frozen=True)
+class RunInputs:
+    """A run folder's inputs for every row: its features, its cached images
+    (preprocessed as the run says) and its trials' stored embeddings."""
+
+    trial: Trial
+    workspace: Workspace
+
+    def features(self) -> np.ndarray:
+        return _features(self.workspace.run_dir)
+
+    def images(self, size: int, preprocessed: bool) -> np.ndarray:
+        chosen = self.workspace.preprocessing if preprocessed else "none"
+        return _images(self.workspace.image_paths[size], chosen)
+
+    def embeddings(self, model: str) -> np.ndarray:
+        need = self.trial.on(model)
+        source = self.workspace.store.embedding_path(need.key)
+        if not source.is_file():
+            raise RuntimeError(f"{self.trial.key}: run {need.key} first (no {source})")
+        return np.load(source)
 
 
-def _probabilities(estimator: Any, X: np.ndarray, classes: tuple[str, ...]):
-    """Scores in the run's class order, even if a class was missing in training."""
-    proba = np.zeros((len(X), len(classes)))
-    columns = [classes.index(str(label)) for label in estimator.classes_]
-    proba[:, columns] = estimator.predict_proba(X)
-    return proba
+def fit_configuration(
+    configuration: Configuration,
+    workspace: Workspace,
+    source: families.InputSource,
+    y: np.ndarray,
+) -> dict[str, Any]:
+    """The fitted estimators of a configuration's final fit, by family: its own
+    and its parts', each fitted on ``source``'s rows as its final trial was.
+
+    Why: ``train`` saves the model of a configuration's final fit for triage;
+    this fits it as those trials do (same strategy, epochs, seeds, no
+    evaluation part), so the saved model is the one whose Test figures the run
+    reports.
+    """
+    fitted_source = families.FittedSource(source, {}, workspace.plugins)
+    for name in families.with_parts([configuration.model], workspace.plugins):
+        family = families.family(name, workspace.plugins)
+        if not family.fits:
+            continue
+        trial = Trial(name, configuration.strategy, None)
+        X = families.design_matrix(family, fitted_source)
+        resampled = resample(trial.strategy, X, y, seed=workspace.seed)
+        fitted_source.estimators[name] = _fit(
+            trial, workspace, family, resampled, len(y), None
+        )
+    return fitted_source.estimators
 
 
 def _curves(estimator: Any) -> dict[str, Any]:
-    history = {name: list(values) for name, values in estimator.history_.items()}
+    history = getattr(estimator, "history_", None)
+    if not history:
+        return {}
     best = getattr(estimator, "best_epoch_", getattr(estimator, "best_iteration_", 0))
     unit = "epoch" if hasattr(estimator, "best_epoch_") else "round"
-    return {"unit": unit, "best": int(best), **history}
+    return {"unit": unit, "best": int(best), **{k: list(v) for k, v in history.items()}}
 
 
 @dataclass(frozen=True)
@@ -256,8 +185,8 @@ class TrialResult:
     embeddings: np.ndarray | None = None
 
     def save(self, store: RunStore) -> None:
-        """Embeddings first (a hybrid reads them), then scores and the record
-        that marks the trial done."""
+        """Embeddings first (a family reading them may start next), then scores
+        and the record that marks the trial done."""
         key = self.record["key"]
         if self.embeddings is not None:
             store.write_array(store.embedding_path(key), self.embeddings)
@@ -306,8 +235,8 @@ def _scored(
     }
 
 
-def _compute_fused(trial: Trial, workspace: Workspace) -> TrialResult:
-    """The mean of the parts' probabilities, row by row.
+def _compute_combined(trial: Trial, family: Family, workspace: Workspace):
+    """The family's combination of its parts' probabilities, row by row.
 
     Why it needs no leak check of its own: it fits nothing, and each part's
     scores of the evaluation rows come from a model that never saw them.
@@ -315,10 +244,11 @@ def _compute_fused(trial: Trial, workspace: Workspace) -> TrialResult:
     started = time.perf_counter()
     store = workspace.store
     done = store.done()
-    missing = [need.key for need in trial.needs if need.key not in done]
+    needs = families.needs(trial, workspace.plugins)
+    missing = [need.key for need in needs if need.key not in done]
     if missing:
         raise RuntimeError(f"{trial.key}: run {', '.join(missing)} first")
-    parts = [store.scores(need.key) for need in trial.needs]
+    parts = [store.scores(need.key) for need in needs]
     first = parts[0]
     for name in ("train_rows", "evaluation_rows"):
         if any(not np.array_equal(part[name], first[name]) for part in parts):
@@ -326,8 +256,8 @@ def _compute_fused(trial: Trial, workspace: Workspace) -> TrialResult:
                 f"{trial.key}: its parts scored different {name.replace('_', ' ')}; "
                 "the run folder is damaged, run the grid again"
             )
-    proba_train = np.mean([part["train_proba"] for part in parts], axis=0)
-    proba_evaluation = np.mean([part["evaluation_proba"] for part in parts], axis=0)
+    proba_train = family.combine([part["train_proba"] for part in parts])
+    proba_evaluation = family.combine([part["evaluation_proba"] for part in parts])
     combine_seconds = time.perf_counter() - started
 
     table = _table(workspace.run_dir)
@@ -336,10 +266,10 @@ def _compute_fused(trial: Trial, workspace: Workspace) -> TrialResult:
     record = _scored(trial, workspace, labels, rows, (proba_train, proba_evaluation))
     # Every part resamples its fold by the same strategy and seed, so the class
     # counts are the first part's; what it fitted is in its own record.
-    source = store.record(trial.needs[0].key)
+    source = store.record(needs[0].key)
     record.update(
         {
-            "parts": [need.key for need in trial.needs],
+            "parts": [need.key for need in needs],
             "n_fitted": source["n_fitted"],
             "n_synthetic": source["n_synthetic"],
             "class_counts_after": source["class_counts_after"],
@@ -367,29 +297,34 @@ def _compute_fused(trial: Trial, workspace: Workspace) -> TrialResult:
 
 def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     """Fit and score one trial; writes nothing (``TrialResult.save`` does)."""
-    if trial.model in FUSED_MODELS:
-        return _compute_fused(trial, workspace)
+    family = families.family(trial.model, workspace.plugins)
+    if not family.fits:
+        return _compute_combined(trial, family, workspace)
     started = time.perf_counter()
     table = _table(workspace.run_dir)
     labels = table["label"].astype(str).to_numpy()
     train, evaluation = split_rows(table, trial.fold)
-    inputs = _inputs(trial, workspace)
+    inputs = families.design_matrix(family, RunInputs(trial, workspace))
     X_train = np.asarray(inputs[train])
     fitted = resample(trial.strategy, X_train, labels[train], seed=workspace.seed)
 
     fit_started = time.perf_counter()
     monitor = None
-    if trial.model in IMAGE_SIZES and trial.fold is not None:
+    if trial.fold is not None:
         monitor = (np.asarray(inputs[evaluation]), labels[evaluation])
-    estimator = _fit(trial, workspace, fitted, len(train), monitor)
+    estimator = _fit(trial, workspace, family, fitted, len(train), monitor)
     fit_seconds = time.perf_counter() - fit_started
 
     predict_started = time.perf_counter()
     X_evaluation = np.asarray(inputs[evaluation])
-    proba_train = _probabilities(estimator, X_train, workspace.classes)
-    proba_evaluation = _probabilities(estimator, X_evaluation, workspace.classes)
+    proba_train = families.class_probabilities(estimator, X_train, workspace.classes)
+    proba_evaluation = families.class_probabilities(
+        estimator, X_evaluation, workspace.classes
+    )
     predict_seconds = time.perf_counter() - predict_started
-    embeddings = estimator.embed(np.asarray(inputs)) if trial.model == "cnn" else None
+    embeddings = None
+    if families.embedded(trial.model, workspace.plugins):
+        embeddings = estimator.embed(np.asarray(inputs))
 
     record = _scored(
         trial, workspace, labels, (train, evaluation), (proba_train, proba_evaluation)

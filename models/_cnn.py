@@ -10,8 +10,6 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from models._colour import COLOUR_CONSTANCY, ShadesOfGray
-
 logger = logging.getLogger(__name__)
 
 #: Each family's default square input side in pixels (see build_cnn for why 48).
@@ -119,7 +117,6 @@ def build_cnn(
     learning_rate: float = 3e-3,
     weight_decay: float = 1e-3,
     decay_steps: int | None = None,
-    colour_constancy: str = "none",
     seed: int = 0,
 ) -> keras.Model:
     """Our default CNN, sized to generalise from ~2,000 dermoscopic images.
@@ -139,20 +136,12 @@ def build_cnn(
     multiply-adds, but no faster on two CPU cores at these widths).
     ``decay_steps`` is the number of optimiser steps over which the learning rate
     decays (epochs x batches per epoch); None keeps it constant.
-    ``colour_constancy`` 'shades-of-gray' removes each image's colour cast
-    first (``models._colour``): on isic9 it cost cross-validated accuracy but
-    carried over to the differently lit Test split far better.
+    Colour constancy, where a run asks for it, is done to the images before
+    they reach the network (``benchmarks.preprocessing``).
     """
-    if colour_constancy not in COLOUR_CONSTANCY:
-        raise ValueError(
-            f"colour_constancy={colour_constancy!r}: choose from "
-            f"{', '.join(COLOUR_CONSTANCY)}"
-        )
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    if colour_constancy == "shades-of-gray":
-        x = ShadesOfGray(name="colour_constancy")(x)
     for block in range(n_blocks):
         x = _conv_block(
             x,

@@ -9,6 +9,7 @@ import numbers
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,22 @@ def default_batch_size(n_images: int) -> int:
     return max(1, min(_BATCH_SIZE, n_images // _MIN_STEPS, n_images))
 
 
-def _factory_options(architecture: str) -> list[str]:
-    signature = inspect.signature(CNN_FACTORIES[architecture])
+def _factory(architecture: str | Callable[..., keras.Model]) -> Callable:
+    return architecture if callable(architecture) else CNN_FACTORIES[architecture]
+
+
+def _factory_options(architecture: str | Callable[..., keras.Model]) -> list[str]:
+    signature = inspect.signature(_factory(architecture))
     return [name for name in signature.parameters if name not in _MANAGED]
+
+
+def _architecture_name(architecture: str | Callable[..., keras.Model]) -> str:
+    """What a saved file records of the architecture: its name, or the
+    ``module:name`` of a caller's own factory (the network itself is in the
+    file; loading it needs no factory)."""
+    if callable(architecture):
+        return f"{architecture.__module__}:{architecture.__qualname__}"
+    return architecture
 
 
 def _shown(value: object) -> str:
@@ -112,8 +126,11 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    architecture : {'seed-cnn', 'cnn', 'transfer'}
-        Which factory of ``models._cnn.CNN_FACTORIES`` builds the network.
+    architecture : {'seed-cnn', 'cnn', 'transfer'} or callable
+        Which factory of ``models._cnn.CNN_FACTORIES`` builds the network, or
+        one's own: ``factory(input_shape, n_classes, *, seed, **options)``
+        returning a compiled Functional model with logits out (and a layer
+        named 'embedding' for ``embed``); ``image_size`` is then required.
     image_size : int or None
         Square input side; None uses the family default (``DEFAULT_IMAGE_SIZES``).
         Images of another size are resized inside; passing the image cache at
@@ -205,10 +222,15 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         return params
 
     def _validate_params(self) -> None:
-        if self.architecture not in CNN_FACTORIES:
+        if not callable(self.architecture) and self.architecture not in CNN_FACTORIES:
             choices = ", ".join(CNN_FACTORIES)
             raise ValueError(
-                f"architecture={self.architecture!r}: unknown; choose from {choices}"
+                f"architecture={self.architecture!r}: unknown; choose from {choices}, "
+                "or pass a factory (input_shape, n_classes, *, seed) -> keras.Model"
+            )
+        if callable(self.architecture) and self.image_size is None:
+            raise ValueError(
+                "image_size=None: give the input side of your own architecture"
             )
         if not _is_int(self.epochs, 1):
             raise ValueError(f"epochs={self.epochs!r}: use an integer >= 1")
@@ -385,7 +407,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
 
     def _build(self, n_steps: int) -> keras.Model:
         """The compiled network; the learning rate decays over ``n_steps``."""
-        factory = CNN_FACTORIES[self.architecture]
+        factory = _factory(self.architecture)
         arguments = {name: getattr(self, name) for name in self._option_names}
         if self.learning_rate is not None:
             arguments["learning_rate"] = self.learning_rate
@@ -403,7 +425,9 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         timer: _Timer,
     ) -> keras.callbacks.EarlyStopping | None:
         """Run Keras' fit, fill ``history_``; returns the early stopper, if any."""
-        augment = self.augment or DEFAULT_AUGMENTATIONS[self.architecture]
+        augment = self.augment or DEFAULT_AUGMENTATIONS.get(
+            _architecture_name(self.architecture), "dihedral"
+        )
         dataset, steps = training_dataset(
             X,
             self._targets(y, "y"),
@@ -504,6 +528,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             name: str(value) if isinstance(value, Path) else value
             for name, value in self.get_params().items()
         }
+        params["architecture"] = _architecture_name(self.architecture)
         metadata = {
             "params": params,
             "classes": self.classes_.tolist(),

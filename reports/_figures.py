@@ -20,14 +20,35 @@ import pandas as pd
 import seaborn as sns
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from benchmarks.config import MODELS, STRATEGIES
+from benchmarks import families
+from benchmarks.configuration import Configuration
+from benchmarks.errors import UserError
+from benchmarks.leaderboard import best_index
 from benchmarks.store import RunStore
 from reports._tables import RunTables, pooled_scores
 
-_PALETTE = sns.color_palette("colorblind")
-#: Blue, orange, green, brown, purple: distinct for colour-blind readers too.
-COLOURS = dict(zip(MODELS, [_PALETTE[i] for i in (0, 1, 2, 5, 4)], strict=True))
 DPI = 90
+
+
+def colours(models: list[str]) -> dict[str, tuple[float, float, float]]:
+    """One colour per family: a family's own place in the colour-blind palette
+    where it names one, else the next place free; past the palette's ten,
+    evenly spaced hues."""
+    palette = sns.color_palette("colorblind")
+    chosen: dict[str, int | None] = {}
+    for model in models:
+        try:
+            chosen[model] = families.family(model).colour
+        except UserError:  # a plug-in no longer installed: any free colour
+            chosen[model] = None
+    taken = {place for place in chosen.values() if place is not None}
+    free = (place for place in range(len(palette)) if place not in taken)
+    extra = iter(sns.color_palette("husl", max(1, len(models))))
+    result = {}
+    for model, place in chosen.items():
+        place = place if place is not None else next(free, None)
+        result[model] = palette[place] if place is not None else next(extra)
+    return result
 
 
 def _png(figure: plt.Figure) -> str:
@@ -38,7 +59,7 @@ def _png(figure: plt.Figure) -> str:
 
 
 def _label(model: str, strategy: str) -> str:
-    return f"{model} / {strategy}"
+    return str(Configuration(model, strategy))
 
 
 def gap_chart(tables: RunTables) -> str:
@@ -46,8 +67,9 @@ def gap_chart(tables: RunTables) -> str:
     board = tables.leaderboard
     figure, axis = plt.subplots(figsize=(8, 0.35 * len(board) + 1.2))
     folds = tables.folds
+    palette = colours(tables.models)
     for position, row in enumerate(board.itertuples()):
-        colour = COLOURS[row.model]
+        colour = palette[row.model]
         chosen = folds[
             (folds["model"] == row.model) & (folds["strategy"] == row.strategy)
         ]
@@ -84,12 +106,15 @@ def learning_curves(tables: RunTables) -> str:
     """Loss per epoch (CNN) or boosting round (XGBoost) on fold 0 of every
     configuration that trains (a fusion only averages); the dashed line marks
     the kept epoch or round."""
+    order = {
+        (row.model, row.strategy): index
+        for index, row in enumerate(tables.leaderboard.itertuples())
+    }
     chosen = [r for r in tables.records if r["fold"] == 0 and r["curves"]]
-    chosen.sort(
-        key=lambda r: (MODELS.index(r["model"]), STRATEGIES.index(r["strategy"]))
-    )
+    chosen.sort(key=lambda r: order.get((r["model"], r["strategy"]), len(order)))
     if not chosen:
         return ""
+    palette = colours(tables.models)
     columns = 4
     rows = int(np.ceil(len(chosen) / columns))
     figure, axes = plt.subplots(
@@ -97,7 +122,7 @@ def learning_curves(tables: RunTables) -> str:
     )
     for axis, record in zip(axes.flat, chosen, strict=False):
         curves = record["curves"]
-        colour = COLOURS[record["model"]]
+        colour = palette[record["model"]]
         train = curves.get("train_loss") or []
         validation = curves.get("validation_loss") or []
         axis.plot(
@@ -146,7 +171,7 @@ def class_counts(tables: RunTables) -> str:
         x="class",
         y="images",
         hue="strategy",
-        hue_order=[s for s in STRATEGIES if s in set(frame["strategy"])],
+        hue_order=[s for s in tables.strategies if s in set(frame["strategy"])],
         ax=axis,
     )
     axis.set_title(
@@ -204,10 +229,10 @@ def recall_heatmap(tables: RunTables) -> str:
 def _best_per_family(tables: RunTables) -> list[tuple[str, str]]:
     board = tables.leaderboard
     best = []
-    for model in MODELS:
+    for model in tables.models:
         rows = board[board["model"] == model]
         if not rows.empty:
-            winner = rows.loc[rows["balanced_accuracy_mean"].astype(float).idxmax()]
+            winner = rows.iloc[best_index(rows.reset_index(drop=True))]
             best.append((model, winner["strategy"]))
     return best
 
@@ -262,6 +287,7 @@ def melanoma_curves(tables: RunTables, store: RunStore, labels: np.ndarray) -> s
         return ""
     positive = tables.classes.index(tables.positive)
     figure, (roc_axis, pr_axis) = plt.subplots(1, 2, figsize=(10, 4.2))
+    palette = colours(tables.models)
     for model, strategy in best:
         rows, proba = pooled_scores(store, tables.records, model, strategy)
         truth = labels[rows] == tables.positive
@@ -269,7 +295,7 @@ def melanoma_curves(tables: RunTables, store: RunStore, labels: np.ndarray) -> s
             continue
         score = proba[:, positive]
         flagged = proba.argmax(axis=1) == positive
-        colour = COLOURS[model]
+        colour = palette[model]
         fpr, tpr, _ = roc_curve(truth, score)
         roc_axis.plot(fpr, tpr, color=colour, label=_label(model, strategy))
         roc_axis.scatter(
@@ -327,7 +353,7 @@ def speed_chart(tables: RunTables) -> str:
         x="seconds",
         y="configuration",
         hue="model",
-        palette=COLOURS,
+        palette=colours(tables.models),
         order=order,
         ax=axis,
         legend=False,

@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.cache import atomic_write, atomic_write_json
-from benchmarks.config import MODELS, STRATEGIES
 from benchmarks.errors import UserError
-from benchmarks.leaderboard import leaderboard
+from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE
 from benchmarks.metrics import summarize
 from benchmarks.store import RunStore
 from reports import _figures
-from reports._tables import LEADERBOARD_METRICS, SIGNIFICANCE, RunTables, build
+from reports._tables import LEADERBOARD_METRICS, RunTables, build
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +59,8 @@ def _leaderboard_rows(tables: RunTables) -> list[dict]:
                 "folds": row["folds"],
                 "best": row["best"],
                 "cells": cells,
-                "gap": _number(row["gap_mean"]),
-                "gap_sort": _sortable(row["gap_mean"]),
+                "gap": _number(row["train_val_gap_mean"]),
+                "gap_sort": _sortable(row["train_val_gap_mean"]),
                 "p": shown,
                 "p_sort": "0" if row["best"] else _sortable(p),
             }
@@ -114,6 +113,10 @@ def _test_rows(tables: RunTables) -> list[dict]:
 
 
 def _speed_rows(tables: RunTables) -> list[dict]:
+    order = {
+        (row["model"], row["strategy"]): index
+        for index, row in enumerate(tables.leaderboard.to_dict("records"))
+    }
     rows: dict[tuple[str, str], list[dict]] = {}
     for record in tables.records:
         rows.setdefault((record["model"], record["strategy"]), []).append(
@@ -136,8 +139,7 @@ def _speed_rows(tables: RunTables) -> list[dict]:
             ),
         }
         for (model, strategy), timings in sorted(
-            rows.items(),
-            key=lambda item: (MODELS.index(item[0][0]), STRATEGIES.index(item[0][1])),
+            rows.items(), key=lambda item: order.get(item[0], len(order))
         )
     ]
 
@@ -162,9 +164,9 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         )
     manifest = pd.read_parquet(store.path("manifest.parquet"))
     labels = manifest["label"].astype(str).to_numpy()
-    config = tables.config
+    info = tables.info
     split_counts = manifest["split"].value_counts()
-    versions = config["versions"]
+    versions = info.versions
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False
     )
@@ -173,24 +175,25 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
     )
     wall = sum(record["timings"]["wall_seconds"] for record in tables.records)
     return template.render(
-        run_id=config["run_id"],
-        synthetic=config["dataset"] == "synthetic",
-        dataset=config["dataset"] or "folder",
+        run_id=info.run_id,
+        synthetic=info.dataset == "synthetic",
+        dataset=info.dataset or "folder",
         n_images=int(split_counts.sum()),
         split_counts=", ".join(
             f"{count} {split}" for split, count in split_counts.items()
         ),
-        fingerprint=config["data_fingerprint"],
+        fingerprint=info.data_fingerprint,
         classes=tables.classes,
         positive=tables.positive,
-        profile=config["profile"]["name"],
-        n_folds=config["config"]["folds"] or config["profile"]["folds"],
-        seed=config["config"]["seed"],
-        colour_constancy=config["config"]["colour_constancy"],
-        grid="; ".join(f"{model} / {strategy}" for model, strategy in config["grid"]),
+        profile=info.profile.name,
+        n_folds=info.n_folds,
+        seed=info.config.seed,
+        preprocessing=info.config.preprocessing,
+        grid="; ".join(str(configuration) for configuration in info.grid),
+        best_rule=BEST_RULE,
         wall_time=f"{wall / 60:.1f} min",
         n_trials=len(tables.records),
-        machine=", ".join(f"{key} {value}" for key, value in config["machine"].items()),
+        machine=", ".join(f"{key} {value}" for key, value in info.machine.items()),
         versions=", ".join(f"{name} {version}" for name, version in versions.items()),
         audit=tables.audit,
         policy=tables.audit["policy"],
@@ -218,12 +221,11 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
 def write_report(run_dir: str | Path) -> Path:
     """report.html, leaderboard.csv and metrics.json in ``run_dir``."""
     store = RunStore(run_dir)
-    store.read_config()
     tables = build(store)
     html = render(store, tables)
     path = store.path("report.html")
     atomic_write(path, lambda stream: stream.write(html.encode("utf-8")))
-    board = leaderboard(store.records())
+    board = tables.leaderboard
     atomic_write(
         store.path("leaderboard.csv"),
         lambda stream: stream.write(board.to_csv(index=False).encode()),
@@ -231,7 +233,7 @@ def write_report(run_dir: str | Path) -> Path:
     atomic_write_json(
         store.path("metrics.json"),
         {
-            "run_id": tables.config["run_id"],
+            "run_id": tables.info.run_id,
             "leaderboard": json.loads(tables.leaderboard.to_json(orient="records")),
             "trials": [
                 {key: record[key] for key in record if key != "versions"}

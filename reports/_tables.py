@@ -7,51 +7,54 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import MODELS, STRATEGIES
-from benchmarks.metrics import corrected_resampled_ttest, summarize
-from benchmarks.store import RunStore
+from benchmarks.leaderboard import FOLD_METRICS, leaderboard
+from benchmarks.store import RunInfo, RunStore
 
 #: Leaderboard metrics, in column order: (record key, shown name).
-LEADERBOARD_METRICS = (
-    ("balanced_accuracy", "balanced accuracy"),
-    ("macro_f1", "macro F1"),
-    ("melanoma_sensitivity", "melanoma sensitivity"),
-    ("melanoma_specificity", "melanoma specificity"),
-    ("melanoma_auc", "melanoma AUC"),
-    (
-        "melanoma_sensitivity_at_80_specificity",
-        "melanoma sensitivity at 80% specificity",
-    ),
+LEADERBOARD_METRICS = tuple(
+    zip(
+        FOLD_METRICS,
+        (
+            "balanced accuracy",
+            "macro F1",
+            "melanoma sensitivity",
+            "melanoma specificity",
+            "melanoma AUC",
+            "melanoma sensitivity at 80% specificity",
+        ),
+        strict=True,
+    )
 )
-_FOLD_METRICS = ("accuracy", "ece", *(key for key, _ in LEADERBOARD_METRICS))
-#: A configuration whose paired test against the best gives p at or above this
-#: is "not distinguishable" from it.
-SIGNIFICANCE = 0.05
+_FOLD_METRICS = ("accuracy", "ece", *FOLD_METRICS)
 
 
 @dataclass(frozen=True)
 class RunTables:
     """Everything the template and the figures read, computed once."""
 
-    config: dict
+    info: RunInfo
     audit: dict
     records: list[dict]
     folds: pd.DataFrame
     leaderboard: pd.DataFrame
     test: pd.DataFrame
-    best: tuple[str, str] | None
 
     @property
     def positive(self) -> str:
-        return self.config["positive_class"]
+        return self.info.positive
 
     @property
     def classes(self) -> list[str]:
-        return self.config["classes"]
+        return list(self.info.classes)
 
+    @property
+    def models(self) -> list[str]:
+        """The run's families in leaderboard order."""
+        return list(dict.fromkeys(self.leaderboard["model"]))
 
-def _order(model: str, strategy: str) -> tuple[int, int]:
-    return MODELS.index(model), STRATEGIES.index(strategy)
+    @property
+    def strategies(self) -> list[str]:
+        return list(dict.fromkeys(self.leaderboard["strategy"]))
 
 
 def fold_table(records: list[dict]) -> pd.DataFrame:
@@ -74,66 +77,14 @@ def fold_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _paired_p(
-    folds: pd.DataFrame, best: tuple[str, str], other: tuple[str, str], k: int
-) -> float | None:
-    validation = folds[folds["part"] == "validation"]
-
-    def scores(configuration: tuple[str, str]) -> pd.Series:
-        model, strategy = configuration
-        chosen = validation[
-            (validation["model"] == model) & (validation["strategy"] == strategy)
-        ]
-        return chosen.set_index("fold")["balanced_accuracy"]
-
-    first, second = scores(best).align(scores(other), join="inner")
-    return corrected_resampled_ttest(
-        first.to_numpy(dtype=float), second.to_numpy(dtype=float), test_fraction=1 / k
-    )
-
-
-def leaderboard_table(folds: pd.DataFrame, n_folds: int) -> pd.DataFrame:
-    """Mean and 95% CI per metric, the best marked, p against the best."""
-    validation = folds[folds["part"] == "validation"]
-    train = folds[folds["part"] == "train"]
-    rows = []
-    for (model, strategy), group in validation.groupby(["model", "strategy"]):
-        row: dict = {"model": model, "strategy": strategy, "folds": len(group)}
-        for name, _ in LEADERBOARD_METRICS:
-            stats = summarize(group[name].tolist())
-            row[f"{name}_mean"] = stats["mean"]
-            row[f"{name}_ci_low"] = stats["ci_low"]
-            row[f"{name}_ci_high"] = stats["ci_high"]
-        trained = train[(train["model"] == model) & (train["strategy"] == strategy)]
-        row["train_balanced_accuracy_mean"] = summarize(
-            trained["balanced_accuracy"].tolist()
-        )["mean"]
-        row["gap_mean"] = row["train_balanced_accuracy_mean"] - (
-            row["balanced_accuracy_mean"] or 0.0
+def test_table(records: list[dict], board: pd.DataFrame) -> pd.DataFrame:
+    """The final fits' scores on the held-out Test split, in leaderboard order."""
+    order = {
+        (model, strategy): index
+        for index, (model, strategy) in enumerate(
+            zip(board.get("model", []), board.get("strategy", []), strict=True)
         )
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    table = table.sort_values(
-        by=["model", "strategy"],
-        key=lambda column: column.map(lambda value: (MODELS + STRATEGIES).index(value)),
-    ).reset_index(drop=True)
-    best_index = int(table["balanced_accuracy_mean"].astype(float).idxmax())
-    best = (table.at[best_index, "model"], table.at[best_index, "strategy"])
-    table["best"] = table.index == best_index
-    table["p_vs_best"] = [
-        None if row.best else _paired_p(folds, best, (row.model, row.strategy), n_folds)
-        for row in table.itertuples()
-    ]
-    table["distinguishable"] = [
-        None if p is None else p < SIGNIFICANCE for p in table["p_vs_best"]
-    ]
-    return table
-
-
-def test_table(records: list[dict]) -> pd.DataFrame:
-    """The final fits' scores on the held-out Test split."""
+    }
     rows = [
         {
             "model": record["model"],
@@ -146,7 +97,7 @@ def test_table(records: list[dict]) -> pd.DataFrame:
         for record in records
         if record["fold"] == "final"
     ]
-    rows.sort(key=lambda row: _order(row["model"], row["strategy"]))
+    rows.sort(key=lambda row: order.get((row["model"], row["strategy"]), len(order)))
     return pd.DataFrame(rows)
 
 
@@ -171,14 +122,10 @@ def pooled_scores(
 def build(store: RunStore) -> RunTables:
     import json
 
-    config = store.read_config()
+    info = store.info()
     audit = json.loads(store.path("audit.json").read_text(encoding="utf-8"))
     records = store.records()
-    folds = fold_table(records)
-    n_folds = config["config"]["folds"] or config["profile"]["folds"]
-    board = leaderboard_table(folds, n_folds) if not folds.empty else pd.DataFrame()
-    best = None
-    if not board.empty:
-        winner = board[board["best"]].iloc[0]
-        best = (winner["model"], winner["strategy"])
-    return RunTables(config, audit, records, folds, board, test_table(records), best)
+    board = leaderboard(records, info.grid)
+    return RunTables(
+        info, audit, records, fold_table(records), board, test_table(records, board)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 
 from benchmarks.cli import main, make_parser
+from benchmarks.config import PROFILES, RunConfig
 from tests.conftest import tree_state
 
 COMMANDS = ["run", "audit", "report", "compare", "train", "triage", "list", "data"]
@@ -85,14 +87,19 @@ def test_list_datasets_shows_the_registry(capsys):
 
 
 def test_list_models_and_strategies_name_the_grid(capsys):
-    from benchmarks.config import MODELS, STRATEGIES
+    from benchmarks.families import FAMILIES
+    from benchmarks.preprocessing import PREPROCESSING
+    from benchmarks.strategies import STRATEGIES
 
     assert main(["list", "models"]) == 0
     models = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert models == list(MODELS)
+    assert models == list(FAMILIES)
     assert main(["list", "strategies"]) == 0
     strategies = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert strategies == list(STRATEGIES)
+    assert strategies == [*STRATEGIES, "imblearn:NAME"]
+    assert main(["list", "preprocessing"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == list(PREPROCESSING)
 
 
 def test_list_runs_counts_finished_trials(tmp_path, capsys):
@@ -100,14 +107,27 @@ def test_list_runs_counts_finished_trials(tmp_path, capsys):
     assert capsys.readouterr().out == f"no runs in {tmp_path}\n"
     run_dir = tmp_path / "quick-0123456789ab"
     (run_dir / "trials").mkdir(parents=True)
-    config = {"run_id": "quick-0123456789ab", "dataset": "isic9"}
+    config = {
+        "run_id": "quick-0123456789ab",
+        "dataset": "isic9",
+        "config": RunConfig().to_dict(),
+        "profile": dataclasses.asdict(PROFILES["quick"]),
+        "data_fingerprint": "0123456789abcdef",
+        "positive_class": "melanoma",
+        "classes": ["melanoma", "nevus"],
+        "grid": [["xgb", "none"]],
+    }
     (run_dir / "config.json").write_text(json.dumps(config), "utf-8")
+    damaged = tmp_path / "quick-damaged"
+    damaged.mkdir()
+    (damaged / "config.json").write_text("{", "utf-8")
     for key in ("xgb__none__fold0", "xgb__none__fold1"):
         (run_dir / "trials" / f"{key}.json").write_text("{}", "utf-8")
     (run_dir / "trials" / ".xgb__none__fold2.json.tmp").write_text("", "utf-8")
     assert main(["list", "runs", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "quick-0123456789ab" in out and "isic9" in out and " 2 trials done" in out
+    assert "quick-damaged" in out and "unreadable config.json" in out
 
 
 def test_module_entry_point_runs():

@@ -44,7 +44,7 @@ def _model(root: Path, model: str) -> Path:
     if model == "xgb":
         features = HandcraftedFeatures().fit_transform(lesions.images)
         estimators = {
-            "xgboost": XGBoostClassifier(n_estimators=50, random_state=SEED).fit(
+            "xgb": XGBoostClassifier(n_estimators=50, random_state=SEED).fit(
                 features, labels
             )
         }

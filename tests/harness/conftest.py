@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from benchmarks.config import PROFILES, Profile
+from benchmarks.families import FAMILIES
 from benchmarks.store import RunStore
-from benchmarks.trials import IMAGE_SIZES, Workspace
+from benchmarks.workspace import Workspace
 
 #: Enough training to exercise every code path in seconds, not to learn much.
 TINY = Profile(
@@ -67,7 +68,7 @@ def marked_workspace(tmp_path, held_out: str) -> Workspace:
     features[marked] = MARK
     np.save(store.path("features.npy"), features)
     paths = {}
-    for size in set(IMAGE_SIZES.values()):
+    for size in {family.image_size for family in FAMILIES.values()} - {None}:
         images = rng.integers(0, TRAIN_MAX + 1, (len(labels), size, size, 3))
         images[marked] = MARK
         path = tmp_path / f"images-{size}.npy"

@@ -50,7 +50,7 @@ def test_an_unchanged_run_passes(baseline_run, baseline, capsys):
         main(["compare", str(baseline_run.run_dir), "--baseline", str(baseline)]) == 0
     )
     out = capsys.readouterr().out
-    assert "0 worse" in out and "xgb/none" in out
+    assert "0 worse" in out and "xgb:none" in out
 
 
 def test_a_degraded_model_fails(environment, baseline, tmp_path, capsys):
@@ -93,12 +93,13 @@ def test_other_settings_are_unusable_input(baseline_run, baseline, tmp_path, cap
     assert error.count("\n") == 1 and "--profile quick differs" in error
 
 
-def test_colour_constancy_must_match_and_older_baselines_had_none(
+def test_preprocessing_must_match_and_older_baselines_had_none(
     baseline_run, baseline, tmp_path, capsys
 ):
-    """Baselines written before the option existed ran without it."""
+    """Baselines written before the option existed ran without it; those
+    written while it was called colour_constancy name it so."""
     older = json.loads(baseline.read_text("utf-8"))
-    del older["config"]["colour_constancy"]
+    del older["config"]["preprocessing"]
     path = tmp_path / "older.json"
     path.write_text(json.dumps(older), "utf-8")
     assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 0
@@ -106,7 +107,20 @@ def test_colour_constancy_must_match_and_older_baselines_had_none(
     path.write_text(json.dumps(older), "utf-8")
     assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
     error = capsys.readouterr().err
-    assert "--colour-constancy none differs from the baseline's shades-of-gray" in error
+    assert "--preprocessing none differs from the baseline's shades-of-gray" in error
+
+
+def test_baselines_spelled_model_slash_strategy_still_compare(
+    baseline_run, baseline, tmp_path, capsys
+):
+    older = json.loads(baseline.read_text("utf-8"))
+    older["metrics"] = {
+        name.replace(":", "/"): values for name, values in older["metrics"].items()
+    }
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(older), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 0
+    assert "xgb:none" in capsys.readouterr().out
 
 
 def test_missing_trials_are_unusable_input(baseline_run, baseline, tmp_path, capsys):
@@ -132,7 +146,7 @@ def test_update_keeps_the_files_tolerance(baseline_run, baseline, tmp_path):
     )
     written = json.loads(path.read_text("utf-8"))
     assert written["tolerance"] == {"absolute": 0.1, "p_value": 0.01}
-    assert len(written["metrics"]["xgb/none"]["balanced_accuracy"]) == 5
+    assert len(written["metrics"]["xgb:none"]["balanced_accuracy"]) == 5
 
 
 def test_not_a_baseline_is_unusable_input(baseline_run, tmp_path, capsys):

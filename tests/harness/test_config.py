@@ -6,20 +6,55 @@ import dataclasses
 
 import pytest
 
-from benchmarks.config import PROFILES, STRATEGIES, RunConfig, with_later_defaults
+from benchmarks.config import PROFILES, RunConfig, with_later_defaults
+from benchmarks.configuration import Configuration
 from benchmarks.errors import UserError
+from benchmarks.grid import configurations, trials
+from benchmarks.strategies import STRATEGIES
 
 
 def test_default_grid_runs_the_reference_under_none_only():
-    grid = RunConfig().grid()
-    assert ("seed-cnn", "none") in grid
-    assert [pair for pair in grid if pair[0] == "seed-cnn"] == [("seed-cnn", "none")]
+    grid = configurations(RunConfig())
+    assert Configuration("seed-cnn", "none") in grid
+    assert [c for c in grid if c.model == "seed-cnn"] == [
+        Configuration("seed-cnn", "none")
+    ]
     assert len(grid) == 4 * len(STRATEGIES) + 1
+    assert "transfer" not in {c.model for c in grid}
 
 
 def test_named_strategies_apply_to_every_model():
     config = RunConfig(models=("xgb", "seed-cnn"), strategies=("smote",))
-    assert config.grid() == [("xgb", "smote"), ("seed-cnn", "smote")]
+    assert configurations(config) == [
+        Configuration("xgb", "smote"),
+        Configuration("seed-cnn", "smote"),
+    ]
+
+
+def test_trials_run_after_the_parts_they_read_and_the_reference_last():
+    config = RunConfig(models=("seed-cnn", "fusion", "hybrid"), strategies=("none",))
+    keys = [trial.key for trial in trials(config, has_test=False)]
+    for part, reader in (("xgb", "fusion"), ("cnn", "fusion"), ("cnn", "hybrid")):
+        for fold in range(config.n_folds):
+            assert keys.index(f"{part}__none__fold{fold}") < keys.index(
+                f"{reader}__none__fold{fold}"
+            )
+    assert keys[-config.n_folds :] == [
+        f"seed-cnn__none__fold{fold}" for fold in range(config.n_folds)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("xgb:none", Configuration("xgb", "none")),
+        ("xgb/none", Configuration("xgb", "none")),  # older baselines
+        ("cnn:imblearn:ADASYN", Configuration("cnn", "imblearn:ADASYN")),
+    ],
+)
+def test_a_configuration_has_one_printed_form(text, expected):
+    assert Configuration.parse(text) == expected
+    assert str(Configuration.parse(text)) == text.replace("/", ":")
 
 
 @pytest.mark.parametrize(
@@ -27,7 +62,9 @@ def test_named_strategies_apply_to_every_model():
     [
         ({"models": ("svm",)}, "--models svm: unknown; choose from xgb, cnn"),
         ({"models": ()}, "--models: name at least one"),
+        ({"models": ("nowhere.module:factory",)}, "nowhere.module:factory: cannot"),
         ({"strategies": ("focal",)}, "--strategies focal: unknown"),
+        ({"strategies": ("imblearn:Focal",)}, "imbalanced-learn has no sampler"),
         ({"profile": "huge"}, "--profile huge: choose from quick, full"),
         ({"folds": 1}, "--folds 1: choose a whole number >= 2"),
         ({"seed": -1}, "--seed -1"),
@@ -35,9 +72,10 @@ def test_named_strategies_apply_to_every_model():
         ({"conflicts": "merge"}, "--conflicts merge: choose keep or drop"),
         ({"test_leaks": "hide"}, "--test-leaks hide: choose keep or drop"),
         (
-            {"colour_constancy": "grey"},
-            "--colour-constancy grey: choose from none, shades-of-gray",
+            {"preprocessing": "grey"},
+            "--preprocessing grey: unknown; choose from none, shades-of-gray",
         ),
+        ({"model_options": (("weights", "x.h5"),)}, "--model-option weights: write"),
         ({"executor": "slurm"}, "--executor slurm: choose from local, dask"),
         ({"scheduler": "tcp://h:8786"}, "--scheduler tcp://h:8786: only used with"),
         ({"executor": "dask"}, "--executor dask: name the cluster with --scheduler"),
@@ -65,8 +103,11 @@ def test_run_id_follows_what_decides_the_numbers():
     assert base.run_id("data") == on_dask.run_id("data")
     assert base.run_id("data") == RunConfig(data="/elsewhere").run_id("data")
     assert base.run_id("data") != RunConfig(seed=1).run_id("data")
-    colour = RunConfig(colour_constancy="shades-of-gray")
+    colour = RunConfig(preprocessing="shades-of-gray")
     assert base.run_id("data") != colour.run_id("data")
+    # The profile's fold count written out is the same run.
+    assert base.run_id("data") == RunConfig(folds=3).run_id("data")
+    assert base.run_id("data") != RunConfig(folds=4).run_id("data")
     assert base.run_id("data") != base.run_id("other data")
     assert base.run_id("data").startswith("quick-")
 
@@ -75,8 +116,11 @@ def test_configs_recorded_before_a_setting_existed_read_with_its_default():
     recorded = {"seed": 3, "models": ["xgb"]}
     config = with_later_defaults(recorded)
     assert config["seed"] == 3 and config["models"] == ["xgb"]
-    assert config["colour_constancy"] == "none" and config["conflicts"] == "keep"
+    assert config["preprocessing"] == "none" and config["conflicts"] == "keep"
     assert recorded == {"seed": 3, "models": ["xgb"]}
+    older = with_later_defaults({"colour_constancy": "shades-of-gray"})
+    assert older["preprocessing"] == "shades-of-gray"
+    assert "colour_constancy" not in older
 
 
 def test_run_id_changes_with_the_profile_settings(monkeypatch):

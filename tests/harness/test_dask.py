@@ -13,12 +13,15 @@ import pytest
 
 import benchmarks.executors as executors
 import benchmarks.runner as runner
+from benchmarks import families
 from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
+from benchmarks.configuration import Trial
 from benchmarks.errors import UserError
 from benchmarks.executors import DaskExecutor, LocalExecutor, TrialFailure
 from benchmarks.store import RunStore
-from benchmarks.trials import Trial, TrialResult, Workspace
+from benchmarks.trials import TrialResult
+from benchmarks.workspace import Workspace
 from tests.conftest import make_image_folder
 from tests.harness.conftest import CLASSES, TINY, progress_keys
 
@@ -257,7 +260,7 @@ def test_a_failing_trial_is_tried_twice_then_reported(executor, tmp_path, monkey
     def compute(trial: Trial, workspace: Workspace) -> TrialResult:
         with lock:
             calls.append(trial.key)
-            if any(needed.key not in saved for needed in trial.needs):
+            if any(needed.key not in saved for needed in families.needs(trial)):
                 early.append(trial.key)
         if trial.key in failing:
             raise RuntimeError(f"boom in {trial.key}\nsecond line")

@@ -15,9 +15,22 @@ import pytest
 from sklearn.utils.class_weight import compute_sample_weight
 
 import models
-from benchmarks.config import FUSED_MODELS, MODELS, STRATEGIES
-from benchmarks.trials import Trial, run_trial, split_rows
+from benchmarks import families
+from benchmarks.configuration import Trial
+from benchmarks.strategies import STRATEGIES
+from benchmarks.trials import run_trial, split_rows
 from tests.harness.conftest import TRAIN_MAX, marked_workspace
+
+#: Ours, and imbalanced-learn samplers by name: under-, over- and combined
+#: samplers take the same code path.
+ALL_STRATEGIES = (
+    *STRATEGIES,
+    "imblearn:RandomUnderSampler",
+    "imblearn:BorderlineSMOTE",
+    "imblearn:SMOTETomek",
+)
+FITTING = [name for name, family in families.FAMILIES.items() if family.fits]
+COMBINING = [name for name, family in families.FAMILIES.items() if not family.fits]
 
 
 class _Spy:
@@ -28,7 +41,10 @@ class _Spy:
     def __init__(self, **params) -> None:
         self.params = params
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None):
+        return self._record(X, y, sample_weight, None)
+
+    def _record(self, X, y, sample_weight, validation_data):
         _Spy.calls.append(
             {
                 "estimator": type(self).__name__,
@@ -49,6 +65,9 @@ class _Spy:
 class SpyCNN(_Spy):
     best_epoch_ = 0
     images_per_second_ = 1.0
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        return self._record(X, y, sample_weight, validation_data)
 
     def embed(self, X):
         # The first pixels of each image: a mark in the image stays a mark.
@@ -72,15 +91,15 @@ def _run_after_inputs(spies, tmp_path, model, strategy, fold):
     cleared from ``spies``; returns (workspace, trial, record)."""
     workspace = marked_workspace(tmp_path, "test" if fold is None else "validation")
     trial = Trial(model, strategy, fold)
-    for needed in trial.needs:
+    for needed in families.needs(trial):
         run_trial(needed, workspace)
     spies.clear()
     return workspace, trial, run_trial(trial, workspace)
 
 
 @pytest.mark.parametrize("fold", [0, None], ids=["fold0", "final"])
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("model", [m for m in MODELS if m not in FUSED_MODELS])
+@pytest.mark.parametrize("strategy", ALL_STRATEGIES)
+@pytest.mark.parametrize("model", FITTING)
 def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
     workspace, trial, record = _run_after_inputs(spies, tmp_path, model, strategy, fold)
 
@@ -103,11 +122,11 @@ def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
     drawn = scores["fitted_rows"]
     assert set(drawn[drawn >= 0]) <= set(train)
     assert (drawn < 0).sum() == record["n_synthetic"]
-    if strategy != "smote":
+    if strategy in ("none", "class_weight", "oversample"):
         assert record["n_synthetic"] == 0
     np.testing.assert_array_equal(scores["evaluation_rows"], evaluation)
     monitor = call["validation_data"]
-    if model in ("cnn", "seed-cnn") and fold is not None:
+    if families.IMAGES in families.FAMILIES[model].inputs and fold is not None:
         # Validation images only draw learning curves: no early stopping, no
         # weights chosen by them (test_monitoring_does_not_change_training).
         assert call["X"].shape[0] == len(call["y"])
@@ -118,8 +137,8 @@ def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
 
 
 @pytest.mark.parametrize("fold", [0, None], ids=["fold0", "final"])
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("model", FUSED_MODELS)
+@pytest.mark.parametrize("strategy", ALL_STRATEGIES)
+@pytest.mark.parametrize("model", COMBINING)
 def test_a_fusion_fits_nothing(spies, tmp_path, model, strategy, fold):
     """Its parts pass the test above; it only reads their scores, row by row."""
     workspace, trial, record = _run_after_inputs(spies, tmp_path, model, strategy, fold)
@@ -129,7 +148,7 @@ def test_a_fusion_fits_nothing(spies, tmp_path, model, strategy, fold):
     scores = workspace.store.scores(trial.key)
     np.testing.assert_array_equal(scores["train_rows"], train)
     np.testing.assert_array_equal(scores["evaluation_rows"], evaluation)
-    assert record["parts"] == [needed.key for needed in trial.needs]
+    assert record["parts"] == [needed.key for needed in families.needs(trial)]
 
 
 def _table(workspace):

@@ -58,9 +58,9 @@ def image_folder(module_folder) -> Path:
 
 
 def test_a_run_writes_a_complete_store(finished):
-    config = finished.read_config()
-    assert config["positive_class"] == "melanoma"
-    assert config["classes"] == ["café <b>", "melanoma", "nevus naevus"]
+    info = finished.info()
+    assert info.positive == "melanoma"
+    assert info.classes == ("café <b>", "melanoma", "nevus naevus")
     records = finished.records()
     assert len(records) == N_TRIALS
     assert {record["evaluated_on"] for record in records} == {"validation", "test"}
@@ -283,7 +283,7 @@ def test_jobs_change_no_figure(image_folder, tiny_profile, tmp_path):
     serial = RunStore(run_dir)
     parallel = _run(image_folder, tmp_path / "two", jobs=2, **grid)
     assert parallel.run_dir.name == serial.run_dir.name
-    assert parallel.read_config()["config"]["jobs"] == 2
+    assert parallel.info().config.jobs == 2
     keys = sorted(record["key"] for record in serial.records())
     # hybrid needs the cnn of its fold, which runs first, in a worker too.
     assert {key.split("__")[0] for key in keys} == {"xgb", "cnn", "hybrid", "seed-cnn"}

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.strategies import DESCRIPTIONS, class_counts, resample
+from benchmarks.errors import UserError
+from benchmarks.strategies import (
+    STRATEGIES,
+    Resampled,
+    Strategy,
+    class_counts,
+    resample,
+)
 
 LABELS = np.array(["melanoma"] * 6 + ["nevus"] * 12 + ["vascular"] * 3)
 
@@ -77,6 +84,40 @@ def test_smote_needs_two_images_per_class():
 
 
 def test_unknown_strategy_is_named():
-    with pytest.raises(ValueError, match="strategy='focal': unknown; choose from"):
+    with pytest.raises(UserError, match="--strategies focal: unknown; choose from"):
         resample("focal", _features(), LABELS, seed=0)
-    assert set(DESCRIPTIONS) == {"none", "class_weight", "oversample", "smote"}
+    assert set(STRATEGIES) == {"none", "class_weight", "oversample", "smote"}
+
+
+@pytest.mark.parametrize(
+    "sampler", ["ADASYN", "RandomUnderSampler", "NearMiss", "SMOTETomek"]
+)
+def test_any_imblearn_sampler_by_name_traces_every_row(sampler):
+    """Kept rows point at the training row they copy; made rows are -1 and lie
+    within their class's range."""
+    labels = np.array(["melanoma"] * 10 + ["nevus"] * 24 + ["vascular"] * 7)
+    X = np.random.default_rng(1).random((len(labels), 4)).astype(np.float32)
+    result = resample(f"imblearn:{sampler}", X, labels, seed=0)
+    drawn = result.drawn
+    np.testing.assert_array_equal(result.X[drawn >= 0], X[drawn[drawn >= 0]])
+    np.testing.assert_array_equal(result.y[drawn >= 0], labels[drawn[drawn >= 0]])
+    for label in set(labels):
+        made = result.X[(drawn < 0) & (result.y == label)]
+        members = X[labels == label]
+        assert np.all(made >= members.min(axis=0) - 1e-6)
+        assert np.all(made <= members.max(axis=0) + 1e-6)
+    assert len(result.y) != len(labels), "the sampler changed nothing"
+    again = resample(f"imblearn:{sampler}", X, labels, seed=0)
+    np.testing.assert_array_equal(result.X, again.X)
+
+
+def test_a_strategy_that_removes_a_class_is_refused(monkeypatch):
+    def first_class_only(X, y, seed):
+        keep = np.flatnonzero(y == y[0])
+        return Resampled(X[keep], y[keep], None, keep)
+
+    monkeypatch.setitem(
+        STRATEGIES, "greedy", Strategy("greedy", "drops classes", first_class_only)
+    )
+    with pytest.raises(ValueError, match="greedy: left no training rows of class"):
+        resample("greedy", _features(), LABELS, seed=0)

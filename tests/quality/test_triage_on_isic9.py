@@ -39,7 +39,7 @@ def test_cnn_triage_of_isic9_test_meets_the_sensitivity_bar(
         data=str(ISIC9),
         models=("cnn",),
         strategies=("class_weight",),
-        colour_constancy="shades-of-gray",
+        preprocessing="shades-of-gray",
     )
     prepared = prepare(config, tmp_path / "runs", cache=str(isic9_cache))
     for trial in prepared.trials:
@@ -60,7 +60,7 @@ def test_cnn_triage_of_isic9_test_meets_the_sensitivity_bar(
     record_property("test_specificity", f"{specificity:.4f}")
     record_property("images_per_second", f"{result.images_per_second:.1f}")
 
-    assert metadata["inputs"]["colour_constancy"] == "shades-of-gray"
+    assert metadata["inputs"]["preprocessing"] == "shades-of-gray"
     assert result.unreadable == 0 and len(worklist) == 118 and melanoma.sum() == 16
     assert metadata["threshold"]["sensitivity"] >= 0.95
     assert sensitivity >= 0.85

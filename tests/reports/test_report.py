@@ -55,7 +55,7 @@ def test_report_has_every_section_and_escapes_user_strings(run_dir):
     assert "http://" not in html and "https://" not in html.replace("https://www", "")
     assert 'src="data:image/png;base64,' in html
     assert "Train/Test leak" in html or "identical copy in Train" in html
-    assert "<dt>colour constancy</dt><dd>none (" in html
+    assert "<dt>preprocessing</dt><dd>none (" in html
     # A fusion trains nothing: its speed row has no training rate.
     speed = html[html.index('<table id="speed-table"') :]
     fusion_row = speed[speed.index('data-value="fusion"') :].split("</tr>")[0]

@@ -36,18 +36,18 @@ def _edit_metadata(folder: Path, change) -> None:
 
 def test_a_fresh_model_loads_without_warnings(xgb_model, recwarn):
     model = load_model(xgb_model)
-    assert set(model.estimators) == {"xgboost"}
+    assert set(model.estimators) == {"xgb"}
     assert not [w for w in recwarn if issubclass(w.category, ModelVersionWarning)]
 
 
-@pytest.mark.parametrize("name", ["xgboost.json", "model.json", "SHA256SUMS"])
+@pytest.mark.parametrize("name", ["xgb.xgboost.json", "model.json", "SHA256SUMS"])
 def test_a_missing_file_is_refused_by_name(copy, name):
     (copy / name).unlink()
     with pytest.raises(UserError, match=rf"{name}: missing.*re-create it with train"):
         load_model(copy)
 
 
-@pytest.mark.parametrize("name", ["xgboost.json", "model.json"])
+@pytest.mark.parametrize("name", ["xgb.xgboost.json", "model.json"])
 def test_an_altered_file_is_refused_by_name(copy, name):
     data = (copy / name).read_bytes()
     (copy / name).write_bytes(data.replace(b"0.", b"1.", 1))
@@ -62,7 +62,7 @@ def test_a_checksum_list_without_a_file_is_refused(copy):
             line + "\n" for line in sums.read_text().splitlines() if "xgb" not in line
         )
     )
-    with pytest.raises(UserError, match=r"does not list xgboost\.json"):
+    with pytest.raises(UserError, match=r"does not list xgb\.xgboost\.json"):
         load_model(copy)
     sums.write_text("not a checksum line\n")
     with pytest.raises(UserError, match="line 1 is not"):
@@ -76,7 +76,7 @@ def test_another_package_version_warns(copy):
     _edit_metadata(copy, older)
     with pytest.warns(ModelVersionWarning, match=r"melanoma-bench 0\.0\.1 \(now "):
         model = load_model(copy)
-    assert model.estimators["xgboost"] is not None
+    assert model.estimators["xgb"] is not None
 
 
 def test_other_features_are_refused(copy):
@@ -89,7 +89,7 @@ def test_other_features_are_refused(copy):
 
 
 def test_triage_command_refuses_an_altered_model_in_one_line(copy, tmp_path, capsys):
-    (copy / "xgboost.json").write_bytes(b"{}")
+    (copy / "xgb.xgboost.json").write_bytes(b"{}")
     argv = ["triage", "--model", str(copy), "--images", str(tmp_path)]
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
@@ -105,3 +105,9 @@ def test_triage_command_prints_the_version_warning_in_one_line(copy, tmp_path, c
     assert main([*argv, "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "melanoma-bench: warning: " in err and "xgboost 1.0 (now" in err
+
+
+def test_a_folder_in_an_earlier_format_is_refused_naming_its_version(copy):
+    _edit_metadata(copy, lambda metadata: metadata.update(format_version=1))
+    with pytest.raises(UserError, match=r"model format 1, from an earlier .* train"):
+        load_model(copy)

@@ -12,7 +12,7 @@ from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
 from benchmarks.errors import UserError
 from benchmarks.leaderboard import FOLD_METRICS
-from benchmarks.model_dir import FILES, load_model
+from benchmarks.model_dir import load_model
 from benchmarks.runner import run
 from benchmarks.store import RunStore
 from benchmarks.threshold import threshold_for_sensitivity
@@ -29,7 +29,7 @@ def _record(model: str, strategy: str, sensitivity: float, bacc: float, fold: in
         "model": model,
         "strategy": strategy,
         "fold": fold,
-        "metrics": {"validation": validation},
+        "metrics": {"validation": validation, "train": {"balanced_accuracy": 0.9}},
         "gap": {"balanced_accuracy": 0.1},
         "timings": {"wall_seconds": 1.0},
     }
@@ -66,7 +66,7 @@ def test_xgb_model_is_the_final_fit_with_its_threshold_from_out_of_fold_scores(
     store = RunStore(tiny_run.run_dir)
     table = pd.read_parquet(store.path("manifest.parquet"))
     metadata = json.loads((xgb_model / "model.json").read_text("utf-8"))
-    assert metadata["files"] == {"xgboost": FILES["xgboost"]}
+    assert metadata["files"] == {"xgb": "xgb.xgboost.json"}
     assert (metadata["model"], metadata["strategy"]) == ("xgb", "none")
     # Fitted on the cross-validation rows only: Test stays held out.
     cv = table["fold"].to_numpy() >= 0
@@ -80,7 +80,7 @@ def test_xgb_model_is_the_final_fit_with_its_threshold_from_out_of_fold_scores(
     # The saved trees score Test as the run's final fit did.
     final = store.scores("xgb__none__final")
     features = np.load(store.path("features.npy"))[final["evaluation_rows"]]
-    trees = load_model(xgb_model).estimators["xgboost"]
+    trees = load_model(xgb_model).estimators["xgb"]
     np.testing.assert_allclose(
         trees.predict_proba(features), final["evaluation_proba"], atol=1e-6
     )
@@ -91,36 +91,50 @@ def test_cnn_hybrid_and_fusion_models_save_their_networks(
 ):
     metadata = json.loads((cnn_model / "model.json").read_text("utf-8"))
     assert metadata["files"] == {"cnn": "cnn.keras"}
-    assert metadata["inputs"]["image_size"] == 48
+    assert metadata["inputs"]["images"] == [[48, True]]
     assert "features" not in metadata["inputs"]
     metadata = json.loads((hybrid_model / "model.json").read_text("utf-8"))
-    assert metadata["files"] == {"cnn": "cnn.keras", "xgboost": "xgboost.json"}
-    assert metadata["inputs"]["image_size"] == 48
+    assert metadata["files"] == {"cnn": "cnn.keras", "hybrid": "hybrid.xgboost.json"}
+    assert metadata["inputs"]["images"] == [[48, True]]
     assert metadata["inputs"]["features"]["image_size"] == 180
-    assert set(load_model(hybrid_model).estimators) == {"cnn", "xgboost"}
+    assert set(load_model(hybrid_model).estimators) == {"cnn", "hybrid"}
     fusion = json.loads((fusion_model / "model.json").read_text("utf-8"))
-    assert fusion["files"] == metadata["files"]
+    assert fusion["files"] == {"xgb": "xgb.xgboost.json", "cnn": "cnn.keras"}
     assert fusion["inputs"] == metadata["inputs"]
     assert fusion["model"] == "fusion"
 
 
-def test_colour_constancy_goes_from_the_run_into_the_saved_network(
+def test_preprocessing_goes_from_the_run_into_the_model_and_its_scores(
     tiny_run, tmp_path, monkeypatch
 ):
+    """The saved network, given the images as the run preprocessed them,
+    scores Test exactly as the run's final fit did."""
+    from benchmarks.image_cache import load_images
+    from benchmarks.preprocessing import shades_of_gray
+
     monkeypatch.setitem(PROFILES, "quick", TINY)
     monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
     config = RunConfig(
         data=str(tiny_run.data),
         models=("cnn",),
         strategies=("none",),
-        colour_constancy="shades-of-gray",
+        preprocessing="shades-of-gray",
     )
     store = run(config, tmp_path / "runs", write=lambda line: None)
-    assert store.read_config()["config"]["colour_constancy"] == "shades-of-gray"
+    assert store.info().config.preprocessing == "shades-of-gray"
     folder, metadata = train(store.run_dir, tmp_path / "model")
-    assert metadata["inputs"]["colour_constancy"] == "shades-of-gray"
-    network = load_model(folder).estimators["cnn"].model_
-    assert network.get_layer("colour_constancy").get_config()["power"] == 6.0
+    assert metadata["inputs"]["preprocessing"] == "shades-of-gray"
+    network = load_model(folder).estimators["cnn"]
+    table = pd.read_parquet(store.path("manifest.parquet"))
+    table["path"] = [str(tiny_run.data / name) for name in table["file"]]
+    table["readable"] = True
+    final = store.scores("cnn__none__final")
+    images = np.asarray(load_images(table, 48))[final["evaluation_rows"]]
+    np.testing.assert_allclose(
+        network.predict_proba(shades_of_gray(images)),
+        final["evaluation_proba"],
+        atol=1e-5,
+    )
 
 
 def test_train_refuses_a_folder_it_did_not_make(tiny_run, tmp_path):
