@@ -110,6 +110,12 @@ class Audit(Command):
             help="perceptual-hash bits two near duplicates may differ by "
             f"(default {DEFAULT_NEAR_THRESHOLD})",
         )
+        parser.add_argument(
+            "--positive-class",
+            metavar="NAME",
+            help="the class the shortcut probes look for (default: the data "
+            "set's melanoma)",
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.audit import audit
@@ -119,13 +125,31 @@ class Audit(Command):
             raise UserError(
                 f"--near-threshold {args.near_threshold}: choose from 0 to 32 bits"
             )
-        report = audit(_load(args), near_threshold=args.near_threshold)
+        manifest = _load(args)
+        report = audit(manifest, near_threshold=args.near_threshold)
         print(report.to_text())
         facts = report.to_dict()
+        facts["shortcuts"] = _shortcut_audit(manifest, args)
         if args.json:
             atomic_write_json(Path(args.json), facts)
             print(f"\nwrote {args.json}")
         return 1 if args.strict and facts["unreadable"] else 0
+
+
+def _shortcut_audit(manifest, args: argparse.Namespace) -> dict:
+    """The shortcut probes of an audit, printed; a set they cannot probe says why."""
+    from benchmarks.datasets import INFO
+    from benchmarks.shortcuts import shortcut_probes, to_text
+
+    info = INFO.get(manifest.attrs.get("dataset", ""))
+    positive = args.positive_class or (info.melanoma_class if info else "melanoma")
+    try:
+        result = shortcut_probes(manifest, positive, cache=args.cache)
+    except UserError as error:
+        print(f"\nshortcut probes skipped: {error}")
+        return {"skipped": str(error), "flagged": []}
+    print("\n" + to_text(result))
+    return result
 
 
 class Features(Command):
@@ -201,6 +225,21 @@ class Run(Command):
             "families ('list models'), plug-ins as module:factory",
         )
         _add_data_arguments(parser)
+        parser.add_argument(
+            "--external",
+            action="append",
+            default=[],
+            metavar="[NAME=]PATH",
+            help="an external set every final fit scores, never trained on: a "
+            "folder or a metadata .csv, as --data; images also in the training "
+            "data are dropped and reported (repeatable)",
+        )
+        parser.add_argument(
+            "--label-map",
+            metavar="FILE.csv",
+            help="external label -> training class, two columns (HAM10000's dx "
+            "codes and common spellings are known)",
+        )
         grid = parser.add_argument_group("grid")
         grid.add_argument(
             "--models",
@@ -285,6 +324,7 @@ class Run(Command):
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.config import RunConfig
+        from benchmarks.external import ExternalSource
         from benchmarks.leaderboard import leaderboard, to_text
         from benchmarks.runner import run
 
@@ -320,6 +360,11 @@ class Run(Command):
             positive_class=args.positive_class,
             preprocessing=args.preprocessing,
             model_options=tuple(options),
+            external=tuple(
+                (source.name, source.path)
+                for source in map(ExternalSource.parse, args.external)
+            ),
+            label_map=args.label_map,
             strict=args.strict,
             jobs=args.jobs,
             executor=args.executor,
@@ -621,6 +666,8 @@ class Data(Command):
     epilog = f"example:\n  {PROG} data synth --out synthetic-lesions --seed 1"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from benchmarks.datasets import SHORTCUTS
+
         parser.add_argument("action", choices=["synth"])
         parser.add_argument("--out", required=True, metavar="DIR", help="a new folder")
         parser.add_argument("--seed", type=int, default=0, help="(default 0)")
@@ -634,6 +681,12 @@ class Data(Command):
             help="multiply the default class counts (imbalanced like isic9)",
         )
         parser.add_argument("--no-hair", action="store_true", help="draw no hairs")
+        parser.add_argument(
+            "--shortcut",
+            choices=list(SHORTCUTS),
+            help="tie an acquisition cue to melanoma (a colour cast or dark "
+            "corners), to see the shortcut audit find it",
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.datasets import (
@@ -657,6 +710,7 @@ class Data(Command):
             size=args.size,
             hair=not args.no_hair,
             seed=args.seed,
+            shortcut=args.shortcut,
         )
         total = sum(scaled(DEFAULT_TRAIN_COUNTS).values()) + sum(
             scaled(DEFAULT_TEST_COUNTS).values()

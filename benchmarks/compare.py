@@ -68,6 +68,61 @@ def _fold_values(store: RunStore) -> dict[str, dict[str, list[float | None]]]:
     return values
 
 
+#: External-set figures the gate watches, from each configuration's final fit.
+EXTERNAL_METRICS = ("melanoma_auc", "balanced_accuracy")
+
+
+def _external_values(store: RunStore) -> dict[str, dict[str, dict[str, float]]]:
+    """configuration -> external set -> metric -> its final fit's figure."""
+    values: dict[str, dict[str, dict[str, float]]] = {}
+    for record in store.records():
+        if record["fold"] != "final" or "external" not in record:
+            continue
+        configuration = str(Configuration(record["model"], record["strategy"]))
+        values[configuration] = {
+            name: {metric: figures[metric] for metric in EXTERNAL_METRICS}
+            for name, figures in record["external"].items()
+        }
+    return values
+
+
+def _external_verdicts(store: RunStore, baseline: dict) -> list[Verdict]:
+    """One verdict per external figure of the baseline: a single final fit,
+    so worse means below the baseline by more than the tolerance."""
+    observed = _external_values(store)
+    tolerance = baseline["tolerance"]["absolute"]
+    verdicts = []
+    for written, sets in baseline.get("external", {}).items():
+        configuration = str(Configuration.parse(written))
+        for name, metrics in sets.items():
+            for metric, reference in metrics.items():
+                run = observed.get(configuration, {}).get(name, {}).get(metric)
+                if run is None and reference is not None:
+                    raise UserError(
+                        f"{store.run_dir}: {configuration} has no {name} figures, "
+                        f"the baseline has; run it with --external {name}=PATH"
+                    )
+                if reference is None:
+                    continue
+                change = run - reference
+                status = "unchanged"
+                if change < -tolerance:
+                    status = "worse"
+                elif change > tolerance:
+                    status = "improved"
+                verdicts.append(
+                    Verdict(
+                        f"{configuration} on {name}",
+                        metric,
+                        reference,
+                        run,
+                        None,
+                        status,
+                    )
+                )
+    return verdicts
+
+
 def make_baseline(store: RunStore) -> dict:
     """The baseline content of a finished run."""
     info = store.info()
@@ -83,6 +138,7 @@ def make_baseline(store: RunStore) -> dict:
         "versions": info.versions,
         "tolerance": DEFAULT_TOLERANCE,
         "metrics": values,
+        **({"external": external} if (external := _external_values(store)) else {}),
     }
 
 
@@ -161,7 +217,7 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
             verdicts.append(
                 Verdict(configuration, metric, base_mean, run_mean, p_value, status)
             )
-    return verdicts
+    return verdicts + _external_verdicts(store, baseline)
 
 
 def to_text(verdicts: list[Verdict]) -> str:

@@ -85,6 +85,8 @@ class RunConfig:
     positive_class: str | None = None
     preprocessing: str = "none"
     model_options: tuple[tuple[str, str], ...] = ()
+    external: tuple[tuple[str, str], ...] = ()
+    label_map: str | None = None
     near_threshold: int = 4
     strict: bool = False
     jobs: int = field(default=1, compare=False)
@@ -127,6 +129,13 @@ class RunConfig:
         for name in self.strategies or ():
             strategies.get(name)
         preprocessing.get(self.preprocessing)
+        names = [name for name, _ in self.external]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise UserError(
+                f"--external {repeated[0]}: named twice; give each set its own "
+                "NAME=PATH"
+            )
         for name, _ in self.model_options:
             model, dot, option = name.partition(".")
             if not (model and dot and option):
@@ -190,6 +199,7 @@ class RunConfig:
         values = dataclasses.asdict(self)
         values["models"] = None if self.models is None else list(self.models)
         values["model_options"] = [list(pair) for pair in self.model_options]
+        values["external"] = [list(pair) for pair in self.external]
         values["strategies"] = (
             None if self.strategies is None else list(self.strategies)
         )
@@ -208,7 +218,7 @@ class RunConfig:
         identity = {
             name: value
             for name, value in self.to_dict().items()
-            if name not in ("jobs", "executor", "scheduler", "data", "images")
+            if name not in _WHERE_NOT_WHAT
             and value != defaults[name]
             and not (name == "folds" and value is None)
         }
@@ -221,8 +231,21 @@ class RunConfig:
         return f"{self.profile}-{digest.hexdigest()[:12]}"
 
 
+#: Settings that say where or how fast, not what: the data fingerprint (with the
+#: external sets', labels mapped) stands for what the files hold.
+_WHERE_NOT_WHAT = (
+    "jobs",
+    "executor",
+    "scheduler",
+    "data",
+    "images",
+    "external",
+    "label_map",
+)
+
+
 def _recorded_value(name: str, value: object) -> object:
-    if name == "model_options":
+    if name in ("model_options", "external"):
         return tuple(tuple(pair) for pair in value)
     if isinstance(value, list):
         return tuple(value)

@@ -35,6 +35,12 @@ TEST_METRICS = (
     "melanoma_specificity",
     "melanoma_auc",
 )
+#: Figures of the final fit on each external set (columns external_NAME_...).
+EXTERNAL_METRICS = (
+    "melanoma_auc",
+    "melanoma_sensitivity_at_80_specificity",
+    "balanced_accuracy",
+)
 #: The fold means that rank configurations, in order: the best is the highest
 #: first figure, ties broken by the next.
 RANKING = ("melanoma_sensitivity_at_80_specificity", "balanced_accuracy")
@@ -136,11 +142,19 @@ def leaderboard(
         gap = summarize([r["gap"]["balanced_accuracy"] for r in folds])
         row["train_val_gap_mean"], row["train_val_gap_std"] = gap["mean"], gap["std"]
         row["wall_seconds"] = sum(r["timings"]["wall_seconds"] for r in group)
-        test = final[0]["metrics"]["test"] if final else {}
+        test = (final[0]["metrics"].get("test") if final else None) or {}
         row.update({f"test_{name}": test.get(name) for name in TEST_METRICS})
+        for source, figures in (final[0].get("external", {}) if final else {}).items():
+            row.update(
+                {
+                    f"external_{source}_{name}": figures[name]
+                    for name in EXTERNAL_METRICS
+                }
+            )
         rows.append(row)
         fold_records.append(folds)
-    board = pd.DataFrame(rows, columns=list(COLUMNS))
+    extra = [name for row in rows for name in row if name not in COLUMNS]
+    board = pd.DataFrame(rows, columns=[*COLUMNS, *dict.fromkeys(extra)])
     if board.empty:
         return board
     best = best_index(board)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks import families, grid
+from benchmarks import external, families, grid
 from benchmarks.audit import AuditReport, audit
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.config import RunConfig
@@ -33,6 +33,7 @@ from benchmarks.feature_cache import load_features
 from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
 from benchmarks.leaderboard import leaderboard
+from benchmarks.shortcuts import shortcut_probes
 from benchmarks.store import RunStore
 from benchmarks.trials import CNN_THREADS
 from benchmarks.workspace import Workspace
@@ -96,6 +97,55 @@ def _fingerprint(table: pd.DataFrame) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
 
+def _shortcuts(
+    table: pd.DataFrame,
+    positive: str,
+    folds: np.ndarray,
+    config: RunConfig,
+    cache: str | None,
+) -> dict:
+    """The shortcut probes on the run's own folds; a set too small to probe
+    says why instead."""
+    try:
+        return shortcut_probes(
+            table, positive, folds=folds, seed=config.seed, cache=cache
+        )
+    except UserError as error:
+        return {"skipped": str(error), "flagged": []}
+
+
+def _external_sets(
+    config: RunConfig,
+    training: pd.DataFrame,
+    classes: tuple[str, ...],
+    positive: str,
+    cache: str | None,
+) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """Each ``--external`` set's scorable rows and its facts for audit.json."""
+    if not config.external:
+        return {}
+    label_map = external.read_label_map(config.label_map) if config.label_map else None
+    loaded = {}
+    for name, path in config.external:
+        rows, facts = external.load_external(
+            external.ExternalSource(name, path),
+            training,
+            classes,
+            positive,
+            near_threshold=config.near_threshold,
+            label_map=label_map,
+            cache=cache,
+        )
+        logger.info(
+            "external set %s: %d images scored, %d dropped as training images",
+            name,
+            facts["scored"],
+            facts["in_training_data"],
+        )
+        loaded[name] = (rows, facts)
+    return loaded
+
+
 def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
     """Load, audit and fold the data and write the run folder's inputs."""
     manifest = load_manifest(
@@ -127,9 +177,12 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     )
     has_test = bool((table["split"] == "test").any())
     fingerprint = _fingerprint(table)
-    run_id = config.run_id(fingerprint)
-    store = RunStore(Path(out) / run_id)
     classes = tuple(sorted(table["label"].astype(str).unique()))
+    externals = _external_sets(config, report.manifest, classes, positive, cache)
+    run_id = config.run_id(
+        fingerprint + "".join(external.fingerprint(t) for t, _ in externals.values())
+    )
+    store = RunStore(Path(out) / run_id)
     resumed = store.claim(
         {
             "run_id": run_id,
@@ -155,6 +208,8 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             "dropped_test_leak_images": dropped["test_leaks"],
             "dropped_unreadable_images": int((~readable).sum()),
         }
+        facts["external"] = {name: about for name, (_, about) in externals.items()}
+        facts["shortcuts"] = _shortcuts(table, positive, folds, config, cache)
         atomic_write_json(store.path("audit.json"), facts)
         described = pd.DataFrame(
             {
@@ -171,7 +226,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             lambda stream: described.to_parquet(stream, index=False),
         )
 
-    trials = grid.trials(config, has_test)
+    trials = grid.trials(config, has_test or bool(externals))
     specs = [
         families.family(name, grid.plugins(config))
         for name in dict.fromkeys(trial.model for trial in trials)
@@ -187,7 +242,28 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     image_paths = {
         size: str(load_images(table, size, cache=cache).filename) for size in sizes
     }
-    workspace = Workspace.of(store.info(), store.run_dir, CNN_THREADS, image_paths)
+    external_paths = {}
+    for name, (rows, _) in externals.items():
+        folder = store.external_dir(name)
+        if not (folder / "manifest.parquet").exists():
+            columns = rows[["file", "label", "group", "sha256"]]
+            atomic_write(
+                folder / "manifest.parquet",
+                lambda stream, frame=columns: frame.to_parquet(stream, index=False),
+            )
+        if (
+            any(spec.reads_features for spec in specs)
+            and not (folder / "features.npy").exists()
+        ):
+            logger.info("features of external set %s", name)
+            values = load_features(rows, cache=cache).to_numpy(np.float32)
+            store.write_array(folder / "features.npy", values)
+        external_paths[name] = {
+            size: str(load_images(rows, size, cache=cache).filename) for size in sizes
+        }
+    workspace = Workspace.of(
+        store.info(), store.run_dir, CNN_THREADS, image_paths, external_paths
+    )
     return Prepared(store, workspace, trials, resumed)
 
 

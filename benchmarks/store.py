@@ -59,6 +59,10 @@ class RunInfo:
     def n_folds(self) -> int:
         return self.config.folds or self.profile.folds
 
+    @property
+    def external_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.config.external)
+
     @classmethod
     def from_dict(cls, recorded: dict) -> RunInfo:
         return cls(
@@ -91,6 +95,10 @@ class RunStore:
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
+
+    def external_dir(self, name: str) -> Path:
+        """An external set's rows and features."""
+        return self.run_dir / "external" / name
 
     def embedding_path(self, key: str) -> Path:
         return self.run_dir / "embeddings" / f"{key}.npy"

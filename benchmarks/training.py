@@ -260,10 +260,21 @@ def train(
             "images": len(rows),
             "class_counts": class_counts(labels[rows]),
             "held_out": "the run's Test split, never used for fitting or the threshold",
+            "sources": [info.dataset or info.config.data],
+            "preprocessing": info.config.preprocessing,
         },
+        # What its final fit scored on sets it never saw (external figures).
+        "external": _external_figures(store, chosen),
         "versions": library_versions(),
     }
     return out, write_model(out, metadata, estimators)
+
+
+def _external_figures(store: RunStore, chosen: Configuration) -> dict:
+    key = Trial(chosen.model, chosen.strategy, None).key
+    if key not in store.done():
+        return {}
+    return store.record(key).get("external", {})
 
 
 def _number(value: float | None) -> float | None:

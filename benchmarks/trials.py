@@ -11,7 +11,7 @@ import ast
 import functools
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import pandas as pd
 from benchmarks import families
 from benchmarks.configuration import Configuration, Trial
 from benchmarks.environment import library_versions
+from benchmarks.external import external_figures
 from benchmarks.families import Family, FitContext
 from benchmarks.metrics import evaluate
 from benchmarks.preprocessing import preprocess
@@ -52,6 +53,11 @@ def _table(run_dir: str) -> pd.DataFrame:
 @functools.lru_cache(maxsize=4)
 def _features(run_dir: str) -> np.ndarray:
     return np.load(RunStore(run_dir).path("features.npy"), mmap_mode="r")
+
+
+@functools.lru_cache(maxsize=8)
+def _external_table(run_dir: str, name: str) -> pd.DataFrame:
+    return pd.read_parquet(RunStore(run_dir).external_dir(name) / "manifest.parquet")
 
 
 @functools.lru_cache(maxsize=4)
@@ -134,6 +140,66 @@ class RunInputs:
         return np.load(source)
 
 
+@dataclass(frozen=True)
+class ExternalInputs:
+    """An external set's rows as a family reads them: its features and cached
+    images from the run folder, and the embeddings its parts' final fits stored."""
+
+    trial: Trial
+    workspace: Workspace
+    name: str
+
+    def features(self) -> np.ndarray:
+        folder = self.workspace.store.external_dir(self.name)
+        return np.load(folder / "features.npy", mmap_mode="r")
+
+    def images(self, size: int, preprocessed: bool) -> np.ndarray:
+        chosen = self.workspace.preprocessing if preprocessed else "none"
+        return _images(self.workspace.external_image_paths[self.name][size], chosen)
+
+    def embeddings(self, model: str) -> np.ndarray:
+        key = external_key(self.trial.on(model).key, self.name)
+        return np.load(self.workspace.store.embedding_path(key))
+
+
+def external_key(key: str, name: str) -> str:
+    """Where a trial's embeddings of an external set are stored."""
+    return f"{key}--external-{name}"
+
+
+def _score_externals(
+    trial: Trial, workspace: Workspace, family: Family, estimator: Any = None
+) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """A final fit's figures, scores and (for a family others read) embeddings
+    of every external set: ``estimator`` scores them, or for a family that
+    combines its parts, their stored external scores are combined."""
+    figures: dict = {}
+    scores: dict[str, np.ndarray] = {}
+    embedded: dict[str, np.ndarray] = {}
+    if trial.fold is not None:
+        return figures, scores, embedded
+    for name in workspace.externals:
+        column = f"external_{name}_proba"
+        if family.fits:
+            X = np.asarray(
+                families.design_matrix(family, ExternalInputs(trial, workspace, name))
+            )
+            proba = families.class_probabilities(estimator, X, workspace.classes)
+            if families.embedded(trial.model, workspace.plugins):
+                embedded[name] = estimator.embed(X)
+        else:
+            needs = families.needs(trial, workspace.plugins)
+            proba = family.combine(
+                [workspace.store.scores(need.key)[column] for need in needs]
+            )
+        labels = _external_table(workspace.run_dir, name)["label"].to_numpy()
+        figures[name] = external_figures(
+            labels, proba, workspace.classes, workspace.positive
+        )
+        scores[column] = proba.astype(np.float32)
+    return figures, scores, embedded
+
+
 def fit_configuration(
     configuration: Configuration,
     workspace: Workspace,
@@ -183,6 +249,7 @@ class TrialResult:
     record: dict
     scores: dict[str, np.ndarray]
     embeddings: np.ndarray | None = None
+    external_embeddings: dict[str, np.ndarray] = field(default_factory=dict)
 
     def save(self, store: RunStore) -> None:
         """Embeddings first (a family reading them may start next), then scores
@@ -190,6 +257,8 @@ class TrialResult:
         key = self.record["key"]
         if self.embeddings is not None:
             store.write_array(store.embedding_path(key), self.embeddings)
+        for name, values in self.external_embeddings.items():
+            store.write_array(store.embedding_path(external_key(key, name)), values)
         store.write_trial(self.record, self.scores)
 
 
@@ -206,17 +275,21 @@ def _scored(
     metrics = {
         "train": evaluate(
             labels[train], proba_train, workspace.classes, workspace.positive
-        ),
-        part: evaluate(
+        )
+    }
+    # A final fit of data without a Test split scores only external sets.
+    if len(evaluation):
+        metrics[part] = evaluate(
             labels[evaluation],
             proba_evaluation,
             workspace.classes,
             workspace.positive,
-        ),
-    }
+        )
     gap = {
         name: None
-        if metrics["train"][name] is None or metrics[part][name] is None
+        if part not in metrics
+        or metrics["train"][name] is None
+        or metrics[part][name] is None
         else metrics["train"][name] - metrics[part][name]
         for name in GAP_METRICS
     }
@@ -285,12 +358,16 @@ def _compute_combined(trial: Trial, family: Family, workspace: Workspace):
             "versions": library_versions(),
         }
     )
+    figures, external_scores, _ = _score_externals(trial, workspace, family)
+    if figures:
+        record["external"] = figures
     scores = {
         "train_rows": rows[0],
         "train_proba": proba_train.astype(np.float32),
         "evaluation_rows": rows[1],
         "evaluation_proba": proba_evaluation.astype(np.float32),
         "fitted_rows": first["fitted_rows"],
+        **external_scores,
     }
     return TrialResult(record, scores)
 
@@ -349,14 +426,20 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
             "versions": library_versions(),
         }
     )
+    figures, external_scores, external_embeddings = _score_externals(
+        trial, workspace, family, estimator
+    )
+    if figures:
+        record["external"] = figures
     scores = {
         "train_rows": train,
         "train_proba": proba_train.astype(np.float32),
         "evaluation_rows": evaluation,
         "evaluation_proba": proba_evaluation.astype(np.float32),
         "fitted_rows": drawn,
+        **external_scores,
     }
-    return TrialResult(record, scores, embeddings)
+    return TrialResult(record, scores, embeddings, external_embeddings)
 
 
 def run_trial(trial: Trial, workspace: Workspace) -> dict:

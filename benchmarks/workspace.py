@@ -28,6 +28,7 @@ class Workspace:
     preprocessing: str = "none"
     plugins: tuple[str, ...] = ()
     model_options: tuple[tuple[str, str], ...] = ()
+    external_image_paths: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @property
     def store(self) -> RunStore:
@@ -49,6 +50,7 @@ class Workspace:
         run_dir: str,
         n_threads: int,
         image_paths: dict[int, str] | None = None,
+        external_image_paths: dict[str, dict[int, str]] | None = None,
     ) -> Workspace:
         """The workspace of a recorded run."""
         config = info.config
@@ -63,4 +65,10 @@ class Workspace:
             preprocessing=config.preprocessing,
             plugins=tuple(name for name in config.models or () if is_path(name)),
             model_options=config.model_options,
+            external_image_paths=dict(external_image_paths or {}),
         )
+
+    @property
+    def externals(self) -> tuple[str, ...]:
+        """The external sets every final fit scores."""
+        return tuple(self.external_image_paths)

@@ -366,3 +366,41 @@ def speed_chart(tables: RunTables) -> str:
     axis.set_title("Time per trial (folds and final fit)")
     axis.grid(axis="x", alpha=0.3)
     return _png(figure)
+
+
+def external_curves(tables: RunTables, store: RunStore) -> str:
+    """Melanoma ROC curves on each external set of each family's best
+    configuration (by the leaderboard's rule), one panel per set."""
+    table = tables.generalization
+    if table.empty:
+        return ""
+    best = set(_best_per_family(tables))
+    names = list(dict.fromkeys(table["external"]))
+    palette = colours(tables.models)
+    positive = tables.classes.index(tables.positive)
+    figure, axes = plt.subplots(
+        1, len(names), figsize=(5.2 * len(names), 4.4), squeeze=False
+    )
+    for axis, name in zip(axes.flat, names, strict=True):
+        labels = pd.read_parquet(store.external_dir(name) / "manifest.parquet")
+        truth = labels["label"].to_numpy() == tables.positive
+        for row in table[table["external"] == name].itertuples():
+            if (row.model, row.strategy) not in best or row.melanoma_auc is None:
+                continue
+            key = f"{row.model}__{row.strategy}__final"
+            score = store.scores(key)[f"external_{name}_proba"][:, positive]
+            fpr, tpr, _ = roc_curve(truth, score)
+            axis.plot(
+                fpr,
+                tpr,
+                color=palette[row.model],
+                label=f"{row.configuration} (AUC {row.melanoma_auc:.3f})",
+            )
+        axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
+        axis.set_xlabel("1 - specificity")
+        axis.set_ylabel("sensitivity")
+        axis.set_title(f"{tables.positive} on {name}", fontsize=10)
+        axis.legend(fontsize=8, loc="lower right")
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return _png(figure)

@@ -14,9 +14,12 @@ import pandas as pd
 
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.errors import UserError
+from benchmarks.generalization import findings as generalization_findings
 from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE
 from benchmarks.metrics import summarize
+from benchmarks.shortcuts import warnings as shortcut_warnings
 from benchmarks.store import RunStore
+from benchmarks.training import TARGET_SENSITIVITY
 from reports import _figures
 from reports._tables import LEADERBOARD_METRICS, RunTables, build
 
@@ -144,6 +147,38 @@ def _speed_rows(tables: RunTables) -> list[dict]:
     ]
 
 
+def _interval(value: float | None, interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return _number(value)
+    return f"{_number(value)} [{_number(interval[0])}, {_number(interval[1])}]"
+
+
+#: The generalization table's cells: (shown as, column, its interval column).
+_GENERALIZATION_CELLS = (
+    ("cv", "cv_melanoma_auc", None),
+    ("test", "test_melanoma_auc", None),
+    ("auc", "melanoma_auc", "melanoma_auc_ci"),
+    ("drop", "auc_drop", None),
+    ("gap", "train_val_gap", None),
+    ("sensitivity", "sensitivity", "sensitivity_ci"),
+    ("specificity", "specificity", "specificity_ci"),
+    ("balanced", "balanced_accuracy", None),
+)
+
+
+def _generalization_rows(tables: RunTables) -> list[dict]:
+    rows = []
+    for row in tables.generalization.to_dict("records"):
+        shown = {
+            name: row[name] for name in ("configuration", "external", "n", "n_melanoma")
+        }
+        for name, column, interval in _GENERALIZATION_CELLS:
+            shown[name] = _interval(row[column], row[interval] if interval else None)
+            shown[f"{name}_sort"] = _sortable(row[column])
+        rows.append(shown)
+    return rows
+
+
 def _leak_warning(tables: RunTables) -> str:
     leaks = tables.audit.get("train_test_leaks", 0)
     if not leaks or tables.audit["policy"]["test_leaks"] == "drop":
@@ -205,6 +240,21 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         fold_rows=_fold_rows(tables),
         test_rows=_test_rows(tables),
         leak_warning=_leak_warning(tables),
+        findings=[
+            f"Shortcut audit: {sentence}"
+            for sentence in shortcut_warnings(tables.audit.get("shortcuts", {}))
+        ]
+        + generalization_findings(tables.generalization),
+        generalization=_generalization_rows(tables),
+        external_sets=[
+            {
+                "name": name,
+                "scored": facts["scored"],
+                "dropped": facts["in_training_data"],
+            }
+            for name, facts in tables.audit.get("external", {}).items()
+        ],
+        target_sensitivity=f"{TARGET_SENSITIVITY:.0%}",
         speed_rows=_speed_rows(tables),
         figures={
             "gap": _figures.gap_chart(tables),
@@ -214,6 +264,7 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
             "confusion": _figures.confusion_matrices(tables, store, labels),
             "melanoma": _figures.melanoma_curves(tables, store, labels),
             "speed": _figures.speed_chart(tables),
+            "external": _figures.external_curves(tables, store),
         },
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from benchmarks.generalization import generalization_table
 from benchmarks.leaderboard import FOLD_METRICS, leaderboard
 from benchmarks.store import RunInfo, RunStore
 
@@ -38,6 +39,7 @@ class RunTables:
     folds: pd.DataFrame
     leaderboard: pd.DataFrame
     test: pd.DataFrame
+    generalization: pd.DataFrame
 
     @property
     def positive(self) -> str:
@@ -95,7 +97,7 @@ def test_table(records: list[dict], board: pd.DataFrame) -> pd.DataFrame:
             },
         }
         for record in records
-        if record["fold"] == "final"
+        if record["fold"] == "final" and "test" in record["metrics"]
     ]
     rows.sort(key=lambda row: order.get((row["model"], row["strategy"]), len(order)))
     return pd.DataFrame(rows)
@@ -127,5 +129,11 @@ def build(store: RunStore) -> RunTables:
     records = store.records()
     board = leaderboard(records, info.grid)
     return RunTables(
-        info, audit, records, fold_table(records), board, test_table(records, board)
+        info,
+        audit,
+        records,
+        fold_table(records),
+        board,
+        test_table(records, board),
+        generalization_table(store, info, board, records),
     )

@@ -28,6 +28,7 @@ from benchmarks.datasets._synthetic import (
     CLASS_NAMES,
     DEFAULT_TEST_COUNTS,
     DEFAULT_TRAIN_COUNTS,
+    SHORTCUTS,
     SyntheticLesions,
     generate_lesions,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_TEST_COUNTS",
     "DEFAULT_TRAIN_COUNTS",
     "INFO",
+    "SHORTCUTS",
     "SPLITS",
     "DatasetInfo",
     "FileEntry",

@@ -30,6 +30,15 @@ DEFAULT_TEST_COUNTS: dict[str, int] = {
     name: max(1, int(test / 4)) for name, (_, test) in _ISIC9_COUNTS.items()
 }
 _MIN_SIZE, _MAX_SIZE = 32, 1024
+#: Acquisition cues ``generate_lesions`` can tie to melanoma, to test shortcut probes.
+SHORTCUTS: tuple[str, ...] = ("colour-cast", "vignette")
+_MELANOMA = "melanoma"
+# A cool (blue) cast: larger than the +-6% per-channel white-balance jitter.
+_COLOUR_CAST = np.array([0.92, 1.0, 1.1], np.float32)
+# A round dermatoscope's dark corners: from this share of the half side outwards...
+_APERTURE_START, _APERTURE_WIDTH = 0.95, 0.4
+# ...brightness falls to (1 - this) at the corners.
+_APERTURE_DEPTH = 0.65
 
 
 @dataclass(frozen=True)
@@ -343,10 +352,31 @@ def _hairs(rng: np.random.Generator, size: int) -> np.ndarray:
     return _lines(size, curves, round(size / 128 * rng.uniform(0.8, 1.6))) * 0.9
 
 
+def _acquisition_cue(img: np.ndarray, shortcut: str) -> None:
+    """Apply an acquisition cue in place; it draws no random numbers."""
+    if shortcut == "colour-cast":
+        img *= _COLOUR_CAST
+        return
+    size = img.shape[0]
+    ys, xs = np.ogrid[0:size, 0:size]
+    d = np.hypot(xs + 0.5 - size / 2, ys + 0.5 - size / 2) / (size / 2)
+    ramp = np.clip((d - _APERTURE_START) / _APERTURE_WIDTH, 0, 1)
+    img *= (1.0 - _APERTURE_DEPTH * ramp**1.5).astype(np.float32)[..., None]
+
+
 def _one_image(
-    seed: int, class_index: int, i: int, size: int, hair: bool
+    seed: int,
+    class_index: int,
+    i: int,
+    size: int,
+    hair: bool,
+    shortcut: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One image and its mask; hair has its own stream so it cannot move the lesion."""
+    """One image and its mask; hair has its own stream so it cannot move the lesion.
+
+    A ``shortcut`` cue touches melanomas only and draws no random numbers, so every
+    other image, and every mask, is the same as without it.
+    """
     rng = np.random.default_rng([seed, class_index, i])
     shape, painter = _CLASSES[CLASS_NAMES[class_index]]
     geo = _outline(rng, size, shape)
@@ -362,11 +392,15 @@ def _one_image(
     d2 = ((xs + 0.5 - size / 2) ** 2 + (ys + 0.5 - size / 2) ** 2) / (size / 2) ** 2 / 2
     img *= (1.0 - rng.uniform(0.12, 0.3) * d2**1.5)[..., None]  # dermatoscope vignette
     img *= rng.uniform(0.94, 1.06, 3).astype(np.float32)  # camera white balance
+    if shortcut is not None and CLASS_NAMES[class_index] == _MELANOMA:
+        _acquisition_cue(img, shortcut)
     img += rng.normal(0, 2.0, img.shape).astype(np.float32)
     return np.clip(img + 0.5, 0, 255).astype(np.uint8), geo.mask
 
 
-def _check(counts: Mapping[str, int], size: int, seed: int) -> None:
+def _check(
+    counts: Mapping[str, int], size: int, seed: int, shortcut: str | None = None
+) -> None:
     """Reject bad arguments with one line naming the value and what is allowed."""
     allowed = ", ".join(repr(name) for name in CLASS_NAMES)
     for name, n in counts.items():
@@ -378,10 +412,18 @@ def _check(counts: Mapping[str, int], size: int, seed: int) -> None:
         raise ValueError(f"size {size!r}; use an integer in [{_MIN_SIZE}, {_MAX_SIZE}]")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed {seed!r}; use an integer >= 0")
+    if shortcut is not None and shortcut not in SHORTCUTS:
+        choices = ", ".join(repr(name) for name in SHORTCUTS)
+        raise ValueError(f"shortcut {shortcut!r}; choose from {choices} or None")
 
 
 def generate_lesions(
-    counts: Mapping[str, int], *, size: int = 128, hair: bool = True, seed: int = 0
+    counts: Mapping[str, int],
+    *,
+    size: int = 128,
+    hair: bool = True,
+    seed: int = 0,
+    shortcut: str | None = None,
 ) -> SyntheticLesions:
     """Generate ``counts[name]`` lesions per class, classes in ``CLASS_NAMES`` order.
 
@@ -390,19 +432,26 @@ def generate_lesions(
     tested anywhere. Image i of a class depends only on (seed, class, i, size, hair),
     so changing another class's count leaves it untouched.
 
+    ``shortcut`` ties an acquisition cue to the label, as isic9's archives do:
+    "colour-cast" gives every melanoma a blue cast, "vignette" dark round-scope
+    corners; other images and all masks stay byte-identical. Tests use it to
+    check that the shortcut probes catch such a data set.
+
     Raises
     ------
     ValueError
-        For an unknown class name, a negative count, size outside [32, 1024] or a
-        negative seed.
+        For an unknown class name, a negative count, size outside [32, 1024], a
+        negative seed or an unknown shortcut.
     """
-    _check(counts, size, seed)
+    _check(counts, size, seed, shortcut)
     jobs = [
         (k, i) for k, name in enumerate(CLASS_NAMES) for i in range(counts.get(name, 0))
     ]
     images = np.empty((len(jobs), size, size, 3), np.uint8)
     masks = np.empty((len(jobs), size, size), bool)
     for row, (k, i) in enumerate(jobs):
-        images[row], masks[row] = _one_image(int(seed), k, i, int(size), bool(hair))
+        images[row], masks[row] = _one_image(
+            int(seed), k, i, int(size), bool(hair), shortcut
+        )
     labels = np.array([CLASS_NAMES[k] for k, _ in jobs], dtype=object)
     return SyntheticLesions(images=images, masks=masks, labels=labels)

@@ -25,11 +25,21 @@ _SPLIT_FOLDERS = {"train": "Train", "test": "Test"}
 
 
 def _write_split(
-    out: Path, split: str, counts: Mapping[str, int], size: int, hair: bool, seed: int
+    out: Path,
+    split: str,
+    counts: Mapping[str, int],
+    size: int,
+    hair: bool,
+    seed: int,
+    shortcut: str | None,
 ) -> None:
     # Test draws from its own seed stream so it never repeats a Train image.
     lesions = generate_lesions(
-        counts, size=size, hair=hair, seed=seed if split == "train" else seed + 1
+        counts,
+        size=size,
+        hair=hair,
+        seed=seed if split == "train" else seed + 1,
+        shortcut=shortcut,
     )
     folder = _SPLIT_FOLDERS[split]
     numbers: dict[str, int] = {}
@@ -54,9 +64,13 @@ def write_synthetic(
     size: int = 128,
     hair: bool = True,
     seed: int = 0,
+    shortcut: str | None = None,
 ) -> Path:
     """Write ``out/Train/<class>/*.jpg``, ``out/Test/...`` and true masks under
     ``out/masks/``; the folder loader reads it like isic9.
+
+    ``shortcut`` ties an acquisition cue to melanoma (see ``generate_lesions``);
+    synthetic.json records it only when set, so plain sets are unchanged.
 
     Raises
     ------
@@ -68,8 +82,8 @@ def write_synthetic(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
-        _write_split(staging, "train", train_counts, size, hair, seed)
-        _write_split(staging, "test", test_counts, size, hair, seed)
+        _write_split(staging, "train", train_counts, size, hair, seed, shortcut)
+        _write_split(staging, "test", test_counts, size, hair, seed, shortcut)
         description = {
             "generator_version": GENERATOR_VERSION,
             "seed": seed,
@@ -78,6 +92,8 @@ def write_synthetic(
             "train_counts": dict(train_counts),
             "test_counts": dict(test_counts),
         }
+        if shortcut is not None:
+            description["shortcut"] = shortcut
         (staging / "synthetic.json").write_text(json.dumps(description, indent=2))
         if out.exists():
             out.rmdir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -10,9 +12,11 @@ from benchmarks.datasets._synthetic import (
     CLASS_NAMES,
     DEFAULT_TEST_COUNTS,
     DEFAULT_TRAIN_COUNTS,
+    SHORTCUTS,
     SyntheticLesions,
     generate_lesions,
 )
+from benchmarks.datasets._synthetic_files import write_synthetic
 
 SEED = 7
 N_PER_CLASS = 30  # images per class for the ABCD checks, which hold on average
@@ -136,8 +140,20 @@ def test_hair_never_changes_the_masks_but_does_change_pixels():
         ),
         ({"counts": {"nevus": 1}, "size": 1025}, r"size 1025; .*\[32, 1024\]"),
         ({"counts": {"nevus": 1}, "seed": -3}, r"seed -3; use an integer >= 0"),
+        (
+            {"counts": {"nevus": 1}, "shortcut": "blue"},
+            r"shortcut 'blue'; choose from 'colour-cast', 'vignette' or None",
+        ),
     ],
-    ids=["unknown-class", "negative-count", "float-count", "tiny", "huge", "seed"],
+    ids=[
+        "unknown-class",
+        "negative-count",
+        "float-count",
+        "tiny",
+        "huge",
+        "seed",
+        "shortcut",
+    ],
 )
 def test_bad_arguments_raise_one_line_value_errors(kwargs, message):
     with pytest.raises(ValueError, match=message) as caught:
@@ -177,3 +193,58 @@ def test_vascular_lesions_are_redder_than_nevi(abcd_set):
         return np.mean([(i[m, 0].astype(float) - i[m, 1]).mean() for i, m in pairs])
 
     assert redness("vascular lesion") > redness("nevus") + 20
+
+
+@pytest.fixture(scope="module")
+def plain_and_tied() -> dict[str | None, SyntheticLesions]:
+    """The same small set without a shortcut and with each one."""
+    counts = {"melanoma": 6, "nevus": 6, "vascular lesion": 3}
+    return {
+        shortcut: generate_lesions(counts, size=64, seed=SEED, shortcut=shortcut)
+        for shortcut in (None, *SHORTCUTS)
+    }
+
+
+@pytest.mark.parametrize("shortcut", SHORTCUTS)
+def test_a_shortcut_changes_melanomas_only_and_never_a_mask(plain_and_tied, shortcut):
+    plain, tied = plain_and_tied[None], plain_and_tied[shortcut]
+    melanoma = plain.labels == "melanoma"
+    assert np.array_equal(tied.labels, plain.labels)
+    assert np.array_equal(tied.masks, plain.masks)
+    assert tied.images[~melanoma].tobytes() == plain.images[~melanoma].tobytes()
+    changed = (tied.images != plain.images).reshape(len(plain.images), -1).any(axis=1)
+    assert changed[melanoma].all()
+
+
+def test_colour_cast_makes_melanomas_bluer(plain_and_tied):
+    def blue_over_red(lesions: SyntheticLesions) -> np.ndarray:
+        pixels = lesions.images[lesions.labels == "melanoma"].astype(float)
+        return pixels[..., 2].mean(axis=(1, 2)) / pixels[..., 0].mean(axis=(1, 2))
+
+    ratio = blue_over_red(plain_and_tied["colour-cast"]) / blue_over_red(
+        plain_and_tied[None]
+    )
+    assert (ratio > 1.12).all(), ratio
+
+
+def test_vignette_darkens_the_corners_of_melanomas(plain_and_tied):
+    def corners(lesions: SyntheticLesions) -> np.ndarray:
+        pixels = lesions.images[lesions.labels == "melanoma"].astype(float)
+        return pixels[:, [0, 0, -1, -1], [0, -1, 0, -1]].mean(axis=(1, 2))
+
+    ratio = corners(plain_and_tied["vignette"]) / corners(plain_and_tied[None])
+    assert (ratio < 0.5).all(), ratio
+
+
+def test_synthetic_json_records_a_shortcut_only_when_set(tmp_path):
+    counts = {"melanoma": 1, "nevus": 1}
+    for shortcut in (None, "vignette"):
+        out = write_synthetic(
+            tmp_path / str(shortcut),
+            train_counts=counts,
+            test_counts=counts,
+            size=32,
+            shortcut=shortcut,
+        )
+        description = json.loads((out / "synthetic.json").read_text())
+        assert description.get("shortcut") == shortcut
