@@ -325,7 +325,7 @@ class Run(Command):
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.config import RunConfig
         from benchmarks.external import ExternalSource
-        from benchmarks.leaderboard import leaderboard, to_text
+        from benchmarks.leaderboard import leaderboard_of, to_text
         from benchmarks.runner import run
 
         if args.models and args.what != "all":
@@ -378,7 +378,7 @@ class Run(Command):
             )
         logging.getLogger("benchmarks.runner").setLevel(logging.INFO)
         store = run(config, args.out, cache=args.cache)
-        board = leaderboard(store.records(), store.info().grid)
+        board = leaderboard_of(store)
         print(to_text(board))
         print(f"\nresults: {store.run_dir}")
         if not args.no_report:

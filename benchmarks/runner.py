@@ -32,7 +32,7 @@ from benchmarks.executors import Executor, Outcome, TrialFailure, make_executor
 from benchmarks.feature_cache import load_features
 from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
-from benchmarks.leaderboard import leaderboard
+from benchmarks.leaderboard import leaderboard_of
 from benchmarks.shortcuts import shortcut_probes
 from benchmarks.store import RunStore
 from benchmarks.trials import CNN_THREADS
@@ -355,7 +355,7 @@ def _run(
 
     if todo:
         executor.run(todo, workspace, finished)
-    board = leaderboard(store.records())
+    board = leaderboard_of(store)
     atomic_write(
         store.path("leaderboard.csv"),
         lambda stream: stream.write(board.to_csv(index=False).encode()),

@@ -23,7 +23,12 @@ from benchmarks.environment import library_versions
 from benchmarks.errors import UserError
 from benchmarks.image_cache import CACHE_VERSION, load_images
 from benchmarks.images import UnreadableImage
-from benchmarks.leaderboard import BEST_RULE, RANKING, best_configuration, leaderboard
+from benchmarks.leaderboard import (
+    BEST_RULE,
+    RANKING,
+    best_configuration,
+    leaderboard_of,
+)
 from benchmarks.model_dir import check_output_folder, write_model
 from benchmarks.preprocessing import preprocess
 from benchmarks.store import RunInfo, RunStore
@@ -37,14 +42,9 @@ logger = logging.getLogger(__name__)
 TARGET_SENSITIVITY = 0.95
 
 
-def choose_configuration(
-    records: list[dict],
-    requested: str | None = None,
-    grid: tuple[Configuration, ...] = (),
-) -> dict:
+def choose_configuration(board: pd.DataFrame, requested: str | None = None) -> dict:
     """The leaderboard row to train: ``requested`` ('MODEL:STRATEGY') or the
     leaderboard's best, among configurations with finished folds."""
-    board = leaderboard(records, grid)
     if board.empty:
         raise UserError("the run has no finished folds yet; resume it first")
     names = board["configuration"].tolist()
@@ -203,7 +203,7 @@ def train(
     info = store.info()
     out = Path(out)
     check_output_folder(out)  # before the long fit, not after it
-    row = choose_configuration(store.records(), configuration, info.grid)
+    row = choose_configuration(leaderboard_of(store), configuration)
     chosen = Configuration(row["model"], row["strategy"])
     how = "by --config" if configuration else f"as the best by {BEST_RULE}"
     write(f"chose {chosen} ({how})")

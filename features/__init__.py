@@ -11,6 +11,7 @@ from features._handcrafted import (
     ALL_GROUPS,
     EXTRACTOR_VERSION,
     HandcraftedFeatures,
+    camera_independent,
     extract_features,
     feature_names,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "HandcraftedFeatures",
     "asymmetry_features",
     "border_features",
+    "camera_independent",
     "colour_features",
     "diameter_features",
     "extract_features",

@@ -43,6 +43,31 @@ def feature_names(groups: Sequence[str] = ALL_GROUPS) -> list[str]:
     return [f"{group}__{name}" for group in groups for name in GROUP_NAMES[group]]
 
 
+#: Colour features that compare the lesion with its own surroundings or count the
+#: dermoscopic colours in it, rather than measure absolute colour.
+_RELATIVE_COLOUR = ("contrast_", "core_rim_", "share_", "has_", "n_colours")
+
+
+def camera_independent(names: Sequence[str]) -> list[int]:
+    """Positions of the features a camera or archive barely changes: the
+    lesion's asymmetry and border, its colours relative to the surrounding
+    skin, and the dermoscopic colours it holds.
+
+    Why: absolute colour, frame and texture statistics also describe the
+    device, and on data where the classes come from different archives a model
+    learns the archive from them (docs/generalization.md).
+    """
+    return [
+        index
+        for index, name in enumerate(names)
+        if name.startswith(("asymmetry__", "border__"))
+        or (
+            name.startswith("colour__")
+            and name.removeprefix("colour__").startswith(_RELATIVE_COLOUR)
+        )
+    ]
+
+
 def extract_features(
     image: np.ndarray,
     *,

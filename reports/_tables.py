@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.generalization import generalization_table
-from benchmarks.leaderboard import FOLD_METRICS, leaderboard
+from benchmarks.leaderboard import FOLD_METRICS, eligible_families, leaderboard
 from benchmarks.store import RunInfo, RunStore
 
 #: Leaderboard metrics, in column order: (record key, shown name).
@@ -127,7 +127,7 @@ def build(store: RunStore) -> RunTables:
     info = store.info()
     audit = json.loads(store.path("audit.json").read_text(encoding="utf-8"))
     records = store.records()
-    board = leaderboard(records, info.grid)
+    board = leaderboard(records, info.grid, eligible_families(audit))
     return RunTables(
         info,
         audit,

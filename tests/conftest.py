@@ -16,6 +16,17 @@ ISIC9 = Path(
         Path(__file__).resolve().parents[2] / "shared" / "data" / "isic9",
     )
 )
+HAM10000_DEV = Path(
+    os.environ.get(
+        "MELANOMA_BENCH_HAM10000_DEV",
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "ham10000-dev",
+    )
+)
+requires_ham10000_dev = pytest.mark.skipif(
+    not (HAM10000_DEV / "metadata.csv").is_file(),
+    reason="the external set is not at ../shared/data/ham10000-dev (set "
+    "MELANOMA_BENCH_HAM10000_DEV to its folder to run these tests)",
+)
 requires_isic9 = pytest.mark.skipif(
     not ISIC9.is_dir(),
     reason="the real isic9 set is not at ../shared/data/isic9 "

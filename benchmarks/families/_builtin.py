@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.families._spec import (
@@ -30,6 +31,12 @@ def _trees(context: FitContext) -> Any:
         random_state=context.seed,
         n_jobs=XGB_THREADS,
     )
+
+
+def _camera_independent(names: Sequence[str]) -> list[int]:
+    from features import camera_independent
+
+    return camera_independent(names)
 
 
 def _epochs(context: FitContext, batch: int) -> int:
@@ -123,6 +130,17 @@ BUILTIN: tuple[Family, ...] = (
         combine=mean_of,
         default=True,
         colour=5,
+    ),
+    Family(
+        name="xgb-invariant",
+        description="XGBoost on the camera-independent handcrafted features: "
+        "asymmetry, border, colours relative to the skin, dermoscopic colours",
+        inputs=(FEATURES,),
+        feature_columns=_camera_independent,
+        make=_trees,
+        default=True,
+        acquisition_invariant=True,
+        colour=6,
     ),
     Family(
         name="seed-cnn",

@@ -38,8 +38,17 @@ def design_matrix(spec: Family, source: InputSource) -> np.ndarray:
         if kind == EMBEDDINGS:
             blocks.extend(np.asarray(source.embeddings(part)) for part in spec.parts)
         else:
-            blocks.append(np.asarray(source.features()))
+            blocks.append(_features_of(spec, source))
     return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+
+
+def _features_of(spec: Family, source: InputSource) -> np.ndarray:
+    features = np.asarray(source.features())
+    if spec.feature_columns is None:
+        return features
+    from features import feature_names
+
+    return features[:, list(spec.feature_columns(feature_names()))]
 
 
 def _weight_argument(

@@ -61,7 +61,10 @@ class Family:
     only, run last); ``default`` puts it in ``run all``; ``preprocessed``
     False keeps its images as shot whatever ``--preprocessing`` says;
     ``colour`` is its index in the report's colour-blind palette (None: the
-    next free one).
+    next free one). ``feature_columns`` picks the handcrafted features it reads
+    from their names (None: all); ``acquisition_invariant`` says its inputs do
+    not describe the camera, which the leaderboard's rule for "best" reads when
+    the shortcut audit flags the data.
     """
 
     name: str
@@ -75,6 +78,8 @@ class Family:
     default: bool = False
     preprocessed: bool = True
     colour: int | None = None
+    feature_columns: Callable[[Sequence[str]], Sequence[int]] | None = None
+    acquisition_invariant: bool = False
 
     def __post_init__(self) -> None:
         where = f"model family {self.name!r}"

@@ -180,3 +180,15 @@ def test_bad_input_raises_one_clear_error(batch) -> None:
         HandcraftedFeatures().transform(batch.astype(np.float32))
     with pytest.raises(ValueError, match="n_images"):
         HandcraftedFeatures().transform(batch[0])
+
+
+def test_camera_independent_features_leave_out_absolute_colour_frame_and_texture():
+    from features import camera_independent, feature_names
+
+    names = feature_names()
+    chosen = [names[index] for index in camera_independent(names)]
+    assert len(chosen) == 46
+    assert {name.split("__")[0] for name in chosen} == {"asymmetry", "border", "colour"}
+    assert "colour__contrast_e" in chosen and "colour__n_colours" in chosen
+    for absolute in ("colour__rgb_r_mean", "colour__frame_l_mean", "colour__skin_l"):
+        assert absolute not in chosen

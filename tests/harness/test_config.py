@@ -19,7 +19,7 @@ def test_default_grid_runs_the_reference_under_none_only():
     assert [c for c in grid if c.model == "seed-cnn"] == [
         Configuration("seed-cnn", "none")
     ]
-    assert len(grid) == 4 * len(STRATEGIES) + 1
+    assert len(grid) == 5 * len(STRATEGIES) + 1
     assert "transfer" not in {c.model for c in grid}
 
 

@@ -1,10 +1,10 @@
 """Triage on isic9: a model trained on Train, its threshold from out-of-fold
-scores, scoring the held-out Test split (issue 8's bar: melanoma sensitivity
+scores, scoring the held-out Test split (the triage bar: melanoma sensitivity
 >= 0.85 at the saved threshold).
 
 The same steps as
 `python -m benchmarks run cnn --strategies class_weight --data
-../shared/data/isic9 --profile quick --colour-constancy shades-of-gray`, then
+../shared/data/isic9 --profile quick --preprocessing shades-of-gray`, then
 `train` and `triage` of Test/. The run's final trial is left out: `train` fits
 that same model. About 3 minutes on 2 idle cores.
 
@@ -12,7 +12,7 @@ Why colour constancy: isic9's Test split is older archive images with another
 colour cast (bluish where Train is reddish). Without it, a threshold that flags
 95% of the out-of-fold melanomas flagged 9 (cnn) to 11 (xgb) of Test's 16;
 with Shades of Gray in front of the network, this model flags all 16 (Test
-specificity 0.38). README, Triage, has the figures and how they were found.
+specificity 0.38). docs/triage.md has the figures and how they were found.
 """
 
 from __future__ import annotations

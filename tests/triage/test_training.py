@@ -11,7 +11,7 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
 from benchmarks.errors import UserError
-from benchmarks.leaderboard import FOLD_METRICS
+from benchmarks.leaderboard import FOLD_METRICS, eligible_families, leaderboard
 from benchmarks.model_dir import load_model
 from benchmarks.runner import run
 from benchmarks.store import RunStore
@@ -48,16 +48,37 @@ def test_default_is_best_sensitivity_at_80_specificity_ties_by_balanced_accuracy
             ("hybrid", "none", 0.85, 0.90),
         ]
     )
-    chosen = choose_configuration(records)
+    chosen = choose_configuration(leaderboard(records))
     assert (chosen["model"], chosen["strategy"]) == ("cnn", "smote")
-    chosen = choose_configuration(records, "xgb:none")
+    chosen = choose_configuration(leaderboard(records), "xgb:none")
     assert (chosen["model"], chosen["strategy"]) == ("xgb", "none")
+
+
+def test_when_the_audit_flags_a_shortcut_only_camera_blind_families_compete():
+    records = _records(
+        [
+            ("xgb", "none", 0.95, 0.70),
+            ("xgb-invariant", "none", 0.70, 0.50),
+            ("xgb-invariant", "smote", 0.75, 0.45),
+        ]
+    )
+    flagged = eligible_families({"shortcuts": {"flagged": ["colour"]}})
+    assert "xgb-invariant" in flagged and "xgb" not in flagged
+    assert eligible_families({"shortcuts": {"flagged": []}}) is None
+    assert eligible_families({}) is None  # runs made before the shortcut audit
+    chosen = choose_configuration(leaderboard(records, eligible=flagged))
+    assert chosen["configuration"] == "xgb-invariant:smote"
+    assert choose_configuration(leaderboard(records))["configuration"] == "xgb:none"
+    # With no such family in the grid, every family competes.
+    only = _records([("xgb", "none", 0.9, 0.7), ("cnn", "none", 0.8, 0.7)])
+    board = leaderboard(only, eligible=flagged)
+    assert board.loc[board["best"], "configuration"].tolist() == ["xgb:none"]
 
 
 def test_unknown_configuration_lists_the_choices():
     records = _records([("xgb", "none", 0.8, 0.7)])
     with pytest.raises(UserError, match=r"--config cnn:none: .* choose from xgb:none"):
-        choose_configuration(records, "cnn:none")
+        choose_configuration(leaderboard(records), "cnn:none")
 
 
 def test_xgb_model_is_the_final_fit_with_its_threshold_from_out_of_fold_scores(
