@@ -10,6 +10,7 @@ from benchmarks.config import PROFILES, Profile
 from benchmarks.families import FAMILIES
 from benchmarks.store import RunStore
 from benchmarks.workspace import Workspace
+from features import feature_names
 
 #: Enough training to exercise every code path in seconds, not to learn much.
 TINY = Profile(
@@ -64,7 +65,8 @@ def marked_workspace(tmp_path, held_out: str) -> Workspace:
         }
     ).to_parquet(store.path("manifest.parquet"))
     marked = folds == 0 if held_out == "validation" else split == "test"
-    features = rng.random((len(labels), 6)).astype(np.float32)
+    # As wide as the real feature table: some families read named columns.
+    features = rng.random((len(labels), len(feature_names()))).astype(np.float32)
     features[marked] = MARK
     np.save(store.path("features.npy"), features)
     paths = {}
