@@ -570,6 +570,8 @@ class Triage(Command):
         result = triage(
             model, args.images, args.out, n_jobs=args.jobs, write=_progress_line
         )
+        if result.warning:
+            print(f"melanoma-bench: warning: {result.warning}", file=sys.stderr)
         if result.scored == result.unreadable == 0:
             print(
                 f"melanoma-bench: warning: no files in {args.images}; the worklist "

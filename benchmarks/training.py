@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks import families
+from benchmarks import drift, families
 from benchmarks.configuration import Configuration, Trial
 from benchmarks.environment import library_versions
 from benchmarks.errors import UserError
@@ -236,15 +236,15 @@ def train(
         rows, store.path("features.npy"), images, info.config.preprocessing
     )
     estimators = fit_configuration(chosen, workspace, source, labels[rows])
+    inputs = model_inputs(chosen.model, workspace.preprocessing, workspace.plugins)
     metadata = {
         "model": chosen.model,
         "strategy": chosen.strategy,
         "classes": list(classes),
         "positive_class": positive,
         "plugins": list(workspace.plugins),
-        "inputs": model_inputs(
-            chosen.model, workspace.preprocessing, workspace.plugins
-        ),
+        "inputs": inputs,
+        "input_statistics": _input_statistics(inputs, source),
         "threshold": point.to_dict(),
         "selection": {
             "rule": "--config" if configuration else BEST_RULE,
@@ -268,6 +268,18 @@ def train(
         "versions": library_versions(),
     }
     return out, write_model(out, metadata, estimators)
+
+
+def _input_statistics(inputs: dict, source: _TrainingRows) -> dict:
+    """What the training images looked like, for triage's comparison: the skin
+    around the lesion where the model reads features, else mean colour."""
+    if "features" in inputs:
+        names = inputs["features"]["names"]
+        values = np.asarray(source.features())[:, drift.skin_columns(names)]
+        return drift.statistics(values, "skin colour", list(drift.SKIN_FEATURES))
+    size = inputs["images"][0][0]
+    values = drift.mean_colour(source.images(size, preprocessed=False))
+    return drift.statistics(values, f"mean colour at {size} px", ["R", "G", "B"])
 
 
 def _external_figures(store: RunStore, chosen: Configuration) -> dict:

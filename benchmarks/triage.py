@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from benchmarks import families
+from benchmarks import drift, families
 from benchmarks.cache import atomic_write
 from benchmarks.errors import UserError
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
@@ -53,6 +53,7 @@ class TriageResult:
     unreadable: int
     seconds: float
     out: Path
+    warning: str | None = None
 
     @property
     def images_per_second(self) -> float:
@@ -180,6 +181,16 @@ class _ChunkInputs:
 
     def embeddings(self, model: str) -> np.ndarray:
         raise RuntimeError("triage reads embeddings from the model's fitted parts")
+
+
+def _drift_values(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
+    """What ``train`` recorded of its images, for these chunks' images."""
+    inputs = model.metadata["inputs"]
+    if "features" in inputs:
+        columns = drift.skin_columns(inputs["features"]["names"])
+        return _ChunkInputs(chunks, "none").features()[:, columns]
+    size = inputs["images"][0][0]
+    return drift.mean_colour(_ChunkInputs(chunks, "none").images(size, False))
 
 
 def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
@@ -322,6 +333,7 @@ def triage(
     inputs = _Inputs.of(model.metadata)
     scored: list[int] = []
     parts: list[np.ndarray] = []
+    looks: list[np.ndarray] = []
     with tempfile.TemporaryFile() as stream:
         spool = _Spool(stream)
         pending: list[_Chunk] = []
@@ -330,6 +342,7 @@ def triage(
         def score() -> None:
             if any(chunk.read for chunk in pending):
                 parts.append(_probabilities(model, pending))
+                looks.append(_drift_values(model, pending))
             pending.clear()
 
         for chunk in _chunks_of(folder, files, inputs, n_jobs or available_cores()):
@@ -347,6 +360,12 @@ def triage(
                 write(_progress(done, len(files), started))
         n_classes = len(model.metadata["classes"])
         proba = np.concatenate(parts) if parts else np.zeros((0, n_classes))
+        reference = model.metadata.get("input_statistics")
+        warning = (
+            drift.shift(reference, np.concatenate(looks))
+            if reference and looks
+            else None
+        )
         table, order = _worklist(files, scored, proba, model)
         unreadable.sort(key=lambda item: item["file"])
         _write_csv(out / WORKLIST, table)
@@ -366,6 +385,7 @@ def triage(
             training=metadata["training"],
             classes=metadata["classes"],
             positive=metadata["positive_class"],
+            drift_warning=warning,
         )
     return TriageResult(
         scored=len(table),
@@ -373,4 +393,5 @@ def triage(
         unreadable=len(unreadable),
         seconds=time.perf_counter() - started,
         out=out,
+        warning=warning,
     )
