@@ -82,9 +82,9 @@ def _configurations(
     for record in records:
         configuration = Configuration(record["model"], record["strategy"])
         grouped.setdefault(configuration, []).append(record)
-    listed = list(order)
-    rest = sorted(item for item in grouped if item not in set(order))
-    return {item: grouped[item] for item in [*listed, *rest] if grouped[item]}
+    listed = set(order)
+    rest = sorted(item for item in grouped if item not in listed)
+    return {item: grouped[item] for item in [*order, *rest] if grouped[item]}
 
 
 def _fold_values(folds: list[dict], name: str) -> dict[int, float | None]:

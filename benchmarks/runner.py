@@ -231,10 +231,8 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         families.family(name, grid.plugins(config))
         for name in dict.fromkeys(trial.model for trial in trials)
     ]
-    if (
-        any(spec.reads_features for spec in specs)
-        and not store.path("features.npy").exists()
-    ):
+    reads_features = any(spec.reads_features for spec in specs)
+    if reads_features and not store.path("features.npy").exists():
         logger.info("features: computing or reading from the cache")
         features = load_features(table, cache=cache).to_numpy(np.float32)
         store.write_array(store.path("features.npy"), features)
@@ -251,10 +249,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                 folder / "manifest.parquet",
                 lambda stream, frame=columns: frame.to_parquet(stream, index=False),
             )
-        if (
-            any(spec.reads_features for spec in specs)
-            and not (folder / "features.npy").exists()
-        ):
+        if reads_features and not (folder / "features.npy").exists():
             logger.info("features of external set %s", name)
             values = load_features(rows, cache=cache).to_numpy(np.float32)
             store.write_array(folder / "features.npy", values)

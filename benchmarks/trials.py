@@ -119,47 +119,38 @@ def _fit(
 
 @dataclass(frozen=True)
 class RunInputs:
-    """A run folder's inputs for every row: its features, its cached images
-    (preprocessed as the run says) and its trials' stored embeddings."""
+    """A run folder's inputs for every row of the run, or of one external set
+    (``external``): features, cached images (preprocessed as the run says)
+    and the embeddings its parts' trials stored."""
 
     trial: Trial
     workspace: Workspace
+    external: str | None = None
 
     def features(self) -> np.ndarray:
-        return _features(self.workspace.run_dir)
-
-    def images(self, size: int, preprocessed: bool) -> np.ndarray:
-        chosen = self.workspace.preprocessing if preprocessed else "none"
-        return _images(self.workspace.image_paths[size], chosen)
-
-    def embeddings(self, model: str) -> np.ndarray:
-        need = self.trial.on(model)
-        source = self.workspace.store.embedding_path(need.key)
-        if not source.is_file():
-            raise RuntimeError(f"{self.trial.key}: run {need.key} first (no {source})")
-        return np.load(source)
-
-
-@dataclass(frozen=True)
-class ExternalInputs:
-    """An external set's rows as a family reads them: its features and cached
-    images from the run folder, and the embeddings its parts' final fits stored."""
-
-    trial: Trial
-    workspace: Workspace
-    name: str
-
-    def features(self) -> np.ndarray:
-        folder = self.workspace.store.external_dir(self.name)
+        if self.external is None:
+            return _features(self.workspace.run_dir)
+        folder = self.workspace.store.external_dir(self.external)
         return np.load(folder / "features.npy", mmap_mode="r")
 
     def images(self, size: int, preprocessed: bool) -> np.ndarray:
         chosen = self.workspace.preprocessing if preprocessed else "none"
-        return _images(self.workspace.external_image_paths[self.name][size], chosen)
+        paths = (
+            self.workspace.image_paths
+            if self.external is None
+            else self.workspace.external_image_paths[self.external]
+        )
+        return _images(paths[size], chosen)
 
     def embeddings(self, model: str) -> np.ndarray:
-        key = external_key(self.trial.on(model).key, self.name)
-        return np.load(self.workspace.store.embedding_path(key))
+        need = self.trial.on(model)
+        key = (
+            need.key if self.external is None else external_key(need.key, self.external)
+        )
+        source = self.workspace.store.embedding_path(key)
+        if not source.is_file():
+            raise RuntimeError(f"{self.trial.key}: run {need.key} first (no {source})")
+        return np.load(source)
 
 
 def external_key(key: str, name: str) -> str:
@@ -182,7 +173,7 @@ def _score_externals(
         column = f"external_{name}_proba"
         if family.fits:
             X = np.asarray(
-                families.design_matrix(family, ExternalInputs(trial, workspace, name))
+                families.design_matrix(family, RunInputs(trial, workspace, name))
             )
             proba = families.class_probabilities(estimator, X, workspace.classes)
             if families.embedded(trial.model, workspace.plugins):
