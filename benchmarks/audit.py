@@ -108,6 +108,7 @@ class AuditReport:
                 .unstack(fill_value=0)
                 .iterrows()
             },
+            "sources": _classes_by_source(readable),
             "registry_notes": self.registry_notes,
             "unreadable_files": [
                 {"file": self._relative(path), "error": error}
@@ -147,6 +148,9 @@ class AuditReport:
             ("blank images", facts["blank"]),
         ]
         lines.extend(f"{name:<44}{value:>6}" for name, value in rows)
+        if facts["sources"]:
+            by_source = pd.DataFrame(facts["sources"]).fillna(0).astype(int)
+            lines.extend(["", "Classes by source:", by_source.to_string()])
         for pair in facts["conflict_class_pairs"]:
             lines.append(
                 f"  conflict {' / '.join(pair['labels'])}: {pair['groups']} group(s)"
@@ -155,6 +159,18 @@ class AuditReport:
             lines.append(f"  unreadable {item['file']}: {item['error']}")
         lines.extend(f"  registry: {note}" for note in self.registry_notes)
         return "\n".join(lines)
+
+
+def _classes_by_source(readable: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Images of each class in each source, when there are several: a class
+    found in one source only can be learnt as that source's camera."""
+    if "source" not in readable or readable["source"].nunique() < 2:
+        return {}
+    counts = readable.groupby("source")["label"].value_counts().unstack(fill_value=0)
+    return {
+        str(source): {str(label): int(n) for label, n in row.items()}
+        for source, row in counts.iterrows()
+    }
 
 
 def _describe(rows: pd.DataFrame, kind: str) -> dict:
@@ -209,7 +225,8 @@ def audit(
         if len(set(identical_id[rows.index])) > 1:
             groups.append(_describe(rows, "near"))
 
-    info = identify(manifest)
+    several = "source" in manifest and manifest["source"].nunique() > 1
+    info = None if several else identify(manifest)
     notes = count_differences(manifest[manifest["readable"]], info) if info else []
     return AuditReport(
         manifest=manifest,

@@ -20,10 +20,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
         "--data",
-        default="synthetic",
-        metavar="PATH",
+        action="append",
+        metavar="[NAME=]PATH",
         help="a folder of class sub-folders (optionally under Train/ and Test/), "
-        "a metadata .csv, or 'synthetic' (default: the embedded synthetic set)",
+        "a metadata .csv, or 'synthetic' (default: the embedded synthetic set); "
+        "repeat it to combine sources, each image keeping its source's NAME "
+        "(default: the folder's name)",
     )
     group.add_argument(
         "--images", metavar="DIR", help="image folder of a .csv (default: its folder)"
@@ -48,15 +50,19 @@ def _add_cache_argument(parser: argparse._ActionsContainer) -> None:
     )
 
 
-def _load(args: argparse.Namespace):
-    from benchmarks.datasets import load_manifest
+def _data(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(args.data or ["synthetic"])
 
-    if args.data == "synthetic":
+
+def _load(args: argparse.Namespace):
+    from benchmarks.sources import is_synthetic, load_sources
+
+    if is_synthetic(_data(args)):
         logger.warning(
             "data: the embedded SYNTHETIC set (pass --data PATH for real data)"
         )
-    return load_manifest(
-        args.data,
+    return load_sources(
+        _data(args),
         images=args.images,
         id_column=args.id_column,
         label_column=args.label_column,
@@ -215,7 +221,7 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.config import EXECUTORS, PROFILES
+        from benchmarks.config import CV_SCHEMES, EXECUTORS, PROFILES
         from benchmarks.preprocessing import PREPROCESSING
 
         parser.add_argument(
@@ -261,6 +267,14 @@ class Run(Command):
         )
         grid.add_argument(
             "--folds", type=int, help="number of folds (default: the profile's)"
+        )
+        grid.add_argument(
+            "--cv",
+            choices=list(CV_SCHEMES),
+            help="how folds are drawn: stratified by class, one lesion's images "
+            "together; or leave-source-out, each --data source scored by models "
+            "trained on the others (default: leave-source-out with two or more "
+            "sources, else stratified)",
         )
         grid.add_argument("--seed", type=int, default=0, help="(default 0)")
         grid.add_argument(
@@ -327,6 +341,7 @@ class Run(Command):
         from benchmarks.external import ExternalSource
         from benchmarks.leaderboard import leaderboard_of, to_text
         from benchmarks.runner import run
+        from benchmarks.sources import is_synthetic
 
         if args.models and args.what != "all":
             raise UserError(
@@ -345,7 +360,7 @@ class Run(Command):
                 )
             options.append((name.strip(), value.strip()))
         config = RunConfig(
-            data=args.data,
+            data=_data(args),
             images=args.images,
             id_column=args.id_column,
             label_column=args.label_column,
@@ -354,6 +369,7 @@ class Run(Command):
             strategies=strategies,
             profile=args.profile,
             folds=args.folds,
+            cv=args.cv,
             seed=args.seed,
             conflicts=args.conflicts,
             test_leaks=args.test_leaks,
@@ -370,7 +386,7 @@ class Run(Command):
             executor=args.executor,
             scheduler=args.scheduler,
         )
-        if args.data == "synthetic":
+        if is_synthetic(config.data):
             print(
                 "melanoma-bench: running on the embedded SYNTHETIC data set "
                 f"({args.profile} profile); pass --data PATH for real images",

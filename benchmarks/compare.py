@@ -34,6 +34,7 @@ SAME_SETTINGS = (
     "test_leaks",
     "positive_class",
     "preprocessing",
+    "cv",
 )
 #: Defaults written into a new baseline; the file is the authority afterwards.
 DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}

@@ -12,6 +12,9 @@ from benchmarks import __version__
 from benchmarks.errors import UserError
 
 POLICIES: tuple[str, ...] = ("keep", "drop")
+#: How cross-validation folds are drawn: stratified by class and grouped by
+#: lesion, or one fold per ``--data`` source.
+CV_SCHEMES: tuple[str, ...] = ("stratified", "leave-source-out")
 #: Where trials run (benchmarks.executors): processes here, or a Dask cluster.
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 
@@ -70,7 +73,7 @@ class RunConfig:
     from another working folder too.
     """
 
-    data: str = "synthetic"
+    data: tuple[str, ...] = ("synthetic",)
     images: str | None = None
     id_column: str | None = None
     label_column: str | None = None
@@ -79,6 +82,7 @@ class RunConfig:
     strategies: tuple[str, ...] | None = None
     profile: str = "quick"
     folds: int | None = None
+    cv: str | None = None
     seed: int = 0
     conflicts: str = "keep"
     test_leaks: str = "keep"
@@ -94,7 +98,10 @@ class RunConfig:
     scheduler: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.data, str):
+            object.__setattr__(self, "data", (self.data,))
         self._check_registered()
+        self._check_cv()
         if self.profile not in PROFILES:
             raise UserError(
                 f"--profile {self.profile}: choose from {', '.join(PROFILES)}"
@@ -144,6 +151,24 @@ class RunConfig:
                     "transfer.weights=backbone.h5"
                 )
 
+    def _check_cv(self) -> None:
+        from benchmarks.sources import source_names
+
+        names = source_names(self.data)
+        if self.cv is not None and self.cv not in CV_SCHEMES:
+            raise UserError(f"--cv {self.cv}: choose from {', '.join(CV_SCHEMES)}")
+        if self.scheme == "leave-source-out":
+            if len(names) < 2:
+                raise UserError(
+                    "--cv leave-source-out: needs two or more sources; repeat "
+                    "--data, such as --data isic9=FOLDER --data ham=metadata.csv"
+                )
+            if self.folds is not None:
+                raise UserError(
+                    f"--folds {self.folds}: leave-source-out has one fold per "
+                    "source; drop --folds or use --cv stratified"
+                )
+
     def _check_executor(self) -> None:
         if self.executor not in EXECUTORS:
             raise UserError(
@@ -177,7 +202,17 @@ class RunConfig:
         return PROFILES[self.profile]
 
     @property
+    def scheme(self) -> str:
+        """The --cv in force: leave-source-out when several sources are
+        given and none is named."""
+        if self.cv is not None:
+            return self.cv
+        return "leave-source-out" if len(self.data) > 1 else "stratified"
+
+    @property
     def n_folds(self) -> int:
+        if self.scheme == "leave-source-out":
+            return len(self.data)
         return self.folds or self.settings.folds
 
     @classmethod
@@ -197,6 +232,7 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
+        values["data"] = list(self.data)
         values["models"] = None if self.models is None else list(self.models)
         values["model_options"] = [list(pair) for pair in self.model_options]
         values["external"] = [list(pair) for pair in self.external]
@@ -215,9 +251,10 @@ class RunConfig:
         """
         defaults = RunConfig().to_dict()
         defaults["folds"] = self.settings.folds
+        defaults["cv"] = "leave-source-out" if len(self.data) > 1 else "stratified"
         identity = {
             name: value
-            for name, value in self.to_dict().items()
+            for name, value in {**self.to_dict(), "cv": self.scheme}.items()
             if name not in _WHERE_NOT_WHAT
             and value != defaults[name]
             and not (name == "folds" and value is None)
@@ -245,6 +282,8 @@ _WHERE_NOT_WHAT = (
 
 
 def _recorded_value(name: str, value: object) -> object:
+    if name == "data" and isinstance(value, str):  # one source before there were more
+        return (value,)
     if name in ("model_options", "external"):
         return tuple(tuple(pair) for pair in value)
     if isinstance(value, list):

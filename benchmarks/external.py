@@ -18,40 +18,16 @@ import pandas as pd
 
 from benchmarks.audit import near_pairs
 from benchmarks.errors import UserError
+from benchmarks.labels import map_labels
 from benchmarks.metrics import MAX_FALSE_POSITIVE_RATE, evaluate
+from benchmarks.sources import named_path
 
-#: Diagnosis codes and common spellings of HAM10000 and ISIC Archive exports ->
-#: the isic9 class names. HAM's akiec also holds Bowen's disease.
-LABEL_MAP: dict[str, str] = {
-    "mel": "melanoma",
-    "melanoma": "melanoma",
-    "nv": "nevus",
-    "nevus": "nevus",
-    "naevus": "nevus",
-    "melanocytic nevus": "nevus",
-    "bcc": "basal cell carcinoma",
-    "basal cell carcinoma": "basal cell carcinoma",
-    "bkl": "pigmented benign keratosis",
-    "benign keratosis": "pigmented benign keratosis",
-    "pigmented benign keratosis": "pigmented benign keratosis",
-    "akiec": "actinic keratosis",
-    "ak": "actinic keratosis",
-    "actinic keratosis": "actinic keratosis",
-    "df": "dermatofibroma",
-    "dermatofibroma": "dermatofibroma",
-    "vasc": "vascular lesion",
-    "vascular lesion": "vascular lesion",
-    "scc": "squamous cell carcinoma",
-    "squamous cell carcinoma": "squamous cell carcinoma",
-    "seborrheic keratosis": "seborrheic keratosis",
-}
 #: An ISIC image id: the same id is the same image, whatever the file name says.
 _ISIC_ID = re.compile(r"ISIC_\d{7}")
 #: Bootstrap resamples of the external intervals.
 BOOTSTRAP_RESAMPLES = 1000
 #: A drop from cross-validated to external melanoma AUC above this is a finding.
 DROP_FINDING = 0.10
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -63,50 +39,7 @@ class ExternalSource:
 
     @classmethod
     def parse(cls, text: str) -> ExternalSource:
-        name, equals, path = text.partition("=")
-        if not equals:
-            path = text
-            where = Path(text)
-            name = (where.parent if where.suffix.lower() == ".csv" else where).name
-        if not _NAME.match(name):
-            raise UserError(
-                f"--external {text}: name it NAME=PATH with a plain name (letters, "
-                "digits, '-', '_', '.'), such as ham=metadata.csv"
-            )
-        return cls(name, path)
-
-
-def map_labels(
-    labels: pd.Series, classes: tuple[str, ...], extra: dict[str, str] | None = None
-) -> pd.Series:
-    """Each label as a training class where a map knows it (``extra`` first,
-    then ``LABEL_MAP``), else as it is."""
-    known = set(classes)
-    table = {
-        **LABEL_MAP,
-        **{key.lower(): value for key, value in (extra or {}).items()},
-    }
-
-    def mapped(label: str) -> str:
-        if label in known:
-            return label
-        return table.get(label.strip().lower(), label)
-
-    return labels.astype(str).map(mapped)
-
-
-def read_label_map(path: str | Path) -> dict[str, str]:
-    """``--label-map FILE``: a CSV of two columns, external label -> class."""
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, header=None)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise UserError(f"--label-map {path}: not a readable CSV ({error})") from None
-    if table.shape[1] != 2:
-        raise UserError(
-            f"--label-map {path}: {table.shape[1]} columns; write two, the external "
-            "label and the training class"
-        )
-    return dict(zip(table[0].str.strip(), table[1].str.strip(), strict=True))
+        return cls(*named_path(text, "--external"))
 
 
 def _lesion_ids(manifest: pd.DataFrame) -> pd.Series:

@@ -53,3 +53,20 @@ def assign_folds(
     for fold, (_, validation) in enumerate(splitter.split(labels, labels, groups)):
         folds[validation] = fold
     return folds
+
+
+def source_folds(
+    sources: np.ndarray, groups: np.ndarray, names: list[str]
+) -> np.ndarray:
+    """Leave-source-out folds: fold k holds the images of source ``names[k]``.
+
+    A copy group found in several sources (the same image or lesion in two
+    archives) goes wholly to the fold of the first of them, so a held-out
+    source's images never reach training through a copy in another source.
+    """
+    sources = np.asarray(sources)
+    groups = np.asarray(groups)
+    position = {name: index for index, name in enumerate(names)}
+    own = np.array([position[source] for source in sources], dtype=np.int64)
+    first = pd.Series(own).groupby(groups).transform("min").to_numpy()
+    return first.astype(np.int64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.configuration import Trial
+from benchmarks.configuration import Configuration, Trial
 from benchmarks.errors import UserError
 from benchmarks.external import DROP_FINDING, bootstrap
 from benchmarks.store import RunInfo, RunStore
@@ -116,3 +116,58 @@ def findings(table: pd.DataFrame) -> list[str]:
             "carry over to these images."
         )
     return sentences
+
+
+def held_out_table(
+    store: RunStore, info: RunInfo, board: pd.DataFrame, records: list[dict]
+) -> pd.DataFrame:
+    """Leave-source-out: one row per (configuration, held-out source), the
+    figures of the model trained on the other sources, with a 95% interval of
+    melanoma AUC resampling whole lesions."""
+    if not info.leave_source_out:
+        return pd.DataFrame()
+    table = pd.read_parquet(store.path("manifest.parquet"))
+    labels = table["label"].astype(str).to_numpy()
+    groups = table["group"].astype(str).to_numpy()
+    column = info.classes.index(info.positive)
+    configurations = set(board["configuration"])
+    rows = []
+    for record in records:
+        configuration = Configuration(record["model"], record["strategy"])
+        if record["fold"] == "final" or str(configuration) not in configurations:
+            continue
+        held_out = info.sources[record["fold"]]
+        scores = store.scores(record["key"])
+        evaluated = scores["evaluation_rows"]
+        is_positive = labels[evaluated] == info.positive
+        figures = record["metrics"]["validation"]
+        interval = None
+        if is_positive.any() and not is_positive.all():
+            interval = bootstrap(
+                is_positive,
+                scores["evaluation_proba"][:, column],
+                np.zeros(len(evaluated), dtype=bool),
+                groups[evaluated],
+                seed=info.config.seed,
+            )["melanoma_auc"]
+        rows.append(
+            {
+                "configuration": str(configuration),
+                "held_out": held_out,
+                "trained_on": " + ".join(s for s in info.sources if s != held_out),
+                "n": len(evaluated),
+                "n_melanoma": int(is_positive.sum()),
+                "melanoma_auc": figures["melanoma_auc"],
+                "melanoma_auc_ci": interval,
+                "melanoma_sensitivity_at_80_specificity": figures[
+                    "melanoma_sensitivity_at_80_specificity"
+                ],
+                "balanced_accuracy": figures["balanced_accuracy"],
+            }
+        )
+    order = {name: index for index, name in enumerate(board["configuration"])}
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["_order"] = frame["configuration"].map(order)
+    return frame.sort_values(["_order", "held_out"]).drop(columns="_order")

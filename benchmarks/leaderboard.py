@@ -19,7 +19,7 @@ from benchmarks.metrics import (
     corrected_resampled_ttest,
     summarize,
 )
-from benchmarks.store import RunStore
+from benchmarks.store import RunInfo, RunStore
 
 #: Validation metrics summarised over folds (mean, std and 95% CI columns).
 FOLD_METRICS = (
@@ -50,7 +50,9 @@ BEST_RULE = (
     f"highest mean out-of-fold melanoma sensitivity at "
     f"{1 - MAX_FALSE_POSITIVE_RATE:.0%} specificity, ties by balanced accuracy; "
     "when the shortcut audit flags the data, among the families whose inputs do "
-    "not describe the camera"
+    "not describe the camera, the one with the smallest train-val gap of those "
+    "not distinguishable from their best (p >= 0.05); with leave-source-out "
+    "folds, by the mean over the held-out sources, among all families"
 )
 #: A configuration whose paired test against the best gives p at or above this
 #: is "not distinguishable" from it.
@@ -122,10 +124,18 @@ def eligible_families(audit: dict) -> set[str] | None:
 
 def leaderboard_of(store: RunStore) -> pd.DataFrame:
     """A run folder's leaderboard: its records in its grid's order, the best
-    by ``BEST_RULE`` given its audit."""
+    by ``BEST_RULE`` given its audit and folds."""
     path = store.path("audit.json")
     audit = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    return leaderboard(store.records(), store.info().grid, eligible_families(audit))
+    return run_leaderboard(store.info(), store.records(), audit)
+
+
+def run_leaderboard(info: RunInfo, records: list[dict], audit: dict) -> pd.DataFrame:
+    """``leaderboard`` as a run's folds and audit decide it."""
+    if info.leave_source_out:
+        # Each held-out source is scored by models that never saw its camera.
+        return leaderboard(records, info.grid, None, info.sources)
+    return leaderboard(records, info.grid, eligible_families(audit))
 
 
 def _paired_p(
@@ -147,6 +157,7 @@ def leaderboard(
     records: list[dict],
     order: Sequence[Configuration] = (),
     eligible: Collection[str] | None = None,
+    held_out: Sequence[str] = (),
 ) -> pd.DataFrame:
     """One row per configuration with at least one finished fold, in ``order``
     (the run's grid), the best by ``BEST_RULE`` marked, each other row's p
@@ -154,7 +165,9 @@ def leaderboard(
 
     ``train_val_gap`` is train minus validation balanced accuracy, fold by
     fold; the Test columns come from the final fit on all training images
-    (empty without a Test split).
+    (empty without a Test split). ``held_out`` names the source each fold
+    holds out in a leave-source-out run: each gets its own columns
+    (held_out_NAME_...), the figures of the models trained on the others.
     """
     rows, fold_records = [], []
     for configuration, group in _configurations(records, order).items():
@@ -178,6 +191,16 @@ def leaderboard(
         row["wall_seconds"] = sum(r["timings"]["wall_seconds"] for r in group)
         test = (final[0]["metrics"].get("test") if final else None) or {}
         row.update({f"test_{name}": test.get(name) for name in TEST_METRICS})
+        for record in folds:
+            if held_out:
+                figures = record["metrics"]["validation"]
+                name = held_out[record["fold"]]
+                row.update(
+                    {
+                        f"held_out_{name}_{metric}": figures[metric]
+                        for metric in EXTERNAL_METRICS
+                    }
+                )
         for source, figures in (final[0].get("external", {}) if final else {}).items():
             row.update(
                 {
@@ -193,6 +216,8 @@ def leaderboard(
         return board
     best = best_index(board, eligible)
     n_folds = max(len(folds) for folds in fold_records)
+    if eligible is not None:
+        best = _least_overfit(board, fold_records, best, eligible, n_folds)
     tests = [
         (None, None) if index == best else _paired_p(fold_records[best], folds, n_folds)
         for index, folds in enumerate(fold_records)
@@ -201,6 +226,37 @@ def leaderboard(
     board["p_vs_best"] = [p for p, _ in tests]
     board["distinguishable"] = [distinct for _, distinct in tests]
     return board
+
+
+def _least_overfit(
+    board: pd.DataFrame,
+    fold_records: list[list[dict]],
+    best: int,
+    eligible: Collection[str],
+    n_folds: int,
+) -> int:
+    """Among the ``eligible`` rows not distinguishable from ``best``, the one
+    with the smallest train-val gap.
+
+    Why: on data the shortcut audit flags, a higher cross-validated figure can
+    come from residual acquisition cues a flexible model still finds; among
+    configurations the folds cannot tell apart, the one that fits its
+    training part least beyond its validation part has learnt the least of
+    them (a one-standard-error rule).
+    """
+    if board.loc[best, "model"] not in eligible:
+        return best
+    tied = [
+        index
+        for index, model in enumerate(board["model"])
+        if model in eligible
+        and (
+            index == best
+            or _paired_p(fold_records[best], fold_records[index], n_folds)[1] is False
+        )
+    ]
+    gaps = board["train_val_gap_mean"].astype(float).fillna(np.inf)
+    return min(tied, key=lambda index: (round(gaps[index], 9), index))
 
 
 def best_configuration(board: pd.DataFrame) -> Configuration:

@@ -25,15 +25,17 @@ from benchmarks.audit import AuditReport, audit
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.config import RunConfig
 from benchmarks.configuration import Trial
-from benchmarks.datasets import INFO, drop_unreadable, load_manifest, relative_path
+from benchmarks.datasets import INFO, drop_unreadable, relative_path
 from benchmarks.environment import library_versions, machine
 from benchmarks.errors import UserError
 from benchmarks.executors import Executor, Outcome, TrialFailure, make_executor
 from benchmarks.feature_cache import load_features
-from benchmarks.folds import assign_folds
+from benchmarks.folds import assign_folds, source_folds
 from benchmarks.image_cache import load_images
+from benchmarks.labels import read_label_map
 from benchmarks.leaderboard import leaderboard_of
 from benchmarks.shortcuts import shortcut_probes
+from benchmarks.sources import load_sources, source_names
 from benchmarks.store import RunStore
 from benchmarks.trials import CNN_THREADS
 from benchmarks.workspace import Workspace
@@ -104,11 +106,13 @@ def _shortcuts(
     config: RunConfig,
     cache: str | None,
 ) -> dict:
-    """The shortcut probes on the run's own folds; a set too small to probe
-    says why instead."""
+    """The shortcut probes on the run's own folds (stratified ones over the
+    pooled sources in a leave-source-out run: a cue that tells the sources
+    apart is what they look for); a set too small to probe says why instead."""
+    own = folds if config.scheme == "stratified" else None
     try:
         return shortcut_probes(
-            table, positive, folds=folds, seed=config.seed, cache=cache
+            table, positive, folds=own, seed=config.seed, cache=cache
         )
     except UserError as error:
         return {"skipped": str(error), "flagged": []}
@@ -116,6 +120,7 @@ def _shortcuts(
 
 def _external_sets(
     config: RunConfig,
+    label_map: dict[str, str] | None,
     training: pd.DataFrame,
     classes: tuple[str, ...],
     positive: str,
@@ -124,7 +129,6 @@ def _external_sets(
     """Each ``--external`` set's scorable rows and its facts for audit.json."""
     if not config.external:
         return {}
-    label_map = external.read_label_map(config.label_map) if config.label_map else None
     loaded = {}
     for name, path in config.external:
         rows, facts = external.load_external(
@@ -148,8 +152,10 @@ def _external_sets(
 
 def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
     """Load, audit and fold the data and write the run folder's inputs."""
-    manifest = load_manifest(
+    label_map = read_label_map(config.label_map) if config.label_map else None
+    manifest = load_sources(
         config.data,
+        label_map=label_map,
         images=config.images,
         id_column=config.id_column,
         label_column=config.label_column,
@@ -169,16 +175,25 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
 
     in_cv = table["split"].isin(CV_SPLITS).to_numpy()
     folds = np.full(len(table), -1, dtype=np.int64)
-    folds[in_cv] = assign_folds(
-        table["label"].to_numpy()[in_cv],
-        groups[in_cv],
-        n_folds=config.n_folds,
-        seed=config.seed,
-    )
+    if config.scheme == "leave-source-out":
+        folds[in_cv] = source_folds(
+            table["source"].to_numpy()[in_cv],
+            groups[in_cv],
+            source_names(config.data),
+        )
+    else:
+        folds[in_cv] = assign_folds(
+            table["label"].to_numpy()[in_cv],
+            groups[in_cv],
+            n_folds=config.n_folds,
+            seed=config.seed,
+        )
     has_test = bool((table["split"] == "test").any())
     fingerprint = _fingerprint(table)
     classes = tuple(sorted(table["label"].astype(str).unique()))
-    externals = _external_sets(config, report.manifest, classes, positive, cache)
+    externals = _external_sets(
+        config, label_map, report.manifest, classes, positive, cache
+    )
     run_id = config.run_id(
         fingerprint + "".join(external.fingerprint(t) for t, _ in externals.values())
     )
@@ -219,6 +234,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                 "group": groups,
                 "fold": folds,
                 "sha256": table["sha256"],
+                "source": table["source"],
             }
         )
         atomic_write(
@@ -234,7 +250,16 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     reads_features = any(spec.reads_features for spec in specs)
     if reads_features and not store.path("features.npy").exists():
         logger.info("features: computing or reading from the cache")
-        features = load_features(table, cache=cache).to_numpy(np.float32)
+        # Source by source: each source's table is cached as a run on it
+        # alone caches it, so combining sources computes nothing twice.
+        features = np.concatenate(
+            [
+                load_features(rows.reset_index(drop=True), cache=cache).to_numpy(
+                    np.float32
+                )
+                for _, rows in table.groupby("source", sort=False)
+            ]
+        )
         store.write_array(store.path("features.npy"), features)
     sizes = sorted({spec.image_size for spec in specs if spec.image_size is not None})
     image_paths = {

@@ -32,6 +32,7 @@ from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.config import Profile, RunConfig
 from benchmarks.configuration import Configuration
 from benchmarks.errors import UserError
+from benchmarks.sources import source_names
 
 CONFIG = "config.json"
 
@@ -57,7 +58,19 @@ class RunInfo:
 
     @property
     def n_folds(self) -> int:
+        if self.leave_source_out:
+            return len(self.config.data)
         return self.config.folds or self.profile.folds
+
+    @property
+    def leave_source_out(self) -> bool:
+        return self.config.scheme == "leave-source-out"
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The ``--data`` sources' names; with leave-source-out, fold k holds
+        out source k."""
+        return tuple(source_names(self.config.data))
 
     @property
     def external_names(self) -> tuple[str, ...]:

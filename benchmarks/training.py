@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from benchmarks.leaderboard import (
 )
 from benchmarks.model_dir import check_output_folder, write_model
 from benchmarks.preprocessing import preprocess
+from benchmarks.sources import named_path
 from benchmarks.store import RunInfo, RunStore
 from benchmarks.strategies import class_counts
 from benchmarks.threshold import OperatingPoint, choose_operating_point
@@ -89,13 +91,26 @@ def out_of_fold_scores(
 
 
 def _data_root(info: RunInfo, data: str | None, cache: str | None) -> Path:
-    chosen = data or info.config.data
-    if chosen == "synthetic":
+    """The folder the manifest's file names are relative to: the source's
+    folder, or the folder above every source of a run with several."""
+    if data:
+        return _source_root(data, info.config.seed, cache)
+    roots = [
+        _source_root(named_path(text, "--data")[1], info.config.seed, cache)
+        for text in info.config.data
+    ]
+    if len(roots) == 1:
+        return roots[0]
+    return Path(os.path.commonpath([os.path.abspath(root) for root in roots]))
+
+
+def _source_root(path: str, seed: int, cache: str | None) -> Path:
+    if path == "synthetic":
         from benchmarks.cache import cache_dir
         from benchmarks.datasets import cached_synthetic
 
-        return cached_synthetic(cache_dir(cache), seed=info.config.seed)
-    root = Path(chosen)
+        return cached_synthetic(cache_dir(cache), seed=seed)
+    root = Path(path)
     return root if root.is_dir() else root.parent
 
 
@@ -260,7 +275,8 @@ def train(
             "images": len(rows),
             "class_counts": class_counts(labels[rows]),
             "held_out": "the run's Test split, never used for fitting or the threshold",
-            "sources": [info.dataset or info.config.data],
+            "sources": list(info.sources),
+            "cross_validation": info.config.scheme,
             "preprocessing": info.config.preprocessing,
         },
         # What its final fit scored on sets it never saw (external figures).

@@ -179,6 +179,39 @@ def _generalization_rows(tables: RunTables) -> list[dict]:
     return rows
 
 
+def _held_out_rows(tables: RunTables) -> list[dict]:
+    rows = []
+    for row in tables.held_out.to_dict("records"):
+        shown = {
+            name: row[name]
+            for name in ("configuration", "held_out", "trained_on", "n", "n_melanoma")
+        }
+        for name, column, interval in (
+            ("auc", "melanoma_auc", "melanoma_auc_ci"),
+            ("sensitivity", "melanoma_sensitivity_at_80_specificity", None),
+            ("balanced", "balanced_accuracy", None),
+        ):
+            shown[name] = _interval(row[column], row[interval] if interval else None)
+            shown[f"{name}_sort"] = _sortable(row[column])
+        rows.append(shown)
+    return rows
+
+
+def _source_counts(audit: dict) -> dict:
+    """Classes by source, when a run combines several."""
+    sources = audit.get("sources", {})
+    if len(sources) < 2:
+        return {}
+    classes = sorted({label for counts in sources.values() for label in counts})
+    return {
+        "classes": classes,
+        "rows": [
+            {"source": name, "counts": [counts.get(label, 0) for label in classes]}
+            for name, counts in sources.items()
+        ],
+    }
+
+
 def _leak_warning(tables: RunTables) -> str:
     leaks = tables.audit.get("train_test_leaks", 0)
     if not leaks or tables.audit["policy"]["test_leaks"] == "drop":
@@ -246,6 +279,8 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         ]
         + generalization_findings(tables.generalization),
         generalization=_generalization_rows(tables),
+        held_out=_held_out_rows(tables),
+        source_counts=_source_counts(tables.audit),
         external_sets=[
             {
                 "name": name,

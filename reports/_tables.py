@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmarks.generalization import generalization_table
-from benchmarks.leaderboard import FOLD_METRICS, eligible_families, leaderboard
+from benchmarks.generalization import generalization_table, held_out_table
+from benchmarks.leaderboard import FOLD_METRICS, run_leaderboard
 from benchmarks.store import RunInfo, RunStore
 
 #: Leaderboard metrics, in column order: (record key, shown name).
@@ -40,6 +40,7 @@ class RunTables:
     leaderboard: pd.DataFrame
     test: pd.DataFrame
     generalization: pd.DataFrame
+    held_out: pd.DataFrame
 
     @property
     def positive(self) -> str:
@@ -127,7 +128,7 @@ def build(store: RunStore) -> RunTables:
     info = store.info()
     audit = json.loads(store.path("audit.json").read_text(encoding="utf-8"))
     records = store.records()
-    board = leaderboard(records, info.grid, eligible_families(audit))
+    board = run_leaderboard(info, records, audit)
     return RunTables(
         info,
         audit,
@@ -136,4 +137,5 @@ def build(store: RunStore) -> RunTables:
         board,
         test_table(records, board),
         generalization_table(store, info, board, records),
+        held_out_table(store, info, board, records),
     )

@@ -15,13 +15,8 @@ from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
 from benchmarks.datasets import load_manifest
 from benchmarks.errors import UserError
-from benchmarks.external import (
-    ExternalSource,
-    bootstrap,
-    load_external,
-    map_labels,
-    read_label_map,
-)
+from benchmarks.external import ExternalSource, bootstrap, load_external
+from benchmarks.labels import map_labels, read_label_map
 from benchmarks.runner import run
 from tests.conftest import write_image
 from tests.harness.conftest import TINY

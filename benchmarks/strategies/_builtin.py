@@ -37,13 +37,20 @@ def synthetic_rows(X: np.ndarray, made: np.ndarray) -> np.ndarray:
 
 
 def _smote(X: np.ndarray, y: np.ndarray, seed: int) -> Resampled:
-    smallest = min(class_counts(y).values())
-    if smallest < 2:
-        raise ValueError(
-            f"smote: a class has {smallest} training image(s); SMOTE needs two "
-            "per class (use fewer folds or another strategy)"
-        )
-    sampler = SMOTE(k_neighbors=min(SMOTE_NEIGHBOURS, smallest - 1), random_state=seed)
+    """SMOTE every class up to the largest; a class of one image has no
+    neighbour to interpolate towards and stays as it is (a source in a
+    leave-source-out fold may hold a single image of a class)."""
+    counts = class_counts(y)
+    largest = max(counts.values())
+    targets = {label: largest for label, n in counts.items() if 2 <= n < largest}
+    if not targets:
+        return _none(X, y, seed)
+    smallest = min(counts[label] for label in targets)
+    sampler = SMOTE(
+        sampling_strategy=targets,
+        k_neighbors=min(SMOTE_NEIGHBOURS, smallest - 1),
+        random_state=seed,
+    )
     flat = X.reshape(len(X), -1)
     resampled, y_resampled = sampler.fit_resample(flat.astype(np.float32), y)
     # imblearn keeps the original rows first, in order, then appends new ones.

@@ -77,10 +77,12 @@ def test_smote_on_images_keeps_their_shape_and_type():
     assert result.X[len(LABELS) :].max() <= 200
 
 
-def test_smote_needs_two_images_per_class():
-    labels = np.array(["a"] * 5 + ["b"])
-    with pytest.raises(ValueError, match="smote: a class has 1 training image"):
-        resample("smote", np.zeros((6, 2)), labels, seed=0)
+def test_smote_leaves_a_class_of_one_image_as_it_is():
+    labels = np.array(["a"] * 6 + ["b"] * 3 + ["c"])
+    X = np.random.default_rng(0).random((10, 2))
+    result = resample("smote", X, labels, seed=0)
+    assert class_counts(result.y) == {"a": 6, "b": 6, "c": 1}
+    assert result.n_synthetic == 3
 
 
 def test_unknown_strategy_is_named():

@@ -75,6 +75,34 @@ def test_when_the_audit_flags_a_shortcut_only_camera_blind_families_compete():
     assert board.loc[board["best"], "configuration"].tolist() == ["xgb:none"]
 
 
+def test_on_flagged_data_the_least_overfit_of_the_tied_configurations_is_best():
+    def record(model, sensitivity, gap, fold):
+        row = _record(model, "none", sensitivity, 0.6, fold)
+        row["gap"] = {"balanced_accuracy": gap}
+        return row
+
+    records = [
+        # Ahead by a hair that the folds cannot tell from noise, gap 0.30.
+        *(record("xgb-invariant", s, 0.30, f) for f, s in enumerate((0.82, 0.70))),
+        *(record("linear-invariant", s, 0.05, f) for f, s in enumerate((0.72, 0.78))),
+        *(record("xgb", 0.99, 0.01, f) for f in range(2)),  # not camera-blind
+    ]
+    flagged = eligible_families({"shortcuts": {"flagged": ["colour"]}})
+    board = leaderboard(records, eligible=flagged)
+    assert board.loc[board["best"], "configuration"].tolist() == [
+        "linear-invariant:none"
+    ]
+    # Unflagged data keep the plain ranking.
+    board = leaderboard(records)
+    assert board.loc[board["best"], "configuration"].tolist() == ["xgb:none"]
+    # A configuration the folds tell apart from the leader is not tied.
+    records[2:4] = [
+        record("linear-invariant", s, 0.05, f) for f, s in enumerate((0.40, 0.30))
+    ]
+    board = leaderboard(records, eligible=flagged)
+    assert board.loc[board["best"], "configuration"].tolist() == ["xgb-invariant:none"]
+
+
 def test_unknown_configuration_lists_the_choices():
     records = _records([("xgb", "none", 0.8, 0.7)])
     with pytest.raises(UserError, match=r"--config cnn:none: .* choose from xgb:none"):
