@@ -284,12 +284,14 @@ class Run(Command):
         )
         grid.add_argument(
             "--preprocessing",
-            choices=list(PREPROCESSING),
             default="none",
-            help="what is done to images before any family reads them (the "
-            "seed-cnn reference sees them as shot); shades-of-gray removes each "
-            "image's colour cast, for images from other cameras or archives "
-            "(default none)",
+            metavar="LIST",
+            help="what is done to images before any family reads them or their "
+            f"features ({', '.join(PREPROCESSING)}; the seed-cnn reference sees "
+            "them as shot); shades-of-gray removes each image's colour cast, "
+            "lesion-crop the frame around the lesion. Name several to make it an "
+            "axis of the grid: each further one adds every family's variant "
+            "MODEL@NAME (default none)",
         )
         grid.add_argument(
             "--model-option",
@@ -374,7 +376,8 @@ class Run(Command):
             conflicts=args.conflicts,
             test_leaks=args.test_leaks,
             positive_class=args.positive_class,
-            preprocessing=args.preprocessing,
+            preprocessing=(_listed(args.preprocessing) or ("none",))[0],
+            variants=_listed(args.preprocessing)[1:],
             model_options=tuple(options),
             external=tuple(
                 (source.name, source.path)
@@ -633,9 +636,11 @@ class List(Command):
         elif args.what == "models":
             from benchmarks.families import installed
 
-            for name, family in installed().items():
+            families = installed()
+            width = max(map(len, families)) + 2
+            for name, family in families.items():
                 shown = "" if family.default else " (not in 'run all')"
-                print(f"{name:<16}{family.description}{shown}")
+                print(f"{name:<{width}}{family.description}{shown}")
         elif args.what == "strategies":
             from benchmarks.strategies import installed
 

@@ -88,6 +88,9 @@ class RunConfig:
     test_leaks: str = "keep"
     positive_class: str | None = None
     preprocessing: str = "none"
+    #: Further --preprocessing names: every family that reads images or
+    #: features also runs as NAME@PREPROCESSING on inputs preprocessed so.
+    variants: tuple[str, ...] = ()
     model_options: tuple[tuple[str, str], ...] = ()
     external: tuple[tuple[str, str], ...] = ()
     label_map: str | None = None
@@ -136,6 +139,11 @@ class RunConfig:
         for name in self.strategies or ():
             strategies.get(name)
         preprocessing.get(self.preprocessing)
+        named = [self.preprocessing, *self.variants]
+        for name in self.variants:
+            preprocessing.get(name)
+            if named.count(name) > 1:
+                raise UserError(f"--preprocessing {name}: named twice; name it once")
         names = [name for name, _ in self.external]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -236,6 +244,7 @@ class RunConfig:
         values["models"] = None if self.models is None else list(self.models)
         values["model_options"] = [list(pair) for pair in self.model_options]
         values["external"] = [list(pair) for pair in self.external]
+        values["variants"] = list(self.variants)
         values["strategies"] = (
             None if self.strategies is None else list(self.strategies)
         )

@@ -62,3 +62,51 @@ def shift(reference: dict, values: np.ndarray) -> str | None:
         f"standard deviations on average; {outliers:.0%} of images lie beyond "
         f"{OUTLIER_SD:.0f}); its threshold and figures may not hold for them"
     )
+
+
+#: Scored images whose median aspect (width / height) differs from the training
+#: images' by more than this share are squashed differently to a square; so are
+#: images whose median side differs by more than ``SIZE_FACTOR`` times.
+ASPECT_TOLERANCE = 0.10
+SIZE_FACTOR = 2.0
+
+
+def size_statistics(widths: np.ndarray, heights: np.ndarray) -> dict:
+    """What model.json keeps of the training images' sizes, as decoded files."""
+    widths = np.asarray(widths, dtype=np.float64)
+    heights = np.asarray(heights, dtype=np.float64)
+    return {
+        "n": len(widths),
+        "median_width": float(np.median(widths)),
+        "median_height": float(np.median(heights)),
+        "median_aspect": float(np.median(widths / heights)),
+    }
+
+
+def size_shift(reference: dict, sizes: np.ndarray) -> str | None:
+    """A sentence when the scored files' shape or size is unlike the training
+    images', or None. ``sizes`` holds (width, height) per image.
+
+    Why: every image is squashed to a square before a model reads it, so a
+    4:3 photo scored by a model trained on square crops reaches it stretched,
+    and the shape features (asymmetry, border) change with it.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
+    if not len(sizes):
+        return None
+    aspect = float(np.median(sizes[:, 0] / sizes[:, 1]))
+    side = float(np.median(np.sqrt(sizes[:, 0] * sizes[:, 1])))
+    trained = np.sqrt(reference["median_width"] * reference["median_height"])
+    aspect_off = abs(aspect / reference["median_aspect"] - 1) > ASPECT_TOLERANCE
+    size_off = max(side / trained, trained / side) > SIZE_FACTOR
+    if not (aspect_off or size_off):
+        return None
+    width, height = np.median(sizes, axis=0)
+    return (
+        f"these {len(sizes)} images are typically {width:.0f}x{height:.0f} "
+        f"(aspect {aspect:.2f}) where the model's training images were "
+        f"{reference['median_width']:.0f}x{reference['median_height']:.0f} "
+        f"(aspect {reference['median_aspect']:.2f}); every image is squashed "
+        "to a square before scoring, so shapes and sizes reach the model unlike "
+        "its training images"
+    )

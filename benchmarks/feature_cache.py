@@ -13,6 +13,7 @@ import pandas as pd
 
 from benchmarks.cache import atomic_write, cache_dir
 from benchmarks.image_cache import cache_key, load_images
+from benchmarks.preprocessing import preprocess
 
 if TYPE_CHECKING:
     from features import HandcraftedFeatures
@@ -22,10 +23,17 @@ logger = logging.getLogger(__name__)
 FEATURE_SIZE = 180
 
 
-def _key(manifest: pd.DataFrame, size: int, extractor: HandcraftedFeatures) -> str:
+def _key(
+    manifest: pd.DataFrame,
+    size: int,
+    extractor: HandcraftedFeatures,
+    preprocessing: str,
+) -> str:
     from features import EXTRACTOR_VERSION
 
     settings = f"{EXTRACTOR_VERSION}:{extractor.remove_hair}:{extractor.groups}"
+    if preprocessing != "none":  # keeps the keys of tables made before
+        settings += f":{preprocessing}"
     images = cache_key(manifest["sha256"], size)
     return hashlib.sha256(f"{images}:{settings}".encode()).hexdigest()[:24]
 
@@ -36,8 +44,10 @@ def load_features(
     size: int = FEATURE_SIZE,
     extractor: HandcraftedFeatures | None = None,
     cache: str | Path | None = None,
+    preprocessing: str = "none",
 ) -> pd.DataFrame:
-    """The feature table of ``manifest`` (one row per manifest row, same order).
+    """The feature table of ``manifest`` (one row per manifest row, same order),
+    computed on its images after ``preprocessing``.
 
     Extraction runs on all cores the first time; later calls read
     ``features-<key>.parquet`` from the cache folder.
@@ -47,10 +57,13 @@ def load_features(
     from features import HandcraftedFeatures
 
     extractor = extractor or HandcraftedFeatures()
-    path = cache_dir(cache) / f"features-{_key(manifest, size, extractor)}.parquet"
+    key = _key(manifest, size, extractor, preprocessing)
+    path = cache_dir(cache) / f"features-{key}.parquet"
     if path.exists():
         return pd.read_parquet(path)
-    images = load_images(manifest, size, cache=cache)
+    images = preprocess(
+        preprocessing, np.asarray(load_images(manifest, size, cache=cache))
+    )
     logger.info("extracting features of %d images at %d px", len(images), size)
     values = extractor.fit_transform(np.asarray(images))
     table = pd.DataFrame(values, columns=extractor.get_feature_names_out())

@@ -17,7 +17,10 @@ def configurations(config: RunConfig) -> list[Configuration]:
     """(family, strategy) pairs in leaderboard order.
 
     Without --strategies, reference families run under the first strategy
-    only; with it, every family runs under every strategy named.
+    only; with it, every family runs under every strategy named. Each further
+    --preprocessing adds a family's variant ``NAME@PREPROCESSING`` right after
+    it (not for a reference family, one reading images as shot, or a plug-in
+    given as module:factory).
     """
     every = strategies.default_names()
     pairs = []
@@ -28,6 +31,11 @@ def configurations(config: RunConfig) -> list[Configuration]:
         else:
             chosen = every[:1] if family.reference else every
         pairs.extend(Configuration(family.name, strategy) for strategy in chosen)
+        if family.reference or not family.preprocessed or is_path(name):
+            continue
+        for preprocessing in config.variants:
+            variant = families.variant(family, preprocessing)
+            pairs.extend(Configuration(variant.name, strategy) for strategy in chosen)
     return pairs
 
 

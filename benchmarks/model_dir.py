@@ -43,7 +43,9 @@ SUFFIXES: dict[str, str] = {
 }
 #: Modules whose types a .skops file may hold without the family's say-so.
 _SAFE_MODULES = ("sklearn", "imblearn", "numpy", "scipy")
-_FILE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.keras|\.xgboost\.json|\.skops)$")
+_FILE = re.compile(
+    r"^[a-z0-9][a-z0-9_-]*(@[a-z0-9][a-z0-9_-]*)?(\.keras|\.xgboost\.json|\.skops)$"
+)
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _REDO = "copy the whole model folder again or re-create it with train"
 

@@ -235,6 +235,8 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                 "fold": folds,
                 "sha256": table["sha256"],
                 "source": table["source"],
+                "width": table["width"],
+                "height": table["height"],
             }
         )
         atomic_write(
@@ -247,20 +249,30 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         families.family(name, grid.plugins(config))
         for name in dict.fromkeys(trial.model for trial in trials)
     ]
-    reads_features = any(spec.reads_features for spec in specs)
-    if reads_features and not store.path("features.npy").exists():
-        logger.info("features: computing or reading from the cache")
+    feature_preprocessing = sorted(
+        {
+            spec.input_preprocessing(config.preprocessing)
+            for spec in specs
+            if spec.reads_features
+        }
+    )
+    for preprocessing in feature_preprocessing:
+        if store.features_path(preprocessing).exists():
+            continue
+        logger.info("features (%s): computing or reading from the cache", preprocessing)
         # Source by source: each source's table is cached as a run on it
         # alone caches it, so combining sources computes nothing twice.
         features = np.concatenate(
             [
-                load_features(rows.reset_index(drop=True), cache=cache).to_numpy(
-                    np.float32
-                )
+                load_features(
+                    rows.reset_index(drop=True),
+                    cache=cache,
+                    preprocessing=preprocessing,
+                ).to_numpy(np.float32)
                 for _, rows in table.groupby("source", sort=False)
             ]
         )
-        store.write_array(store.path("features.npy"), features)
+        store.write_array(store.features_path(preprocessing), features)
     sizes = sorted({spec.image_size for spec in specs if spec.image_size is not None})
     image_paths = {
         size: str(load_images(table, size, cache=cache).filename) for size in sizes
@@ -274,10 +286,15 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                 folder / "manifest.parquet",
                 lambda stream, frame=columns: frame.to_parquet(stream, index=False),
             )
-        if reads_features and not (folder / "features.npy").exists():
-            logger.info("features of external set %s", name)
-            values = load_features(rows, cache=cache).to_numpy(np.float32)
-            store.write_array(folder / "features.npy", values)
+        for preprocessing in feature_preprocessing:
+            path = store.features_path(preprocessing, name)
+            if path.exists():
+                continue
+            logger.info("features (%s) of external set %s", preprocessing, name)
+            values = load_features(
+                rows, cache=cache, preprocessing=preprocessing
+            ).to_numpy(np.float32)
+            store.write_array(path, values)
         external_paths[name] = {
             size: str(load_images(rows, size, cache=cache).filename) for size in sizes
         }

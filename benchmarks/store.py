@@ -5,7 +5,8 @@ Layout of RUN_DIR:
     config.json         the validated RunConfig, data fingerprint, versions
     manifest.parquet    every image of the run: file, label, split, group, fold
     audit.json          the audit's findings and what the run did about them
-    features.npy        handcrafted features of the manifest's rows (float32)
+    features.npy        handcrafted features of the manifest's rows (float32);
+                        features-NAME.npy on images preprocessed by NAME
     trials/KEY.json     one trial: metrics, curves, timings (written last)
     trials/KEY.npz      its raw per-image scores and the rows it trained on
     embeddings/KEY.npy  a CNN trial's penultimate-layer output for every row
@@ -112,6 +113,13 @@ class RunStore:
     def external_dir(self, name: str) -> Path:
         """An external set's rows and features."""
         return self.run_dir / "external" / name
+
+    def features_path(self, preprocessing: str, external: str | None = None) -> Path:
+        """The handcrafted features of the run's rows (or an external set's),
+        computed on images preprocessed by ``preprocessing``."""
+        folder = self.run_dir if external is None else self.external_dir(external)
+        suffix = "" if preprocessing == "none" else f"-{preprocessing}"
+        return folder / f"features{suffix}.npy"
 
     def embedding_path(self, key: str) -> Path:
         return self.run_dir / "embeddings" / f"{key}.npy"

@@ -137,16 +137,17 @@ class _TrainingRows:
     """The cross-validation images as a family reads them, for the final fit."""
 
     rows: np.ndarray
-    features_path: Path
+    store: RunStore
     images_at: Callable[[int], np.ndarray]
     preprocessing: str
 
-    def features(self) -> np.ndarray:
-        return np.load(self.features_path, mmap_mode="r")[self.rows]
+    def features(self, preprocessing: str) -> np.ndarray:
+        path = self.store.features_path(preprocessing)
+        return np.load(path, mmap_mode="r")[self.rows]
 
-    def images(self, size: int, preprocessed: bool) -> np.ndarray:
+    def images(self, size: int, preprocessing: str) -> np.ndarray:
         images = np.asarray(self.images_at(size)[self.rows])
-        return preprocess(self.preprocessing, images) if preprocessed else images
+        return preprocess(preprocessing, images)
 
     def embeddings(self, model: str) -> np.ndarray:
         raise RuntimeError("a final fit reads embeddings from its fitted parts")
@@ -174,9 +175,12 @@ def model_inputs(
             if spec.image_size is not None
         ),
     }
-    if any(spec.reads_features for spec in specs):
+    readers = [spec for spec in specs if spec.reads_features]
+    if readers:
         extractor = HandcraftedFeatures()
         inputs["features"] = {
+            # A family and its parts read features preprocessed one way.
+            "preprocessing": readers[0].input_preprocessing(preprocessing),
             "image_size": FEATURE_SIZE,
             "extractor_version": EXTRACTOR_VERSION,
             "remove_hair": extractor.remove_hair,
@@ -247,9 +251,7 @@ def train(
     def images(size: int) -> np.ndarray:
         return _images(table, size, _data_root(info, data, cache), cache)
 
-    source = _TrainingRows(
-        rows, store.path("features.npy"), images, info.config.preprocessing
-    )
+    source = _TrainingRows(rows, store, images, info.config.preprocessing)
     estimators = fit_configuration(chosen, workspace, source, labels[rows])
     inputs = model_inputs(chosen.model, workspace.preprocessing, workspace.plugins)
     metadata = {
@@ -260,6 +262,7 @@ def train(
         "plugins": list(workspace.plugins),
         "inputs": inputs,
         "input_statistics": _input_statistics(inputs, source),
+        "image_size": _image_size(table.iloc[rows]),
         "threshold": point.to_dict(),
         "selection": {
             "rule": "--config" if configuration else BEST_RULE,
@@ -291,11 +294,21 @@ def _input_statistics(inputs: dict, source: _TrainingRows) -> dict:
     around the lesion where the model reads features, else mean colour."""
     if "features" in inputs:
         names = inputs["features"]["names"]
-        values = np.asarray(source.features())[:, drift.skin_columns(names)]
+        preprocessing = inputs["features"]["preprocessing"]
+        values = np.asarray(source.features(preprocessing))[
+            :, drift.skin_columns(names)
+        ]
         return drift.statistics(values, "skin colour", list(drift.SKIN_FEATURES))
     size = inputs["images"][0][0]
-    values = drift.mean_colour(source.images(size, preprocessed=False))
+    values = drift.mean_colour(source.images(size, "none"))
     return drift.statistics(values, f"mean colour at {size} px", ["R", "G", "B"])
+
+
+def _image_size(rows: pd.DataFrame) -> dict | None:
+    """The training files' sizes (run folders made before they were kept: None)."""
+    if "width" not in rows:
+        return None
+    return drift.size_statistics(rows["width"].to_numpy(), rows["height"].to_numpy())
 
 
 def _external_figures(store: RunStore, chosen: Configuration) -> dict:

@@ -92,6 +92,7 @@ class _Inputs:
     feature_size: int | None
     remove_hair: bool = True
     groups: tuple[str, ...] = ()
+    feature_preprocessing: str = "none"
 
     @classmethod
     def of(cls, metadata: dict) -> _Inputs:
@@ -105,6 +106,8 @@ class _Inputs:
             features["image_size"],
             features["remove_hair"],
             tuple(features["groups"]),
+            # Model folders made before features were preprocessed: as shot.
+            features.get("preprocessing", "none"),
         )
 
 
@@ -118,14 +121,27 @@ class _Chunk:
     features: np.ndarray | None = None
     thumbnails: list[bytes] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    feature_preprocessing: str = "none"
 
 
-def _thumbnail(path: Path) -> bytes:
-    image = open_rgb(path.read_bytes(), draft_size=THUMBNAIL)
+#: EXIF orientations that turn a picture a quarter: width and height swap.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
+def _thumbnail(path: Path) -> tuple[bytes, tuple[int, int]]:
+    """The worklist's thumbnail of a file, and the file's upright (width,
+    height) read from its header."""
+    data = path.read_bytes()
+    image = open_rgb(data, draft_size=THUMBNAIL)
+    with Image.open(io.BytesIO(data)) as header:
+        width, height = header.size
+        if header.getexif().get(0x0112) in _QUARTER_TURNS:
+            width, height = height, width
     image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=75)
-    return buffer.getvalue()
+    return buffer.getvalue(), (width, height)
 
 
 def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Chunk:
@@ -141,7 +157,7 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
                 if inputs.feature_size
                 else None
             )
-            thumbnail = _thumbnail(path)
+            thumbnail, shape = _thumbnail(path)
         except UnreadableImage as error:
             chunk.failures.append((start + offset, str(error)))
             continue
@@ -150,6 +166,7 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
             continue
         chunk.read.append(start + offset)
         chunk.thumbnails.append(thumbnail)
+        chunk.sizes.append(shape)
         for size, image in images.items():
             chunk.images.setdefault(size, []).append(image)
         if picture is not None:
@@ -159,7 +176,8 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
 
         chunk.features = HandcraftedFeatures(
             remove_hair=inputs.remove_hair, groups=inputs.groups, n_jobs=1
-        ).transform(np.stack(pictures))
+        ).transform(preprocess(inputs.feature_preprocessing, np.stack(pictures)))
+        chunk.feature_preprocessing = inputs.feature_preprocessing
     return chunk
 
 
@@ -170,14 +188,20 @@ class _ChunkInputs:
     chunks: list[_Chunk]
     preprocessing: str
 
-    def features(self) -> np.ndarray:
-        return np.concatenate([c.features for c in self.chunks if c.read])
+    def features(self, preprocessing: str) -> np.ndarray:
+        chunks = [c for c in self.chunks if c.read]
+        if any(c.feature_preprocessing != preprocessing for c in chunks):
+            raise RuntimeError(
+                f"features on {preprocessing} images asked of chunks computed "
+                "otherwise; the model folder's inputs disagree with its families"
+            )
+        return np.concatenate([c.features for c in chunks])
 
-    def images(self, size: int, preprocessed: bool) -> np.ndarray:
+    def images(self, size: int, preprocessing: str) -> np.ndarray:
         images = np.stack(
             [image for c in self.chunks for image in c.images.get(size, [])]
         )
-        return preprocess(self.preprocessing, images) if preprocessed else images
+        return preprocess(preprocessing, images)
 
     def embeddings(self, model: str) -> np.ndarray:
         raise RuntimeError("triage reads embeddings from the model's fitted parts")
@@ -188,9 +212,25 @@ def _drift_values(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
     inputs = model.metadata["inputs"]
     if "features" in inputs:
         columns = drift.skin_columns(inputs["features"]["names"])
-        return _ChunkInputs(chunks, "none").features()[:, columns]
+        preprocessing = inputs["features"].get("preprocessing", "none")
+        return _ChunkInputs(chunks, "none").features(preprocessing)[:, columns]
     size = inputs["images"][0][0]
-    return drift.mean_colour(_ChunkInputs(chunks, "none").images(size, False))
+    return drift.mean_colour(_ChunkInputs(chunks, "none").images(size, "none"))
+
+
+def _drift_warning(
+    metadata: dict, looks: list[np.ndarray], sizes: list[tuple[int, int]]
+) -> str | None:
+    """How the scored images differ from the training images (colour, then
+    size and shape), or None when they look alike."""
+    sentences = []
+    reference = metadata.get("input_statistics")
+    if reference and looks:
+        sentences.append(drift.shift(reference, np.concatenate(looks)))
+    if metadata.get("image_size") and sizes:
+        sentences.append(drift.size_shift(metadata["image_size"], np.array(sizes)))
+    found = [sentence for sentence in sentences if sentence]
+    return "; ".join(found) or None
 
 
 def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
@@ -334,6 +374,7 @@ def triage(
     scored: list[int] = []
     parts: list[np.ndarray] = []
     looks: list[np.ndarray] = []
+    sizes: list[tuple[int, int]] = []
     with tempfile.TemporaryFile() as stream:
         spool = _Spool(stream)
         pending: list[_Chunk] = []
@@ -348,6 +389,7 @@ def triage(
         for chunk in _chunks_of(folder, files, inputs, n_jobs or available_cores()):
             pending.append(chunk)
             scored.extend(chunk.read)
+            sizes.extend(chunk.sizes)
             for thumbnail in chunk.thumbnails:
                 spool.add(thumbnail)
             unreadable.extend(
@@ -360,12 +402,7 @@ def triage(
                 write(_progress(done, len(files), started))
         n_classes = len(model.metadata["classes"])
         proba = np.concatenate(parts) if parts else np.zeros((0, n_classes))
-        reference = model.metadata.get("input_statistics")
-        warning = (
-            drift.shift(reference, np.concatenate(looks))
-            if reference and looks
-            else None
-        )
+        warning = _drift_warning(model.metadata, looks, sizes)
         table, order = _worklist(files, scored, proba, model)
         unreadable.sort(key=lambda item: item["file"])
         _write_csv(out / WORKLIST, table)

@@ -50,9 +50,10 @@ def _table(run_dir: str) -> pd.DataFrame:
     return pd.read_parquet(RunStore(run_dir).path("manifest.parquet"))
 
 
-@functools.lru_cache(maxsize=4)
-def _features(run_dir: str) -> np.ndarray:
-    return np.load(RunStore(run_dir).path("features.npy"), mmap_mode="r")
+@functools.lru_cache(maxsize=8)
+def _features(run_dir: str, preprocessing: str, external: str | None) -> np.ndarray:
+    path = RunStore(run_dir).features_path(preprocessing, external)
+    return np.load(path, mmap_mode="r")
 
 
 @functools.lru_cache(maxsize=8)
@@ -127,20 +128,20 @@ class RunInputs:
     workspace: Workspace
     external: str | None = None
 
-    def features(self) -> np.ndarray:
-        if self.external is None:
-            return _features(self.workspace.run_dir)
-        folder = self.workspace.store.external_dir(self.external)
-        return np.load(folder / "features.npy", mmap_mode="r")
+    @property
+    def preprocessing(self) -> str:
+        return self.workspace.preprocessing
 
-    def images(self, size: int, preprocessed: bool) -> np.ndarray:
-        chosen = self.workspace.preprocessing if preprocessed else "none"
+    def features(self, preprocessing: str) -> np.ndarray:
+        return _features(self.workspace.run_dir, preprocessing, self.external)
+
+    def images(self, size: int, preprocessing: str) -> np.ndarray:
         paths = (
             self.workspace.image_paths
             if self.external is None
             else self.workspace.external_image_paths[self.external]
         )
-        return _images(paths[size], chosen)
+        return _images(paths[size], preprocessing)
 
     def embeddings(self, model: str) -> np.ndarray:
         need = self.trial.on(model)

@@ -35,8 +35,9 @@ class Workspace:
         return RunStore(self.run_dir)
 
     def options(self, model: str) -> dict[str, str]:
-        """The ``--model-option MODEL.NAME=VALUE`` settings of one family."""
-        prefix = f"{model}."
+        """The ``--model-option MODEL.NAME=VALUE`` settings of one family; a
+        preprocessing variant (``transfer@lesion-crop``) takes its family's."""
+        prefix = f"{model.partition('@')[0]}."
         return {
             name[len(prefix) :]: value
             for name, value in self.model_options

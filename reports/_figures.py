@@ -33,12 +33,14 @@ DPI = 90
 def colours(models: list[str]) -> dict[str, tuple[float, float, float]]:
     """One colour per family: a family's own place in the colour-blind palette
     where it names one, else the next place free; past the palette's ten,
-    evenly spaced hues."""
+    evenly spaced hues. A preprocessing variant (``cnn@lesion-crop``) takes a
+    free place of its own, so that it can be told from its family."""
     palette = sns.color_palette("colorblind")
     chosen: dict[str, int | None] = {}
     for model in models:
         try:
-            chosen[model] = families.family(model).colour
+            spec = families.family(model)
+            chosen[model] = None if spec.preprocessing else spec.colour
         except UserError:  # a plug-in no longer installed: any free colour
             chosen[model] = None
     taken = {place for place in chosen.values() if place is not None}

@@ -257,6 +257,7 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         n_folds=info.n_folds,
         seed=info.config.seed,
         preprocessing=info.config.preprocessing,
+        variants=", ".join(info.config.variants),
         grid="; ".join(str(configuration) for configuration in info.grid),
         best_rule=BEST_RULE,
         wall_time=f"{wall / 60:.1f} min",

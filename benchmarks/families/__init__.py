@@ -22,6 +22,7 @@ from benchmarks.families._registry import (
     needs,
     resolve,
     stage,
+    variant,
     with_parts,
 )
 from benchmarks.families._spec import (
@@ -54,5 +55,6 @@ __all__ = [
     "predict_proba",
     "resolve",
     "stage",
+    "variant",
     "with_parts",
 ]

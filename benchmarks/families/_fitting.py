@@ -20,30 +20,34 @@ from benchmarks.families._spec import EMBEDDINGS, IMAGES, Family, FitContext
 
 
 class InputSource(Protocol):
-    """Where a family's inputs come from, one row per image."""
+    """Where a family's inputs come from, one row per image; ``preprocessing``
+    is the run's, which a family reads unless it names its own."""
 
-    def features(self) -> np.ndarray: ...
+    preprocessing: str
 
-    def images(self, size: int, preprocessed: bool) -> np.ndarray: ...
+    def features(self, preprocessing: str) -> np.ndarray: ...
+
+    def images(self, size: int, preprocessing: str) -> np.ndarray: ...
 
     def embeddings(self, model: str) -> np.ndarray: ...
 
 
 def design_matrix(spec: Family, source: InputSource) -> np.ndarray:
     """The rows ``spec``'s estimator reads: its input blocks side by side."""
+    preprocessing = spec.input_preprocessing(source.preprocessing)
     if IMAGES in spec.inputs:
-        return source.images(spec.image_size, spec.preprocessed)
+        return source.images(spec.image_size, preprocessing)
     blocks: list[np.ndarray] = []
     for kind in spec.inputs:
         if kind == EMBEDDINGS:
             blocks.extend(np.asarray(source.embeddings(part)) for part in spec.parts)
         else:
-            blocks.append(_features_of(spec, source))
+            blocks.append(_features_of(spec, source, preprocessing))
     return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
 
 
-def _features_of(spec: Family, source: InputSource) -> np.ndarray:
-    features = np.asarray(source.features())
+def _features_of(spec: Family, source: InputSource, preprocessing: str) -> np.ndarray:
+    features = np.asarray(source.features(preprocessing))
     if spec.feature_columns is None:
         return features
     from features import feature_names
@@ -112,11 +116,15 @@ class FittedSource:
     estimators: dict[str, Any] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
 
-    def features(self) -> np.ndarray:
-        return self.base.features()
+    @property
+    def preprocessing(self) -> str:
+        return self.base.preprocessing
 
-    def images(self, size: int, preprocessed: bool) -> np.ndarray:
-        return self.base.images(size, preprocessed)
+    def features(self, preprocessing: str) -> np.ndarray:
+        return self.base.features(preprocessing)
+
+    def images(self, size: int, preprocessing: str) -> np.ndarray:
+        return self.base.images(size, preprocessing)
 
     def embeddings(self, model: str) -> np.ndarray:
         spec = family(model, self.plugins)

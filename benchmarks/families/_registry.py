@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from benchmarks.configuration import Trial
@@ -9,6 +10,10 @@ from benchmarks.errors import UserError
 from benchmarks.families._builtin import BUILTIN
 from benchmarks.families._spec import Family
 from benchmarks.plugins import MODELS_GROUP, is_path, load_group, load_path
+from benchmarks.preprocessing import get as get_preprocessing
+
+#: Joins a family and a preprocessing into a grid variant: ``cnn@lesion-crop``.
+VARIANT = "@"
 
 FAMILIES: dict[str, Family] = {family.name: family for family in BUILTIN}
 
@@ -31,8 +36,30 @@ def default_names() -> tuple[str, ...]:
     return tuple(name for name, family in FAMILIES.items() if family.default)
 
 
+def variant(spec: Family, preprocessing: str) -> Family:
+    """``spec`` reading its inputs (and its parts theirs) preprocessed by
+    ``preprocessing``: the family ``NAME@PREPROCESSING``."""
+    name = f"{spec.name}{VARIANT}{preprocessing}"
+    if not spec.preprocessed:
+        raise UserError(
+            f"--models {name}: {spec.name} reads its images as shot; it has no "
+            "preprocessing variants"
+        )
+    get_preprocessing(preprocessing)
+    return dataclasses.replace(
+        spec,
+        name=name,
+        parts=tuple(f"{part}{VARIANT}{preprocessing}" for part in spec.parts),
+        preprocessing=preprocessing,
+    )
+
+
 def resolve(name: str) -> Family:
-    """The family a ``--models`` item names: a family or a ``module:factory``."""
+    """The family a ``--models`` item names: a family, a ``module:factory``
+    or a variant ``NAME@PREPROCESSING``."""
+    if VARIANT in name and not is_path(name):
+        base, _, preprocessing = name.partition(VARIANT)
+        return variant(resolve(base), preprocessing)
     if is_path(name):
         return load_path(name, Family)
     families = installed()
@@ -47,6 +74,9 @@ def resolve(name: str) -> Family:
 def family(name: str, plugins: Iterable[str] = ()) -> Family:
     """The family named ``name``: installed, or from one of the ``plugins`` paths
     the run was given."""
+    if VARIANT in name and not is_path(name):
+        base, _, preprocessing = name.partition(VARIANT)
+        return variant(family(base, plugins), preprocessing)
     families = installed()
     if name in families:
         return families[name]
@@ -96,4 +126,5 @@ def embedded(name: str, plugins: Iterable[str] = ()) -> bool:
     """Whether another family reads ``name``'s embeddings (so its trials keep them)."""
     candidates = [*installed().values()]
     candidates += [load_path(path, Family) for path in plugins if is_path(path)]
-    return any(spec.reads_embeddings and name in spec.parts for spec in candidates)
+    base = name.partition(VARIANT)[0]
+    return any(spec.reads_embeddings and base in spec.parts for spec in candidates)

@@ -64,7 +64,9 @@ class Family:
     next free one). ``feature_columns`` picks the handcrafted features it reads
     from their names (None: all); ``acquisition_invariant`` says its inputs do
     not describe the camera, which the leaderboard's rule for "best" reads when
-    the shortcut audit flags the data.
+    the shortcut audit flags the data. ``preprocessing`` is set on a grid
+    variant, ``NAME@PREPROCESSING``, which reads its images and features (and
+    its parts theirs) preprocessed so; None reads the run's --preprocessing.
     """
 
     name: str
@@ -80,10 +82,16 @@ class Family:
     colour: int | None = None
     feature_columns: Callable[[Sequence[str]], Sequence[int]] | None = None
     acquisition_invariant: bool = False
+    preprocessing: str | None = None
 
     def __post_init__(self) -> None:
         where = f"model family {self.name!r}"
-        if not _NAME.match(self.name) or "__" in self.name:
+        base, _, variant = self.name.partition("@")
+        if variant and variant != self.preprocessing:
+            raise ValueError(
+                f"{where}: a variant NAME@X reads inputs preprocessed by X"
+            )
+        if not _NAME.match(base) or "__" in self.name:
             raise ValueError(
                 f"{where}: a name is lower-case letters, digits, '-' and '_' "
                 "(no '__'), such as 'logreg'"
@@ -117,6 +125,12 @@ class Family:
     @property
     def reads_features(self) -> bool:
         return FEATURES in self.inputs
+
+    def input_preprocessing(self, default: str) -> str:
+        """The preprocessing its inputs get, given the run's ``default``."""
+        if not self.preprocessed:
+            return "none"
+        return self.preprocessing or default
 
     @property
     def reads_embeddings(self) -> bool:

@@ -19,7 +19,7 @@ def test_default_grid_runs_the_reference_under_none_only():
     assert [c for c in grid if c.model == "seed-cnn"] == [
         Configuration("seed-cnn", "none")
     ]
-    assert len(grid) == 5 * len(STRATEGIES) + 1
+    assert len(grid) == 6 * len(STRATEGIES) + 1
     assert "transfer" not in {c.model for c in grid}
 
 
@@ -42,6 +42,25 @@ def test_trials_run_after_the_parts_they_read_and_the_reference_last():
     assert keys[-config.n_folds :] == [
         f"seed-cnn__none__fold{fold}" for fold in range(config.n_folds)
     ]
+
+
+def test_a_preprocessing_axis_adds_a_variant_after_each_family_with_its_parts():
+    config = RunConfig(
+        models=("hybrid", "seed-cnn"),
+        strategies=("none",),
+        variants=("lesion-crop",),
+    )
+    assert [str(item) for item in configurations(config)] == [
+        "hybrid:none",
+        "hybrid@lesion-crop:none",
+        "seed-cnn:none",
+    ]
+    keys = [trial.key for trial in trials(config, has_test=False)]
+    assert keys.index("cnn@lesion-crop__none__fold0") < keys.index(
+        "hybrid@lesion-crop__none__fold0"
+    )
+    assert "cnn__none__fold0" in keys
+    assert Configuration.parse("cnn@lesion-crop:smote").model == "cnn@lesion-crop"
 
 
 @pytest.mark.parametrize(
@@ -75,6 +94,9 @@ def test_a_configuration_has_one_printed_form(text, expected):
             {"preprocessing": "grey"},
             "--preprocessing grey: unknown; choose from none, shades-of-gray",
         ),
+        ({"variants": ("crop",)}, "--preprocessing crop: unknown"),
+        ({"variants": ("none",)}, "--preprocessing none: named twice"),
+        ({"models": ("seed-cnn@lesion-crop",)}, "reads its images as shot"),
         ({"model_options": (("weights", "x.h5"),)}, "--model-option weights: write"),
         ({"executor": "slurm"}, "--executor slurm: choose from local, dask"),
         ({"scheduler": "tcp://h:8786"}, "--scheduler tcp://h:8786: only used with"),

@@ -8,6 +8,7 @@ leaked row, a copy of one, or a SMOTE row made from one shows up as a mark.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 import numpy as np
@@ -78,10 +79,26 @@ class SpyXGBoost(_Spy):
     best_iteration_ = 0
 
 
+def _spying(make):
+    """A family factory whose estimator is a spy: the factory runs (with the
+    classes of ``models`` replaced by spies), and anything else it builds,
+    a scikit-learn pipeline say, is swapped for a plain spy."""
+
+    def spied(context):
+        estimator = make(context)
+        return estimator if isinstance(estimator, _Spy) else _Spy()
+
+    return spied
+
+
 @pytest.fixture
 def spies(monkeypatch):
     monkeypatch.setattr(models, "KerasImageClassifier", SpyCNN, raising=False)
     monkeypatch.setattr(models, "XGBoostClassifier", SpyXGBoost)
+    for name in FITTING:
+        spec = families.FAMILIES[name]
+        spied = dataclasses.replace(spec, make=_spying(spec.make))
+        monkeypatch.setitem(families.FAMILIES, name, spied)
     _Spy.calls = []
     return _Spy.calls
 

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.cli import main
-from benchmarks.drift import shift, statistics
+from benchmarks.drift import shift, size_shift, size_statistics, statistics
 from benchmarks.model_dir import load_model
 from benchmarks.triage import PAGE, triage
 
@@ -57,3 +57,31 @@ def test_triage_warns_about_other_cameras_not_about_the_training_images(
     assert main([*argv, "--out", str(tmp_path / "cli")]) == 0
     err = capsys.readouterr().err
     assert "melanoma-bench: warning: these 22 images are unlike" in err
+
+
+def test_another_shape_or_size_is_named_and_the_same_is_not():
+    reference = size_statistics(np.full(50, 180), np.full(50, 180))
+    assert reference["median_aspect"] == 1.0
+    assert size_shift(reference, np.array([[180, 180], [200, 190]])) is None
+    sentence = size_shift(reference, np.tile([600, 450], (30, 1)))
+    assert sentence.startswith("these 30 images are typically 600x450 (aspect 1.33)")
+    assert "180x180 (aspect 1.00)" in sentence
+    # Square again, but over four times the side: another scale of lesion.
+    assert "typically 800x800" in size_shift(reference, np.tile([800, 800], (5, 1)))
+
+
+def test_triage_warns_when_the_files_are_shaped_unlike_the_training_images(
+    tiny_run, xgb_model, tmp_path
+):
+    model = load_model(xgb_model)
+    trained = model.metadata["image_size"]
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    for index, path in enumerate(sorted(tiny_run.data.rglob("*.jpg"))[:6]):
+        image = Image.open(path).convert("RGB")
+        width = round(trained["median_height"] * 4 / 3)
+        image.resize((width, round(trained["median_height"]))).save(
+            wide / f"{index}.jpg"
+        )
+    result = triage(model, wide, tmp_path / "out")
+    assert "(aspect 1.33) where the model's training images were" in result.warning

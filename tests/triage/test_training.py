@@ -186,6 +186,59 @@ def test_preprocessing_goes_from_the_run_into_the_model_and_its_scores(
     )
 
 
+def test_a_preprocessing_axis_runs_each_family_on_each_and_triage_follows(
+    tiny_run, tmp_path, monkeypatch
+):
+    """--preprocessing none,lesion-crop: xgb and xgb@lesion-crop side by side,
+    features of cropped images for the variant, and a model of the variant
+    scores files as its final fit scored Test."""
+    from benchmarks.grid import configurations
+    from benchmarks.triage import triage
+
+    monkeypatch.setitem(PROFILES, "quick", TINY)
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
+    config = RunConfig(
+        data=str(tiny_run.data),
+        models=("xgb", "seed-cnn"),
+        strategies=("none",),
+        variants=("lesion-crop",),
+    )
+    assert [str(item) for item in configurations(config)] == [
+        "xgb:none",
+        "xgb@lesion-crop:none",
+        "seed-cnn:none",  # the course network reads its images as shot
+    ]
+    store = run(config, tmp_path / "runs", write=lambda line: None)
+    plain = np.load(store.features_path("none"))
+    cropped = np.load(store.features_path("lesion-crop"))
+    assert plain.shape == cropped.shape and not np.allclose(plain, cropped)
+
+    folder, metadata = train(
+        store.run_dir, tmp_path / "model", configuration="xgb@lesion-crop:none"
+    )
+    assert metadata["model"] == "xgb@lesion-crop"
+    assert metadata["inputs"]["features"]["preprocessing"] == "lesion-crop"
+    result = triage(load_model(folder), tiny_run.data / "Test", tmp_path / "out")
+    worklist = pd.read_csv(result.out / "worklist.csv")
+    table = pd.read_parquet(store.path("manifest.parquet"))
+    final = store.scores("xgb@lesion-crop__none__final")
+    column = metadata["classes"].index(metadata["positive_class"])
+    expected = dict(
+        zip(
+            table["file"].to_numpy()[final["evaluation_rows"]],
+            final["evaluation_proba"][:, column],
+            strict=True,
+        )
+    )
+    scored = dict(
+        zip("Test/" + worklist["file"], worklist["melanoma_probability"], strict=True)
+    )
+    assert scored.keys() == expected.keys()
+    np.testing.assert_allclose(
+        [scored[name] for name in expected], list(expected.values()), atol=1e-5
+    )
+
+
 def test_train_refuses_a_folder_it_did_not_make(tiny_run, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
