@@ -66,7 +66,11 @@ class LesionView:
 
     @functools.cached_property
     def principal_axes(self) -> tuple[float, float, float]:
-        """(major variance, minor variance, angle of the major axis in radians)."""
+        """(major variance, minor variance, angle of the major axis in radians).
+
+        The variances are the eigenvalues of ``skimage.measure.regionprops``'
+        inertia tensor plus PIXEL_VARIANCE, so a one-pixel lesion has axes.
+        """
         moments = cv2.moments(self.mask_u8, binaryImage=True)
         area = moments["m00"]
         cxx = moments["mu20"] / area + PIXEL_VARIANCE

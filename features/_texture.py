@@ -6,13 +6,12 @@ it did not raise cross-validated balanced accuracy and cost a tenth of the time.
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
+from skimage.feature import graycomatrix, graycoprops
 
 from features._lbp import uniform_lbp
-from features._lesion import LesionView, safe_div
+from features._lesion import LesionView
 
 GROUP = "texture"
 
@@ -23,8 +22,13 @@ TEXTURE_SIDE = 96
 MIN_INTERIOR = 16
 GLCM_LEVELS = 32
 GLCM_DISTANCES = (1, 2, 4)
-#: (row, column) steps of the four GLCM angles 0, 45, 90 and 135 degrees.
+#: (row, column) steps of the four GLCM angles 0, 45, 90 and 135 degrees, each
+#: multiplied by the distance; a pair and its reverse both count.
 GLCM_STEPS = ((0, 1), (-1, 1), (-1, 0), (-1, -1))
+#: scikit-image angles giving those steps: 0 and 90 degrees at distance d ...
+_STRAIGHT_ANGLES = (0.0, np.pi / 2)
+#: ... and the diagonals at distance d * sqrt(2) (its 45 degrees are our 135).
+_DIAGONAL_ANGLES = (np.pi / 4, 3 * np.pi / 4)
 GLCM_PROPS = (
     "contrast",
     "dissimilarity",
@@ -38,6 +42,8 @@ LBP_SETTINGS = ((8, 1), (8, 2), (8, 5))
 #: LBP settings whose histogram is also taken over the whole frame (context).
 FRAME_LBP_SETTINGS = ((8, 1),)
 SPOT_THRESHOLD = 20
+#: GLCM properties (GLCM_PROPS order) of a lesion with no pixel pair inside it.
+_EMPTY_GLCM_PROPS = (0.0, 0.0, 1.0, 1.0, 1.0, 0.0)
 
 
 def _docs() -> dict[str, str]:
@@ -114,63 +120,50 @@ def _small(view: LesionView) -> tuple[np.ndarray, np.ndarray]:
     return grey, mask.astype(bool)
 
 
-def _glcm(levels: np.ndarray, mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Symmetric, normalised co-occurrence matrix of pixel pairs inside the mask."""
-    height, width = levels.shape
-    rows_a = slice(max(0, -dy), height - max(0, dy))
-    cols_a = slice(max(0, -dx), width - max(0, dx))
-    rows_b = slice(max(0, dy), height - max(0, -dy))
-    cols_b = slice(max(0, dx), width - max(0, -dx))
-    both = mask[rows_a, cols_a] & mask[rows_b, cols_b]
-    first = levels[rows_a, cols_a][both].astype(np.intp)
-    second = levels[rows_b, cols_b][both].astype(np.intp)
-    counts = np.bincount(first * GLCM_LEVELS + second, minlength=GLCM_LEVELS**2)
-    matrix = counts.reshape(GLCM_LEVELS, GLCM_LEVELS).astype(np.float64)
-    matrix += matrix.T
-    total = matrix.sum()
-    return matrix / total if total else matrix
+def _glcm_counts(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Co-occurrence counts of lesion pixel pairs, (levels, levels, distances, 4).
 
-
-@functools.cache
-def _glcm_weights() -> tuple[np.ndarray, np.ndarray]:
-    i, j = np.indices((GLCM_LEVELS, GLCM_LEVELS), dtype=np.float64)
-    return i, j
-
-
-def _glcm_props(matrix: np.ndarray) -> np.ndarray:
-    """GLCM properties in GLCM_PROPS order; a flat region gives defined values."""
-    if not matrix.any():
-        return np.array([0.0, 0.0, 1.0, 1.0, 1.0, 0.0])
-    i, j = _glcm_weights()
-    diff = i - j
-    mean_i = float((i * matrix).sum())
-    mean_j = float((j * matrix).sum())
-    std_i = float(np.sqrt(((i - mean_i) ** 2 * matrix).sum()))
-    std_j = float(np.sqrt(((j - mean_j) ** 2 * matrix).sum()))
-    covariance = float(((i - mean_i) * (j - mean_j) * matrix).sum())
-    nonzero = matrix[matrix > 0]
-    return np.array(
-        [
-            float((diff**2 * matrix).sum()),
-            float((np.abs(diff) * matrix).sum()),
-            float((matrix / (1.0 + diff**2)).sum()),
-            float(np.sqrt((matrix**2).sum())),
-            safe_div(covariance, std_i * std_j, 1.0),
-            float(-(nonzero * np.log2(nonzero)).sum()),
-        ]
+    scikit-image has no mask, so the lesion-only matrix is built from its own
+    ``graycomatrix``: pixels outside the mask get an extra grey level
+    (GLCM_LEVELS), and dropping that level's row and column removes every pair
+    with an end outside the lesion. What remains counts exactly the pairs whose
+    two pixels are both in the mask, each pair once in each direction
+    (``symmetric=True``). Diagonal steps are (d, d) pixels, which scikit-image
+    reaches with distance d * sqrt(2). It adds sin(angle) * d to the row index,
+    so its angles turn clockwise on screen and its 45 and 135 degrees are our
+    135 and 45; means and ranges over the angles do not see the order.
+    """
+    levels = np.where(mask, grey >> 3, GLCM_LEVELS).astype(np.uint8)
+    straight = graycomatrix(
+        levels, GLCM_DISTANCES, _STRAIGHT_ANGLES, levels=GLCM_LEVELS + 1, symmetric=True
     )
+    diagonal = graycomatrix(
+        levels,
+        [distance * np.sqrt(2.0) for distance in GLCM_DISTANCES],
+        _DIAGONAL_ANGLES,
+        levels=GLCM_LEVELS + 1,
+        symmetric=True,
+    )
+    counts = np.concatenate([straight, diagonal], axis=3)
+    return counts[:GLCM_LEVELS, :GLCM_LEVELS].astype(np.float64)
+
+
+def _glcm_props(counts: np.ndarray) -> np.ndarray:
+    """(distances, angles, GLCM_PROPS) from ``skimage.feature.graycoprops``.
+
+    Entropy is turned into bits (scikit-image uses the natural log). Where no
+    pair falls inside the lesion the properties of a flat region are used.
+    """
+    per_angle = np.stack([graycoprops(counts, prop) for prop in GLCM_PROPS], axis=-1)
+    per_angle[..., GLCM_PROPS.index("entropy")] /= np.log(2.0)
+    per_angle[counts.sum(axis=(0, 1)) == 0] = _EMPTY_GLCM_PROPS
+    return per_angle
 
 
 def _glcm_features(grey: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    levels = (grey.astype(np.uint16) * GLCM_LEVELS // 256).astype(np.uint8)
+    per_distance = _glcm_props(_glcm_counts(grey, mask))
     features: dict[str, float] = {}
-    for distance in GLCM_DISTANCES:
-        per_angle = np.stack(
-            [
-                _glcm_props(_glcm(levels, mask, dy * distance, dx * distance))
-                for dy, dx in GLCM_STEPS
-            ]
-        )
+    for distance, per_angle in zip(GLCM_DISTANCES, per_distance, strict=True):
         for prop, value in zip(GLCM_PROPS, per_angle.mean(axis=0), strict=True):
             features[f"glcm_d{distance}_{prop}"] = float(value)
         if distance == 1:
@@ -197,7 +190,11 @@ def _lbp_features(view: LesionView) -> dict[str, float]:
 
 
 def _spot_density(grey: np.ndarray, mask: np.ndarray, operation: int) -> float:
-    """Small dark (black-hat) or bright (top-hat) spots per 1000 lesion pixels."""
+    """Small dark (black-hat) or bright (top-hat) spots per 1000 lesion pixels.
+
+    Equals scikit-image's ``black_tophat`` / ``white_tophat`` and ``label``
+    count; OpenCV is 20x faster.
+    """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     response = cv2.morphologyEx(grey, operation, kernel)
     spots = ((response > SPOT_THRESHOLD) & mask).astype(np.uint8)
