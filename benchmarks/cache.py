@@ -18,6 +18,18 @@ import platformdirs
 CACHE_ENV = "MELANOMA_BENCH_CACHE"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: What every written file gets: the user's umask (0644 under umask 022), not
+#: the 0600 of a temporary file, so a colleague, a web server or a Dask worker
+#: on a shared disk can read the report.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def cache_dir(override: str | Path | None = None) -> Path:
     """The cache folder: the option if given, else $MELANOMA_BENCH_CACHE, else the
     user cache dir (~/.cache/melanoma-bench on Linux)."""
@@ -38,6 +50,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -36,6 +36,7 @@ from benchmarks.labels import read_label_map
 from benchmarks.leaderboard import leaderboard_of
 from benchmarks.shortcuts import shortcut_probes
 from benchmarks.sources import load_sources, source_names
+from benchmarks.spreadsheet import csv_bytes
 from benchmarks.store import RunStore
 from benchmarks.trials import CNN_THREADS
 from benchmarks.workspace import Workspace
@@ -165,8 +166,9 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     )
     report = audit(manifest, near_threshold=config.near_threshold)
     readable = report.manifest["readable"].to_numpy()
-    if config.strict and not readable.all():
-        drop_unreadable(report.manifest, strict=True)
+    if not readable.all():
+        # Names the files (audit.json lists them all); with --strict, stops.
+        drop_unreadable(report.manifest, strict=config.strict)
     keep, dropped = _apply_policies(config, report)
     keep &= readable
     table = report.manifest[keep].reset_index(drop=True)
@@ -395,7 +397,7 @@ def _run(
     board = leaderboard_of(store)
     atomic_write(
         store.path("leaderboard.csv"),
-        lambda stream: stream.write(board.to_csv(index=False).encode()),
+        lambda stream: stream.write(csv_bytes(board)),
     )
     failures = store.errors()
     if failures:

@@ -30,6 +30,7 @@ from benchmarks.errors import UserError
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
 from benchmarks.model_dir import LoadedModel
 from benchmarks.preprocessing import preprocess
+from benchmarks.spreadsheet import csv_bytes
 from models import available_cores
 
 logger = logging.getLogger(__name__)
@@ -343,7 +344,7 @@ def _page_rows(
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    atomic_write(path, lambda stream: stream.write(table.to_csv(index=False).encode()))
+    atomic_write(path, lambda stream: stream.write(csv_bytes(table)))
 
 
 def triage(

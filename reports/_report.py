@@ -18,6 +18,7 @@ from benchmarks.generalization import findings as generalization_findings
 from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE
 from benchmarks.metrics import summarize
 from benchmarks.shortcuts import warnings as shortcut_warnings
+from benchmarks.spreadsheet import csv_bytes
 from benchmarks.store import RunStore
 from benchmarks.training import TARGET_SENSITIVITY
 from reports import _figures
@@ -315,7 +316,7 @@ def write_report(run_dir: str | Path) -> Path:
     board = tables.leaderboard
     atomic_write(
         store.path("leaderboard.csv"),
-        lambda stream: stream.write(board.to_csv(index=False).encode()),
+        lambda stream: stream.write(csv_bytes(board)),
     )
     atomic_write_json(
         store.path("metrics.json"),

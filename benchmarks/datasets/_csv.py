@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,12 +123,20 @@ def csv_entries(
     for _, row in table.iterrows():
         image_id = row[layout.id_column]
         group = row[layout.group_column] if layout.group_column else ""
+        path = index.get(image_id, images / image_id)
+        # An id such as ../other/x.jpg or /etc/x.jpg is reported, never opened.
+        outside = not Path(os.path.normpath(path)).is_relative_to(
+            os.path.normpath(images)
+        )
         entries.append(
             FileEntry(
-                path=index.get(image_id, images / image_id),
+                path=path,
                 label=row[layout.label_column],
                 split=row[layout.split_column] if layout.split_column else "train",
                 group=group or image_id,
+                error="outside the image folder (--images); not opened"
+                if outside
+                else "",
             )
         )
     return entries, layout.name

@@ -50,6 +50,8 @@ class FileEntry:
     label: str
     split: str
     group: str
+    #: Why the file is not to be opened (a CSV id outside the image folder).
+    error: str = ""
 
 
 def _inspect(data: bytes) -> dict[str, object]:
@@ -102,6 +104,8 @@ def _row(entry: FileEntry, cache: _HashCache) -> dict[str, object]:
         "split": entry.split,
         "group": entry.group,
     }
+    if entry.error:
+        return {**row, "readable": False, "error": entry.error}
     try:
         data = entry.path.read_bytes()
     except FileNotFoundError:

@@ -1,0 +1,89 @@
+"""What a hostile folder or a shared disk can do to the suite: formula cells in
+a CSV, image ids that leave the image folder, file modes, unreadable files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from benchmarks.cache import atomic_write_json
+from benchmarks.datasets import load_manifest
+from benchmarks.errors import UserError
+from benchmarks.spreadsheet import csv_bytes, neutralised
+from tests.conftest import write_image
+
+
+def test_cells_a_spreadsheet_would_evaluate_are_written_as_text(tmp_path):
+    table = pd.DataFrame(
+        {
+            "file": ['=HYPERLINK("http://x")', "+1", "-cmd", "@SUM(A1)", "a.jpg"],
+            "probability": [-0.5, 0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    safe = neutralised(table)
+    assert safe["file"].tolist() == [
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'-cmd",
+        "'@SUM(A1)",
+        "a.jpg",
+    ]
+    assert safe["probability"].tolist() == [-0.5, 0.1, 0.2, 0.3, 0.4]
+    path = tmp_path / "out.csv"
+    path.write_bytes(csv_bytes(table))
+    assert pd.read_csv(path)["file"].str[0].isin(["'", "a"]).all()
+
+
+def test_csv_image_ids_outside_the_image_folder_are_reported_not_opened(tmp_path):
+    images = tmp_path / "data" / "images"
+    write_image(images / "in.jpg", 1)
+    secret = write_image(tmp_path / "outside" / "secret.jpg", 2)
+    table = pd.DataFrame(
+        {
+            "image_id": ["in", "../../outside/secret.jpg", str(secret)],
+            "dx": ["mel", "nv", "nv"],
+        }
+    )
+    table.to_csv(tmp_path / "data" / "metadata.csv", index=False)
+    manifest = load_manifest(tmp_path / "data" / "metadata.csv", images=images)
+    assert manifest["readable"].tolist() == [True, False, False]
+    assert (
+        manifest["error"][1:] == "outside the image folder (--images); not opened"
+    ).all()
+    assert (manifest["sha256"][1:] == "").all()  # never read
+
+
+def test_written_files_follow_the_umask_not_a_temporary_files_0600(tmp_path):
+    path = tmp_path / "facts.json"
+    atomic_write_json(path, {"a": 1})
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_run_names_the_unreadable_files_it_skips(tmp_path, caplog, monkeypatch):
+    from benchmarks.config import PROFILES, RunConfig
+    from benchmarks.runner import prepare
+    from tests.harness.conftest import TINY
+
+    monkeypatch.setitem(PROFILES, "quick", TINY)
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "lesions"
+    for label in ("melanoma", "nevus"):
+        for index in range(4):
+            write_image(
+                root / "Train" / label / f"{index}.jpg", 10 * index + len(label)
+            )
+    (root / "Train" / "nevus" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    config = RunConfig(data=str(root), models=("xgb",), strategies=("none",))
+    with caplog.at_level(logging.WARNING, logger="benchmarks"):
+        prepare(config, tmp_path / "runs")
+    assert "skipping 1 unreadable file(s): broken.jpg" in caplog.text
+    with pytest.raises(UserError, match="1 unreadable file"):
+        prepare(
+            RunConfig(data=str(root), models=("xgb",), strict=True), tmp_path / "r2"
+        )
