@@ -71,6 +71,18 @@ def write_image(path: Path, seed: int, size: int = 48) -> Path:
     return path
 
 
+def write_class_folders(root: Path, counts: dict[str, int], seed: int) -> Path:
+    """Train/<class>/ with ``counts`` images each and one Test image per class,
+    64 px, seeded from ``seed`` on."""
+    for label, count in counts.items():
+        for index in range(count):
+            write_image(root / "Train" / label / f"{label[0]}{index}.jpg", seed, 64)
+            seed += 1
+        write_image(root / "Test" / label / f"t{label[0]}.jpg", seed, 64)
+        seed += 1
+    return root
+
+
 @pytest.fixture
 def image_folder(tmp_path) -> Path:
     return make_image_folder(tmp_path / "lesions")

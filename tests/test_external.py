@@ -18,21 +18,15 @@ from benchmarks.errors import UserError
 from benchmarks.external import ExternalSource, bootstrap, load_external
 from benchmarks.labels import map_labels, read_label_map
 from benchmarks.runner import run
-from tests.conftest import write_image
+from tests.conftest import write_class_folders, write_image
 from tests.harness.conftest import TINY
 
 CLASSES = ("melanoma", "nevus", "vascular lesion")
 
 
 def _training(root: Path) -> Path:
-    seed = 300
-    for label, count in (("melanoma", 8), ("nevus", 8), ("vascular lesion", 6)):
-        for index in range(count):
-            write_image(root / "Train" / label / f"{label[0]}{index}.jpg", seed, 64)
-            seed += 1
-        write_image(root / "Test" / label / f"t{label[0]}.jpg", seed, 64)
-        seed += 1
-    return root
+    counts = {"melanoma": 8, "nevus": 8, "vascular lesion": 6}
+    return write_class_folders(root, counts, seed=300)
 
 
 def _external(root: Path, training: Path) -> tuple[Path, int]:

@@ -17,18 +17,13 @@ from benchmarks.folds import source_folds
 from benchmarks.leaderboard import leaderboard_of
 from benchmarks.runner import run
 from benchmarks.sources import load_sources, named_path
-from tests.conftest import write_image
+from tests.conftest import write_class_folders, write_image
 
 
 def _folder_source(root: Path, seed: int) -> Path:
     """isic9-like class folders: Train and a small Test."""
-    for label, count in (("melanoma", 8), ("nevus", 10), ("vascular lesion", 6)):
-        for index in range(count):
-            write_image(root / "Train" / label / f"{label[0]}{index}.jpg", seed, 64)
-            seed += 1
-        write_image(root / "Test" / label / f"t{label[0]}.jpg", seed, 64)
-        seed += 1
-    return root
+    counts = {"melanoma": 8, "nevus": 10, "vascular lesion": 6}
+    return write_class_folders(root, counts, seed)
 
 
 def _csv_source(root: Path, seed: int) -> Path:
