@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchmarks import __version__
 from benchmarks.errors import UserError
+from benchmarks.outputs import writable_file, writable_folder
 
 logger = logging.getLogger("benchmarks")
 
@@ -52,6 +53,18 @@ def _add_cache_argument(parser: argparse._ActionsContainer) -> None:
 
 def _data(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.data or ["synthetic"])
+
+
+def _check_cache(cache: str | None) -> None:
+    """The cache folder can be written, before any work (--cache, else the
+    environment's or the user's)."""
+    import os
+
+    from benchmarks.cache import CACHE_ENV
+
+    chosen = cache or os.environ.get(CACHE_ENV)
+    if chosen:
+        writable_folder(chosen, "--cache" if cache else CACHE_ENV)
 
 
 def _load(args: argparse.Namespace):
@@ -131,6 +144,9 @@ class Audit(Command):
             raise UserError(
                 f"--near-threshold {args.near_threshold}: choose from 0 to 32 bits"
             )
+        if args.json:
+            writable_file(args.json, "--json")
+        _check_cache(args.cache)
         manifest = _load(args)
         report = audit(manifest, near_threshold=args.near_threshold)
         print(report.to_text())
@@ -189,6 +205,8 @@ class Features(Command):
             raise UserError(f"--out {out}: name a .parquet file")
         if not 32 <= args.size <= 1024:
             raise UserError(f"--size {args.size}: choose from 32 to 1024 pixels")
+        writable_file(out, "--out")
+        _check_cache(args.cache)
         manifest = drop_unreadable(_load(args), strict=args.strict)
         table = load_features(manifest, size=args.size, cache=args.cache)
         identity = pd.DataFrame(
@@ -345,6 +363,8 @@ class Run(Command):
         from benchmarks.runner import run
         from benchmarks.sources import is_synthetic
 
+        writable_folder(args.out, "--out")
+        _check_cache(args.cache)
         if args.models and args.what != "all":
             raise UserError(
                 "name the models once: 'run all --models LIST' or 'run LIST'"
@@ -433,8 +453,41 @@ class Report(Command):
 
         if not Path(args.run_dir).is_dir():
             raise UserError(f"{args.run_dir}: no such folder; pass a run folder")
+        writable_folder(args.run_dir, "RUN_DIR")
         print(f"wrote {write_report(args.run_dir)}")
         return 0
+
+
+class Verify(Command):
+    name = "verify"
+    help = "check a run folder's records and the cache's entries; name the damaged"
+    epilog = (
+        f"example:\n  {PROG} verify runs/quick-0123456789ab\n\n"
+        "Changes nothing. Exit 0 when every part reads back whole, 1 when some "
+        "do not: run the grid's command again to set damaged trials aside and "
+        "compute them anew (and rewrite a damaged manifest or audit); a damaged "
+        "cache entry is rebuilt the next time it is needed."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder made by run")
+        _add_cache_argument(parser)
+
+    def execute(self, args: argparse.Namespace) -> int:
+        from benchmarks.verify import cache_problems, run_folder_problems
+
+        if not Path(args.run_dir).is_dir():
+            raise UserError(f"{args.run_dir}: no such folder; pass a run folder")
+        run_folder = run_folder_problems(args.run_dir)
+        cache = cache_problems(args.cache)
+        for line in run_folder + cache:
+            print(line)
+        print(
+            f"{len(run_folder)} damaged in the run folder (run the grid's command "
+            f"again to redo them), {len(cache)} damaged cache entries (rebuilt when "
+            "next needed)"
+        )
+        return 1 if run_folder or cache else 0
 
 
 class Compare(Command):
@@ -579,6 +632,8 @@ class Triage(Command):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ModelVersionWarning)
             model = load_model(args.model)
+        # After the model is known good, before any image is read.
+        writable_folder(args.out, "--out")
         for item in caught:
             if issubclass(item.category, ModelVersionWarning):
                 print(f"melanoma-bench: warning: {item.message}", file=sys.stderr)
@@ -748,6 +803,7 @@ COMMANDS: tuple[Command, ...] = (
     Features(),
     Report(),
     Compare(),
+    Verify(),
     Train(),
     Triage(),
     List(),
@@ -785,6 +841,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.command.execute(args)
     except UserError as error:
         print(f"melanoma-bench: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # A file system refusal the checks above did not foresee (a disk
+        # filled, a folder removed mid-run): one line, not a traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        reason = error.strerror or str(error)
+        print(
+            f"melanoma-bench: error: {where}{reason}; check the path, its "
+            "permissions and the free space",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("melanoma-bench: interrupted", file=sys.stderr)

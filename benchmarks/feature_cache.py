@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from benchmarks.cache import atomic_write, cache_dir
+from benchmarks.cache import cache_dir, cached, write_cached
 from benchmarks.image_cache import cache_key, load_images
 from benchmarks.preprocessing import preprocess
 
@@ -59,7 +59,7 @@ def load_features(
     extractor = extractor or HandcraftedFeatures()
     key = _key(manifest, size, extractor, preprocessing)
     path = cache_dir(cache) / f"features-{key}.parquet"
-    if path.exists():
+    if cached(path):
         return pd.read_parquet(path)
     images = preprocess(
         preprocessing, np.asarray(load_images(manifest, size, cache=cache))
@@ -72,5 +72,5 @@ def load_features(
         100 * extractor.segmentation_fallback_rate_,
     )
     table.attrs["segmentation_fallback_rate"] = extractor.segmentation_fallback_rate_
-    atomic_write(path, lambda stream: table.to_parquet(stream, index=False))
+    write_cached(path, lambda stream: table.to_parquet(stream, index=False))
     return table

@@ -20,7 +20,7 @@ from benchmarks.training import TARGET_SENSITIVITY, out_of_fold_scores
 
 
 def _external_rows(store: RunStore, name: str) -> pd.DataFrame:
-    return pd.read_parquet(store.external_dir(name) / "manifest.parquet")
+    return store.manifest(name)
 
 
 def generalization_table(
@@ -30,7 +30,7 @@ def generalization_table(
     finals = {r["key"]: r for r in records if r["fold"] == "final" and "external" in r}
     if not finals:
         return pd.DataFrame()
-    table = pd.read_parquet(store.path("manifest.parquet"))
+    table = store.manifest()
     labels = table["label"].astype(str).to_numpy()
     column = info.classes.index(info.positive)
     cv = table["fold"].to_numpy() >= 0
@@ -126,7 +126,7 @@ def held_out_table(
     melanoma AUC resampling whole lesions."""
     if not info.leave_source_out:
         return pd.DataFrame()
-    table = pd.read_parquet(store.path("manifest.parquet"))
+    table = store.manifest()
     labels = table["label"].astype(str).to_numpy()
     groups = table["group"].astype(str).to_numpy()
     column = info.classes.index(info.positive)

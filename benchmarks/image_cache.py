@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.cache import atomic_write, cache_dir
+from benchmarks.cache import cache_dir, cached, write_cached
 from benchmarks.images import decode_resized
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,8 @@ def load_images(
             "pass the manifest through drop_unreadable() first"
         )
     path = cache_dir(cache) / f"images-{cache_key(manifest['sha256'], size)}.npy"
-    if not path.exists():
+    if not cached(path):
         logger.info("decoding %d images at %dx%d", len(manifest), size, size)
         images = decode_all(list(manifest["path"]), size, n_jobs)
-        atomic_write(path, lambda stream: np.save(stream, images))
+        write_cached(path, lambda stream: np.save(stream, images))
     return np.load(path, mmap_mode="r")

@@ -7,7 +7,6 @@ configuration is best.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -125,8 +124,7 @@ def eligible_families(audit: dict) -> set[str] | None:
 def leaderboard_of(store: RunStore) -> pd.DataFrame:
     """A run folder's leaderboard: its records in its grid's order, the best
     by ``BEST_RULE`` given its audit and folds."""
-    path = store.path("audit.json")
-    audit = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    audit = store.audit() if store.path("audit.json").is_file() else {}
     return run_leaderboard(store.info(), store.records(), audit)
 
 

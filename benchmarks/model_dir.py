@@ -169,8 +169,12 @@ def _expected_sums(folder: Path) -> dict[str, str]:
             f"{path}: missing, so {folder} is not a complete model folder made by "
             f"train; {_REDO}"
         )
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not text (damaged); {_REDO}") from None
     expected = {}
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         match = _SUM_LINE.match(line)
         name = match.group(2) if match else ""
         if not match or name != Path(name).name or name in (".", ".."):
@@ -297,6 +301,15 @@ def load_model(folder: str | Path) -> LoadedModel:
             f"{folder}: model format {version}, from an earlier melanoma-bench; "
             f"this one reads format {FORMAT_VERSION}: re-create it with train"
         )
+    try:
+        return _loaded(folder, metadata, expected)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise UserError(
+            f"{folder / METADATA}: lacks what this version reads ({error!r}); {_REDO}"
+        ) from None
+
+
+def _loaded(folder: Path, metadata: dict, expected: dict[str, str]) -> LoadedModel:
     unlisted = [name for name in metadata["files"].values() if name not in expected]
     if unlisted:
         raise UserError(f"{folder / CHECKSUMS}: does not list {unlisted[0]}; {_REDO}")

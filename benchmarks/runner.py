@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from benchmarks import external, families, grid
 from benchmarks.audit import AuditReport, audit
-from benchmarks.cache import atomic_write, atomic_write_json
+from benchmarks.cache import atomic_write, atomic_write_json, cache_dir, sweep_stale
 from benchmarks.config import RunConfig
 from benchmarks.configuration import Trial
 from benchmarks.datasets import INFO, drop_unreadable, relative_path
@@ -49,12 +50,13 @@ CV_SPLITS = ("train", "val")
 
 @dataclass(frozen=True)
 class Prepared:
-    """A run folder ready for trials."""
+    """A run folder ready for trials, held by this process (``lock``)."""
 
     store: RunStore
     workspace: Workspace
     trials: list[Trial]
     resumed: bool
+    lock: FileLock
 
 
 def _positive_class(config: RunConfig, manifest: pd.DataFrame) -> str:
@@ -176,6 +178,13 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     positive = _positive_class(config, table)
 
     in_cv = table["split"].isin(CV_SPLITS).to_numpy()
+    trained_on = sorted(set(table["label"].astype(str)[in_cv]))
+    if len(trained_on) < 2:
+        raise UserError(
+            f"--data {', '.join(config.data)}: the training images hold "
+            f"{len(trained_on)} class ({', '.join(trained_on) or 'none'}); a "
+            "benchmark needs two or more, one class folder (or label) each"
+        )
     folds = np.full(len(table), -1, dtype=np.int64)
     if config.scheme == "leave-source-out":
         folds[in_cv] = source_folds(
@@ -200,110 +209,125 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         fingerprint + "".join(external.fingerprint(t) for t, _ in externals.values())
     )
     store = RunStore(Path(out) / run_id)
-    resumed = store.claim(
-        {
-            "run_id": run_id,
-            "config": config.to_dict(),
-            "profile": config.settings.__dict__,
-            "dataset": manifest.attrs.get("dataset", ""),
-            "data_fingerprint": fingerprint,
-            "positive_class": positive,
-            "classes": list(classes),
-            "grid": [
-                [item.model, item.strategy] for item in grid.configurations(config)
-            ],
-            "versions": library_versions(),
-            "machine": machine(),
-        }
-    )
-    if not resumed:
-        facts = report.to_dict()
-        facts["policy"] = {
-            "conflicts": config.conflicts,
-            "test_leaks": config.test_leaks,
-            "dropped_conflicting_images": dropped["conflicts"],
-            "dropped_test_leak_images": dropped["test_leaks"],
-            "dropped_unreadable_images": int((~readable).sum()),
-        }
-        facts["external"] = {name: about for name, (_, about) in externals.items()}
-        facts["shortcuts"] = _shortcuts(table, positive, folds, config, cache)
-        atomic_write_json(store.path("audit.json"), facts)
-        described = pd.DataFrame(
+    lock = store.lock()
+    try:
+        swept = store.sweep_temporary() + sweep_stale(cache_dir(cache))
+        if swept:
+            logger.info("removed %d temporary file(s) a stopped run left", swept)
+        resumed = store.claim(
             {
-                "file": [relative_path(path, table) for path in table["path"]],
-                "label": table["label"].astype(str),
-                "split": table["split"],
-                "group": groups,
-                "fold": folds,
-                "sha256": table["sha256"],
-                "source": table["source"],
-                "width": table["width"],
-                "height": table["height"],
+                "run_id": run_id,
+                "config": config.to_dict(),
+                "profile": config.settings.__dict__,
+                "dataset": manifest.attrs.get("dataset", ""),
+                "data_fingerprint": fingerprint,
+                "positive_class": positive,
+                "classes": list(classes),
+                "grid": [
+                    [item.model, item.strategy] for item in grid.configurations(config)
+                ],
+                "versions": library_versions(),
+                "machine": machine(),
             }
         )
-        atomic_write(
-            store.path("manifest.parquet"),
-            lambda stream: described.to_parquet(stream, index=False),
-        )
-
-    trials = grid.trials(config, has_test or bool(externals))
-    specs = [
-        families.family(name, grid.plugins(config))
-        for name in dict.fromkeys(trial.model for trial in trials)
-    ]
-    feature_preprocessing = sorted(
-        {
-            spec.input_preprocessing(config.preprocessing)
-            for spec in specs
-            if spec.reads_features
-        }
-    )
-    for preprocessing in feature_preprocessing:
-        if store.features_path(preprocessing).exists():
-            continue
-        logger.info("features (%s): computing or reading from the cache", preprocessing)
-        # Source by source: each source's table is cached as a run on it
-        # alone caches it, so combining sources computes nothing twice.
-        features = np.concatenate(
-            [
-                load_features(
-                    rows.reset_index(drop=True),
-                    cache=cache,
-                    preprocessing=preprocessing,
-                ).to_numpy(np.float32)
-                for _, rows in table.groupby("source", sort=False)
-            ]
-        )
-        store.write_array(store.features_path(preprocessing), features)
-    sizes = sorted({spec.image_size for spec in specs if spec.image_size is not None})
-    image_paths = {
-        size: str(load_images(table, size, cache=cache).filename) for size in sizes
-    }
-    external_paths = {}
-    for name, (rows, _) in externals.items():
-        folder = store.external_dir(name)
-        if not (folder / "manifest.parquet").exists():
-            columns = rows[["file", "label", "group", "sha256"]]
-            atomic_write(
-                folder / "manifest.parquet",
-                lambda stream, frame=columns: frame.to_parquet(stream, index=False),
+        if not resumed or not store.inputs_intact():
+            # A resumed run whose audit.json or manifest.parquet was lost or
+            # damaged writes them again: they follow from the data and config.
+            facts = report.to_dict()
+            facts["policy"] = {
+                "conflicts": config.conflicts,
+                "test_leaks": config.test_leaks,
+                "dropped_conflicting_images": dropped["conflicts"],
+                "dropped_test_leak_images": dropped["test_leaks"],
+                "dropped_unreadable_images": int((~readable).sum()),
+            }
+            facts["external"] = {name: about for name, (_, about) in externals.items()}
+            facts["shortcuts"] = _shortcuts(table, positive, folds, config, cache)
+            atomic_write_json(store.path("audit.json"), facts)
+            described = pd.DataFrame(
+                {
+                    "file": [relative_path(path, table) for path in table["path"]],
+                    "label": table["label"].astype(str),
+                    "split": table["split"],
+                    "group": groups,
+                    "fold": folds,
+                    "sha256": table["sha256"],
+                    "source": table["source"],
+                    "width": table["width"],
+                    "height": table["height"],
+                }
             )
+            atomic_write(
+                store.path("manifest.parquet"),
+                lambda stream: described.to_parquet(stream, index=False),
+            )
+
+        trials = grid.trials(config, has_test or bool(externals))
+        specs = [
+            families.family(name, grid.plugins(config))
+            for name in dict.fromkeys(trial.model for trial in trials)
+        ]
+        feature_preprocessing = sorted(
+            {
+                spec.input_preprocessing(config.preprocessing)
+                for spec in specs
+                if spec.reads_features
+            }
+        )
         for preprocessing in feature_preprocessing:
-            path = store.features_path(preprocessing, name)
-            if path.exists():
+            if store.features_path(preprocessing).exists():
                 continue
-            logger.info("features (%s) of external set %s", preprocessing, name)
-            values = load_features(
-                rows, cache=cache, preprocessing=preprocessing
-            ).to_numpy(np.float32)
-            store.write_array(path, values)
-        external_paths[name] = {
-            size: str(load_images(rows, size, cache=cache).filename) for size in sizes
+            logger.info(
+                "features (%s): computing or reading from the cache", preprocessing
+            )
+            # Source by source: each source's table is cached as a run on it
+            # alone caches it, so combining sources computes nothing twice.
+            features = np.concatenate(
+                [
+                    load_features(
+                        rows.reset_index(drop=True),
+                        cache=cache,
+                        preprocessing=preprocessing,
+                    ).to_numpy(np.float32)
+                    for _, rows in table.groupby("source", sort=False)
+                ]
+            )
+            store.write_array(store.features_path(preprocessing), features)
+        sizes = sorted(
+            {spec.image_size for spec in specs if spec.image_size is not None}
+        )
+        image_paths = {
+            size: str(load_images(table, size, cache=cache).filename) for size in sizes
         }
-    workspace = Workspace.of(
-        store.info(), store.run_dir, CNN_THREADS, image_paths, external_paths
-    )
-    return Prepared(store, workspace, trials, resumed)
+        external_paths = {}
+        for name, (rows, _) in externals.items():
+            folder = store.external_dir(name)
+            if not (folder / "manifest.parquet").exists():
+                columns = rows[["file", "label", "group", "sha256"]]
+                atomic_write(
+                    folder / "manifest.parquet",
+                    lambda stream, frame=columns: frame.to_parquet(stream, index=False),
+                )
+            for preprocessing in feature_preprocessing:
+                path = store.features_path(preprocessing, name)
+                if path.exists():
+                    continue
+                logger.info("features (%s) of external set %s", preprocessing, name)
+                values = load_features(
+                    rows, cache=cache, preprocessing=preprocessing
+                ).to_numpy(np.float32)
+                store.write_array(path, values)
+            external_paths[name] = {
+                size: str(load_images(rows, size, cache=cache).filename)
+                for size in sizes
+            }
+        workspace = Workspace.of(
+            store.info(), store.run_dir, CNN_THREADS, image_paths, external_paths
+        )
+        return Prepared(store, workspace, trials, resumed, lock)
+    except BaseException:
+        lock.release()
+        raise
 
 
 def _minutes(seconds: float) -> str:
@@ -378,7 +402,20 @@ def _run(
     write: Callable[[str], None],
 ) -> RunStore:
     prepared = prepare(config, out, cache)
+    try:
+        return _run_prepared(prepared, executor, write)
+    finally:
+        prepared.lock.release()
+
+
+def _run_prepared(
+    prepared: Prepared, executor: Executor, write: Callable[[str], None]
+) -> RunStore:
     store, workspace = prepared.store, prepared.workspace
+    for key in store.set_aside_damaged():
+        write(
+            f"trial {key}: its record is damaged; moved to damaged/, computing it again"
+        )
     done = store.done()
     todo = [trial for trial in prepared.trials if trial.key not in done]
     if prepared.resumed:

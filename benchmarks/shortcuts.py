@@ -24,6 +24,7 @@ from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from benchmarks.audit import audit
 from benchmarks.errors import UserError
+from benchmarks.filenames import real
 from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
 from benchmarks.preprocessing import SHADES_OF_GRAY_POWER
@@ -224,9 +225,9 @@ def _file_facts(path: str) -> dict[str, object]:
     re-encode with the file's own tables) predicted melanoma by themselves.
     Only the bytes before the image data (EXIF, thumbnails, comments) are kept.
     """
-    with open(path, "rb") as stream:
+    with open(real(path), "rb") as stream:
         head = stream.read(_HEAD_BYTES)
-    with Image.open(path) as image:
+    with Image.open(real(path)) as image:
         tables = getattr(image, "quantization", None) or {}
         exif = image.getexif()
         layers = getattr(image, "layer", None)

@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from filelock import FileLock, Timeout
+from pyarrow import ArrowException
 
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.config import Profile, RunConfig
@@ -36,6 +41,8 @@ from benchmarks.errors import UserError
 from benchmarks.sources import source_names
 
 CONFIG = "config.json"
+#: Held by the process running a run's grid (``RunStore.lock``).
+LOCK = ".lock"
 
 
 @dataclass(frozen=True)
@@ -194,17 +201,124 @@ class RunStore:
 
     def records(self) -> list[dict]:
         """Every complete trial record, sorted by key."""
-        return [
-            json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted(self.trials_dir.glob("*.json"))
-        ]
+        return [_read_record(path) for path in sorted(self.trials_dir.glob("*.json"))]
 
     def record(self, key: str) -> dict:
-        return json.loads((self.trials_dir / f"{key}.json").read_text(encoding="utf-8"))
+        return _read_record(self.trials_dir / f"{key}.json")
 
     def scores(self, key: str) -> dict[str, np.ndarray]:
-        with np.load(self.trials_dir / f"{key}.npz") as archive:
-            return {name: archive[name] for name in archive.files}
+        path = self.trials_dir / f"{key}.npz"
+        try:
+            with np.load(path) as archive:
+                return {name: archive[name] for name in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise _damaged(path, error) from None
+
+    def lock(self) -> FileLock:
+        """Hold the run folder for this process, or say that another run is
+        writing it. The operating system drops the lock when the process
+        ends, so a killed run never blocks the next."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.run_dir / LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise UserError(
+                f"{self.run_dir}: another run is writing this run folder now; let "
+                "it finish (or stop it), then run the command again"
+            ) from None
+        return lock
+
+    def sweep_temporary(self) -> int:
+        """Remove the half-written temporary files a killed run left (hidden
+        files beside their destination); call it holding the lock, when no
+        other process writes here. Returns how many were removed."""
+        removed = 0
+        for pattern in (".*", "*/.*", "external/*/.*"):
+            for path in self.run_dir.glob(pattern):
+                if path.name != LOCK and path.is_file():
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def manifest(self, external: str | None = None) -> pd.DataFrame:
+        """manifest.parquet of the run (or of an external set)."""
+        folder = self.run_dir if external is None else self.external_dir(external)
+        path = folder / "manifest.parquet"
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError, ArrowException) as error:
+            raise _damaged(path, error) from None
+
+    def audit(self) -> dict:
+        """audit.json: what the audit found and what the run did about it."""
+        path = self.path("audit.json")
+        try:
+            facts = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise _damaged(path, error) from None
+        if not isinstance(facts, dict):
+            raise _damaged(path, ValueError("not an audit record"))
+        return facts
+
+    def inputs_intact(self) -> bool:
+        """Whether manifest.parquet and audit.json can be read."""
+        try:
+            self.manifest()
+            self.audit()
+        except UserError:
+            return False
+        return True
+
+    def damaged_trials(self) -> dict[str, str]:
+        """Finished trials whose record or scores cannot be read: key -> why."""
+        found = {}
+        for key in sorted(self.done()):
+            record = self.trials_dir / f"{key}.json"
+            scores = self.trials_dir / f"{key}.npz"
+            try:
+                _read_record(record)
+                with zipfile.ZipFile(scores) as archive:
+                    broken = archive.testzip()
+                if broken is not None:
+                    raise zipfile.BadZipFile(f"{broken} fails its checksum")
+            except UserError as error:
+                found[key] = str(error).split(";")[0]
+            except (OSError, zipfile.BadZipFile) as error:
+                found[key] = f"{scores}: damaged ({error})"
+        return found
+
+    def set_aside_damaged(self) -> list[str]:
+        """Move every finished trial whose record or scores cannot be read to
+        damaged/ (kept, never deleted), so that a resumed run computes it
+        again; returns their keys."""
+        moved = list(self.damaged_trials())
+        for key in moved:
+            aside = self.run_dir / "damaged"
+            aside.mkdir(exist_ok=True)
+            for suffix in (".npz", ".json"):
+                path = self.trials_dir / f"{key}{suffix}"
+                if path.exists():
+                    os.replace(path, aside / path.name)
+        return moved
 
     def write_array(self, path: Path, array: np.ndarray) -> None:
         atomic_write(path, lambda stream: np.save(stream, array))
+
+
+def _damaged(path: Path, error: BaseException) -> UserError:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return UserError(
+        f"{path}: damaged ({reason}); run the grid's command again, which sets "
+        "it aside in damaged/ and computes the trial anew"
+    )
+
+
+def _read_record(path: Path) -> dict:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise _damaged(path, error) from None
+    if not isinstance(record, dict) or "key" not in record:
+        raise _damaged(path, ValueError("not a trial record"))
+    return record

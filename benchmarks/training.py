@@ -227,7 +227,7 @@ def train(
     how = "by --config" if configuration else f"as the best by {BEST_RULE}"
     write(f"chose {chosen} ({how})")
 
-    table = pd.read_parquet(store.path("manifest.parquet"))
+    table = store.manifest()
     labels = table["label"].astype(str).to_numpy()
     classes, positive = info.classes, info.positive
     rows, _ = split_rows(table, None)

@@ -27,6 +27,7 @@ from PIL import Image
 from benchmarks import drift, families
 from benchmarks.cache import atomic_write
 from benchmarks.errors import UserError
+from benchmarks.filenames import real, shown
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
 from benchmarks.model_dir import LoadedModel
 from benchmarks.preprocessing import preprocess
@@ -76,7 +77,7 @@ def find_files(folder: Path, skip: Path | None = None) -> tuple[list[str], list[
         for name in names:
             if name.startswith("."):
                 continue
-            relative = (here / name).relative_to(folder).as_posix()
+            relative = shown((here / name).relative_to(folder).as_posix())
             if is_image_name(name):
                 images.append(relative)
             else:
@@ -150,7 +151,7 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
     chunk = _Chunk()
     pictures = []
     for offset, name in enumerate(files):
-        path = folder / name
+        path = real(folder / name)
         try:
             images = {size: decode_resized(path, size) for size in inputs.image_sizes}
             picture = (

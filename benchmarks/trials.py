@@ -47,7 +47,7 @@ GAP_METRICS = (
 
 @functools.lru_cache(maxsize=4)
 def _table(run_dir: str) -> pd.DataFrame:
-    return pd.read_parquet(RunStore(run_dir).path("manifest.parquet"))
+    return RunStore(run_dir).manifest()
 
 
 @functools.lru_cache(maxsize=8)
@@ -58,7 +58,7 @@ def _features(run_dir: str, preprocessing: str, external: str | None) -> np.ndar
 
 @functools.lru_cache(maxsize=8)
 def _external_table(run_dir: str, name: str) -> pd.DataFrame:
-    return pd.read_parquet(RunStore(run_dir).external_dir(name) / "manifest.parquet")
+    return RunStore(run_dir).manifest(name)
 
 
 @functools.lru_cache(maxsize=4)

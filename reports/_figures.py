@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 
 import matplotlib
 import matplotlib.ticker
@@ -55,7 +56,12 @@ def colours(models: list[str]) -> dict[str, tuple[float, float, float]]:
 
 def _png(figure: plt.Figure) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    with warnings.catch_warnings():
+        # A class name in a script the font lacks (CJK, say) is drawn as boxes
+        # in the figures and in full in the report's tables; one warning per
+        # glyph and figure would only bury the run's own messages.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
@@ -384,7 +390,7 @@ def external_curves(tables: RunTables, store: RunStore) -> str:
         1, len(names), figsize=(5.2 * len(names), 4.4), squeeze=False
     )
     for axis, name in zip(axes.flat, names, strict=True):
-        labels = pd.read_parquet(store.external_dir(name) / "manifest.parquet")
+        labels = store.manifest(name)
         truth = labels["label"].to_numpy() == tables.positive
         for row in table[table["external"] == name].itertuples():
             if (row.model, row.strategy) not in best or row.melanoma_auc is None:

@@ -231,7 +231,7 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         raise UserError(
             f"{store.run_dir}: no finished trials yet; run or resume it first"
         )
-    manifest = pd.read_parquet(store.path("manifest.parquet"))
+    manifest = store.manifest()
     labels = manifest["label"].astype(str).to_numpy()
     info = tables.info
     split_counts = manifest["split"].value_counts()

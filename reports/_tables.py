@@ -123,10 +123,9 @@ def pooled_scores(
 
 
 def build(store: RunStore) -> RunTables:
-    import json
 
     info = store.info()
-    audit = json.loads(store.path("audit.json").read_text(encoding="utf-8"))
+    audit = store.audit()
     records = store.records()
     board = run_leaderboard(info, records, audit)
     return RunTables(

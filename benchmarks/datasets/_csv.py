@@ -111,6 +111,11 @@ def csv_entries(
         raise UserError(f"--images {images}: no such folder; check the path")
     table = _read_table(path)
     layout = _choose_layout(table, path, id_column, label_column, group_column)
+    if table.empty:
+        raise UserError(
+            f"--data {path}: a header and no rows; list one image per row "
+            f"({layout.id_column}, {layout.label_column})"
+        )
     if layout.split_column is not None:
         unknown = sorted(set(table[layout.split_column]) - set(SPLITS))
         if unknown:

@@ -32,7 +32,13 @@ def _group_of(path: Path, root: Path) -> str:
 
 
 def _files_below(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*") if path.is_file())
+    """Files, and links to nothing (broken or looping), which the audit then
+    reports instead of passing over them."""
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() or (path.is_symlink() and not path.exists())
+    )
 
 
 def _class_entries(split_folder: Path, split: str, root: Path) -> list[FileEntry]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from benchmarks.cache import atomic_write_json, cache_dir
 from benchmarks.errors import UserError
+from benchmarks.filenames import shown
 from benchmarks.images import UnreadableImage, open_rgb
 
 logger = logging.getLogger(__name__)
@@ -99,17 +100,18 @@ class _HashCache:
 
 def _row(entry: FileEntry, cache: _HashCache) -> dict[str, object]:
     row: dict[str, object] = {
-        "path": str(entry.path),
-        "label": entry.label,
+        "path": shown(entry.path),
+        "label": shown(entry.label),
         "split": entry.split,
-        "group": entry.group,
+        "group": shown(entry.group),
     }
     if entry.error:
         return {**row, "readable": False, "error": entry.error}
     try:
         data = entry.path.read_bytes()
     except FileNotFoundError:
-        return {**row, "readable": False, "error": "missing file"}
+        reason = "broken link" if entry.path.is_symlink() else "missing file"
+        return {**row, "readable": False, "error": reason}
     except OSError as error:
         return {**row, "readable": False, "error": error.strerror or "cannot read"}
     digest, facts = cache.facts(data)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from PIL import Image
 
 from benchmarks.datasets._synthetic import (
@@ -112,7 +113,10 @@ def cached_synthetic(cache: Path, *, seed: int = 0, size: int = 128) -> Path:
         ).encode()
     ).hexdigest()[:16]
     folder = cache / "synthetic" / key
-    if not (folder / "synthetic.json").exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        write_synthetic(folder, seed=seed, size=size)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Two runs starting on a fresh cache: one writes, the other waits for it.
+    with FileLock(folder.parent / f"{key}.lock"):
+        if not (folder / "synthetic.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            write_synthetic(folder, seed=seed, size=size)
     return folder

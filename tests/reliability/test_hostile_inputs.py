@@ -87,3 +87,76 @@ def test_a_run_names_the_unreadable_files_it_skips(tmp_path, caplog, monkeypatch
         prepare(
             RunConfig(data=str(root), models=("xgb",), strict=True), tmp_path / "r2"
         )
+
+
+def test_a_pixel_bomb_is_an_unreadable_file_found_from_its_header(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "lesions" / "Train"
+    for label in ("melanoma", "nevus"):
+        write_image(folder / label / "ok.jpg", len(label))
+    bomb = folder / "nevus" / "bomb.png"
+    Image.new("1", (12000, 12000)).save(bomb)
+    assert bomb.stat().st_size < 100_000
+    manifest = load_manifest(tmp_path / "lesions")
+    row = manifest[manifest["path"].str.endswith("bomb.png")].iloc[0]
+    assert not row["readable"]
+    assert row["error"] == "12000x12000 pixels, over the 64 megapixel limit"
+
+
+def test_single_class_data_stops_before_any_trial(tmp_path, monkeypatch):
+    from benchmarks.config import RunConfig
+    from benchmarks.runner import prepare
+
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "lesions"
+    for index in range(6):
+        write_image(root / "Train" / "melanoma" / f"{index}.jpg", index)
+    with pytest.raises(UserError, match=r"hold 1 class \(melanoma\); a benchmark"):
+        prepare(RunConfig(data=str(root), models=("xgb",)), tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_broken_and_looping_links_are_reported_not_passed_over(tmp_path):
+    folder = tmp_path / "lesions" / "Train"
+    for label in ("melanoma", "nevus"):
+        write_image(folder / label / "ok.jpg", len(label))
+    (folder / "nevus" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (folder / "nevus" / "a.jpg").symlink_to(folder / "nevus" / "b.jpg")
+    (folder / "nevus" / "b.jpg").symlink_to(folder / "nevus" / "a.jpg")
+    manifest = load_manifest(tmp_path / "lesions")
+    errors = dict(
+        zip(
+            manifest["path"].str.rsplit("/", n=1).str[-1],
+            manifest["error"],
+            strict=True,
+        )
+    )
+    assert errors["gone.jpg"] == "broken link"
+    assert errors["a.jpg"] == errors["b.jpg"] == "Too many levels of symbolic links"
+    assert errors["ok.jpg"] == ""
+
+
+def test_a_header_only_csv_says_so(tmp_path):
+    (tmp_path / "metadata.csv").write_text("lesion_id,image_id,dx\n")
+    with pytest.raises(UserError, match="a header and no rows; list one image per row"):
+        load_manifest(tmp_path / "metadata.csv")
+
+
+def test_class_names_the_font_lacks_do_not_flood_the_output():
+    import io
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from reports._figures import _png
+
+    figure, axes = plt.subplots()
+    axes.set_title("黑色素瘤 / 痣")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figure.savefig(io.BytesIO(), format="png")  # as drawn without the filter
+        assert any("missing from" in str(item.message) for item in caught)
+        caught.clear()
+        assert _png(figure).startswith("data:image/png;base64,")
+    assert not caught

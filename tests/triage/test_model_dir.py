@@ -111,3 +111,16 @@ def test_a_folder_in_an_earlier_format_is_refused_naming_its_version(copy):
     _edit_metadata(copy, lambda metadata: metadata.update(format_version=1))
     with pytest.raises(UserError, match=r"model format 1, from an earlier .* train"):
         load_model(copy)
+
+
+def test_a_binary_checksum_list_or_a_schema_error_is_one_line(copy):
+    (copy / "SHA256SUMS").write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(UserError, match=r"SHA256SUMS: not text \(damaged\)"):
+        load_model(copy)
+
+
+def test_a_model_json_without_its_fields_is_refused_by_name(xgb_model, tmp_path):
+    folder = Path(shutil.copytree(xgb_model, tmp_path / "schema"))
+    _edit_metadata(folder, lambda metadata: metadata.pop("formats"))
+    with pytest.raises(UserError, match=r"model.json: lacks what this version reads"):
+        load_model(folder)

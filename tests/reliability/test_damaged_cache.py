@@ -1,0 +1,55 @@
+"""A cache file damaged on disk but still readable is found, reported in one
+line and rebuilt: never a silent wrong number."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.datasets import load_manifest
+from benchmarks.feature_cache import load_features
+from benchmarks.image_cache import load_images
+
+
+def _garble(path, offset_from_end: int = 4096) -> None:
+    """Flip bytes inside the file, past any header: it still loads."""
+    data = bytearray(path.read_bytes())
+    start = len(data) - offset_from_end
+    data[start : start + 512] = bytes(255 - b for b in data[start : start + 512])
+    path.write_bytes(bytes(data))
+
+
+def test_a_garbled_image_cache_is_rebuilt_not_used(image_folder, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    manifest = load_manifest(image_folder, cache=cache)
+    manifest = manifest[manifest["readable"]].reset_index(drop=True)
+    first = np.array(load_images(manifest, 32, cache=cache))
+    (path,) = cache.glob("images-*.npy")
+    _garble(path)
+    assert not np.array_equal(np.load(path), first)  # readable, and wrong
+    with caplog.at_level(logging.WARNING, logger="benchmarks"):
+        again = np.array(load_images(manifest, 32, cache=cache))
+    np.testing.assert_array_equal(again, first)
+    assert f"cache entry {path.name} is damaged or has no digest; rebuilding it" in (
+        caplog.text
+    )
+
+
+def test_a_cache_entry_without_its_digest_is_rebuilt_once(
+    image_folder, tmp_path, caplog
+):
+    cache = tmp_path / "cache"
+    manifest = load_manifest(image_folder, cache=cache)
+    manifest = manifest[manifest["readable"]].reset_index(drop=True)
+    first = load_features(manifest, size=48, cache=cache)
+    (path,) = cache.glob("features-*.parquet")
+    path.with_name(path.name + ".sha256").unlink()
+    with caplog.at_level(logging.WARNING, logger="benchmarks"):
+        again = load_features(manifest, size=48, cache=cache)
+    pd.testing.assert_frame_equal(again, first)
+    assert caplog.text.count("rebuilding it") == 1
+    caplog.clear()
+    load_features(manifest, size=48, cache=cache)
+    assert "rebuilding" not in caplog.text

@@ -1,0 +1,107 @@
+"""A damaged trial record or score file: one line naming it and the fix from
+every reader, then a resumed run sets it aside and computes the same figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.config import PROFILES, RunConfig
+from benchmarks.leaderboard import leaderboard_of
+from benchmarks.runner import run
+from tests.harness.conftest import TINY
+
+
+@pytest.fixture
+def finished(image_folder, tmp_path, monkeypatch):
+    monkeypatch.setitem(PROFILES, "quick", TINY)
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
+    config = RunConfig(data=str(image_folder), models=("xgb",), strategies=("none",))
+    store = run(config, tmp_path / "runs", write=lambda line: None)
+    return config, store, leaderboard_of(store)
+
+
+@pytest.mark.parametrize("damage", ["truncated record", "garbled scores"])
+def test_a_damaged_trial_is_named_then_set_aside_and_recomputed(
+    finished, tmp_path, capsys, damage
+):
+    config, store, before = finished
+    record = store.trials_dir / "xgb__none__fold0.json"
+    scores = store.trials_dir / "xgb__none__fold0.npz"
+    if damage == "truncated record":
+        record.write_text(record.read_text()[:40])
+        named = record
+    else:
+        data = bytearray(scores.read_bytes())
+        data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+        scores.write_bytes(bytes(data))
+        named = scores
+    capsys.readouterr()
+    assert main(["report", str(store.run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{named}: damaged" in err and "run the grid's command again" in err
+
+    lines: list[str] = []
+    again = run(config, tmp_path / "runs", write=lines.append)
+    assert (
+        "trial xgb__none__fold0: its record is damaged; moved to damaged/, "
+        "computing it again"
+    ) in lines
+    assert sorted(path.name for path in (again.run_dir / "damaged").iterdir()) == (
+        sorted({"xgb__none__fold0.json", "xgb__none__fold0.npz"})
+    )
+    pd.testing.assert_frame_equal(
+        leaderboard_of(again).drop(columns="wall_seconds"),
+        before.drop(columns="wall_seconds"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("manifest.parquet", lambda path: path.write_bytes(path.read_bytes()[:100])),
+        ("audit.json", lambda path: path.unlink()),
+        ("audit.json", lambda path: path.write_text("{")),
+    ],
+)
+def test_a_lost_or_damaged_run_input_is_named_then_written_again(
+    finished, tmp_path, capsys, name, damage
+):
+    config, store, before = finished
+    path = store.path(name)
+    damage(path)
+    capsys.readouterr()
+    assert main(["report", str(store.run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path}: damaged" in err
+
+    again = run(config, tmp_path / "runs", write=lambda line: None)
+    assert main(["report", str(again.run_dir)]) == 0
+    pd.testing.assert_frame_equal(
+        leaderboard_of(again).drop(columns="wall_seconds"),
+        before.drop(columns="wall_seconds"),
+    )
+
+
+def test_verify_names_what_is_damaged_and_changes_nothing(finished, tmp_path, capsys):
+    _, store, _ = finished
+    capsys.readouterr()
+    assert main(["verify", str(store.run_dir)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "0 damaged in the run folder (run the grid's command again to redo them), "
+        "0 damaged cache entries (rebuilt when next needed)\n"
+    )
+    record = store.trials_dir / "xgb__none__final.json"
+    record.write_text("{")
+    entry = sorted((tmp_path / "cache").glob("images-*.npy"))[0]
+    entry.with_name(entry.name + ".sha256").write_text("0" * 64)
+    before = record.read_text(), entry.read_bytes()
+    assert main(["verify", str(store.run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert f"{record}: damaged" in out
+    assert f"{entry}: damaged or without its digest" in out
+    assert out.splitlines()[-1].startswith("1 damaged in the run folder")
+    assert (record.read_text(), entry.read_bytes()) == before
