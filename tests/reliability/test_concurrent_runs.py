@@ -12,6 +12,7 @@ import time
 import pytest
 
 from benchmarks.cache import cache_dir
+from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
 from benchmarks.datasets import cached_synthetic
 from benchmarks.errors import UserError
@@ -28,15 +29,21 @@ def config(image_folder, tmp_path, monkeypatch) -> RunConfig:
 
 
 def test_a_second_run_of_the_same_folder_is_refused_while_the_first_runs(
-    config, tmp_path
+    config, image_folder, tmp_path, capsys
 ):
     first = run(config, tmp_path / "runs", write=lambda line: None)
     held = RunStore(first.run_dir).lock()  # as a run in another process would
+    argv = ["run", "xgb", "--strategies", "none", "--data", str(image_folder)]
     try:
         with pytest.raises(UserError, match="another run is writing this run folder"):
             run(config, tmp_path / "runs", write=lambda line: None)
+        capsys.readouterr()
+        assert main([*argv, "--out", str(tmp_path / "runs")]) == 2
     finally:
         held.release()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "another run is writing this run folder now" in err
     lines: list[str] = []
     run(config, tmp_path / "runs", write=lines.append)
     assert lines[0].startswith("resuming") and "3 of 3 trials already done" in lines[0]

@@ -104,17 +104,19 @@ def test_a_pixel_bomb_is_an_unreadable_file_found_from_its_header(tmp_path):
     assert row["error"] == "12000x12000 pixels, over the 64 megapixel limit"
 
 
-def test_single_class_data_stops_before_any_trial(tmp_path, monkeypatch):
-    from benchmarks.config import RunConfig
-    from benchmarks.runner import prepare
+def test_single_class_data_stops_before_any_trial(tmp_path, monkeypatch, capsys):
+    from benchmarks.cli import main
 
     monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "lesions"
     for index in range(6):
         write_image(root / "Train" / "melanoma" / f"{index}.jpg", index)
-    with pytest.raises(UserError, match=r"hold 1 class \(melanoma\); a benchmark"):
-        prepare(RunConfig(data=str(root), models=("xgb",)), tmp_path / "runs")
-    assert not (tmp_path / "runs").exists()
+    runs = tmp_path / "runs"
+    assert main(["run", "xgb", "--data", str(root), "--out", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "hold 1 class (melanoma); a benchmark needs two or more" in err
+    assert not any(runs.iterdir())  # no run folder, no trial
 
 
 def test_broken_and_looping_links_are_reported_not_passed_over(tmp_path):
