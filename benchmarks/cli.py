@@ -319,6 +319,15 @@ class Run(Command):
             help="a setting of one family's estimator, such as "
             "transfer.weights=backbone.h5 (repeatable)",
         )
+        grid.add_argument(
+            "--calibration",
+            choices=list(CALIBRATIONS),
+            default="none",
+            help="post-hoc calibration of the feature-based families' "
+            "probabilities, fitted on slices of each fold's training part (the "
+            "CNNs are left as they are): sigmoid, isotonic or temperature "
+            "(default none)",
+        )
         policy = parser.add_argument_group("audit policies")
         policy.add_argument(
             "--conflicts",
@@ -405,10 +414,18 @@ class Run(Command):
             ),
             label_map=args.label_map,
             strict=args.strict,
+            calibration=args.calibration,
             jobs=args.jobs,
             executor=args.executor,
             scheduler=args.scheduler,
         )
+        if args.dry_run:
+            from benchmarks.runner import dry_run
+
+            print(
+                dry_run(config, args.out, cache=args.cache, report=not args.no_report)
+            )
+            return 0
         if is_synthetic(config.data):
             print(
                 "melanoma-bench: running on the embedded SYNTHETIC data set "
@@ -604,7 +621,7 @@ class Train(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.training import TARGET_SENSITIVITY
+        from benchmarks.threshold import TARGET_SENSITIVITY
 
         parser.add_argument(
             "--run", required=True, metavar="RUN_DIR", help="a folder made by run"
@@ -682,6 +699,13 @@ class Triage(Command):
             type=int,
             help="processes decoding images (default: every core)",
         )
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="say why each URGENT image scored high: the three feature groups "
+            "that raised its melanoma score most, or the network's Grad-CAM heat "
+            "map (slower when many images are URGENT)",
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
         import warnings
@@ -703,9 +727,15 @@ class Triage(Command):
                 warnings.showwarning(
                     item.message, item.category, item.filename, item.lineno
                 )
-        result = triage(
-            model, args.images, args.out, n_jobs=args.jobs, write=_progress_line
-        )
+        with status_lines() as write:
+            result = triage(
+                model,
+                args.images,
+                args.out,
+                n_jobs=args.jobs,
+                write=write,
+                explain=args.explain,
+            )
         if result.warning:
             print(f"melanoma-bench: warning: {result.warning}", file=sys.stderr)
         if result.scored == result.unreadable == 0:

@@ -17,6 +17,10 @@ POLICIES: tuple[str, ...] = ("keep", "drop")
 CV_SCHEMES: tuple[str, ...] = ("stratified", "leave-source-out")
 #: Where trials run (benchmarks.executors): processes here, or a Dask cluster.
 EXECUTORS: tuple[str, ...] = ("local", "dask")
+#: Post-hoc calibration of a feature-based family's probabilities, fitted on
+#: slices of each fold's training part (benchmarks.trials): none, Platt's
+#: sigmoid, isotonic regression, or one softmax temperature.
+CALIBRATIONS: tuple[str, ...] = ("none", "sigmoid", "isotonic", "temperature")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class RunConfig:
     label_map: str | None = None
     near_threshold: int = 4
     strict: bool = False
+    calibration: str = "none"
     jobs: int = field(default=1, compare=False)
     executor: str = field(default="local", compare=False)
     scheduler: str | None = field(default=None, compare=False)
@@ -116,12 +121,23 @@ class RunConfig:
         if self.jobs < 1:
             raise UserError(f"--jobs {self.jobs}: choose a whole number >= 1")
         self._check_executor()
+        if self.calibration not in CALIBRATIONS:
+            raise UserError(
+                f"--calibration {self.calibration}: choose from "
+                f"{', '.join(CALIBRATIONS)}"
+            )
         for option, value in (
             ("--conflicts", self.conflicts),
             ("--test-leaks", self.test_leaks),
         ):
             if value not in POLICIES:
                 raise UserError(f"{option} {value}: choose keep or drop")
+        # A default written out (--folds 3 on the quick profile, --cv
+        # stratified with one source) is the same run as one left unsaid: the
+        # same id, the same config.json, so resume and compare accept both.
+        for name, value in normalised(self.to_dict()).items():
+            if name in ("folds", "cv"):
+                object.__setattr__(self, name, value)
 
     def _check_registered(self) -> None:
         """Every model, strategy and preprocessing named is in its registry."""

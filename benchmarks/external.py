@@ -19,7 +19,12 @@ import pandas as pd
 from benchmarks.audit import near_pairs
 from benchmarks.errors import UserError
 from benchmarks.labels import map_labels
-from benchmarks.metrics import MAX_FALSE_POSITIVE_RATE, evaluate
+from benchmarks.metrics import (
+    MAX_FALSE_POSITIVE_RATE,
+    evaluate,
+    melanoma_brier,
+    melanoma_ece,
+)
 from benchmarks.sources import named_path
 
 #: An ISIC image id: the same id is the same image, whatever the file name says.
@@ -94,9 +99,10 @@ def external_figures(
 ) -> dict:
     """What a final fit's scores of an external set say, threshold aside.
 
-    Binary figures (melanoma AUC, sensitivity at 80% specificity) count every
-    image, labels outside the training classes as 'not melanoma'; the
-    multi-class ones (balanced accuracy, ECE) use the images of shared classes.
+    Binary figures (melanoma AUC, sensitivity at 80% specificity, melanoma
+    Brier and ECE) count every image, labels outside the training classes as
+    'not melanoma'; the multi-class ones (balanced accuracy, ECE) use the
+    images of shared classes.
     """
     is_positive = labels == positive
     figures: dict = {
@@ -106,7 +112,13 @@ def external_figures(
         "melanoma_sensitivity_at_80_specificity": None,
         "balanced_accuracy": None,
         "ece": None,
+        "melanoma_brier": None,
+        "melanoma_ece": None,
     }
+    if len(labels):
+        score = proba[:, list(classes).index(positive)]
+        figures["melanoma_brier"] = melanoma_brier(is_positive, score)
+        figures["melanoma_ece"] = melanoma_ece(is_positive, score)
     if is_positive.any() and not is_positive.all():
         from sklearn.metrics import roc_auc_score, roc_curve
 

@@ -7,7 +7,7 @@ configuration is best.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,13 +45,18 @@ EXTERNAL_METRICS = (
 #: The fold means that rank configurations, in order: the best is the highest
 #: first figure, ties broken by the next.
 RANKING = ("melanoma_sensitivity_at_80_specificity", "balanced_accuracy")
+#: The one rule for "best": the leaderboard marks it, the report states it and
+#: ``train`` picks it by default.
 BEST_RULE = (
     f"highest mean out-of-fold melanoma sensitivity at "
     f"{1 - MAX_FALSE_POSITIVE_RATE:.0%} specificity, ties by balanced accuracy; "
-    "when the shortcut audit flags the data, among the families whose inputs do "
-    "not describe the camera, the one with the smallest train-val gap of those "
-    "not distinguishable from their best (p >= 0.05); with leave-source-out "
-    "folds, by the mean over the held-out sources, among all families"
+    "when the shortcut audit flags the data, only configurations whose family "
+    "(preprocessing variants included) reads inputs that do not describe the "
+    "camera compete, and of those not distinguishable from their leader "
+    "(p >= 0.05) the one with the smallest train-val gap wins (all families "
+    "compete when the run has none such); with "
+    "leave-source-out folds, by the mean over the held-out sources, among all "
+    "families"
 )
 #: A configuration whose paired test against the best gives p at or above this
 #: is "not distinguishable" from it.
@@ -88,7 +93,11 @@ def _configurations(
     return {item: grouped[item] for item in [*order, *rest] if grouped[item]}
 
 
-def _fold_values(folds: list[dict], name: str) -> dict[int, float | None]:
+def _fold_values(
+    folds: list[dict], name: str | Callable[[dict], float | None]
+) -> dict[int, float | None]:
+    if callable(name):
+        return {record["fold"]: name(record) for record in folds}
     return {record["fold"]: record["metrics"]["validation"][name] for record in folds}
 
 
@@ -107,18 +116,34 @@ def best_index(board: pd.DataFrame, eligible: Collection[str] | None = None) -> 
     return min(candidates or range(len(board)), key=lambda index: tuple(-keys[index]))
 
 
-def eligible_families(audit: dict) -> set[str] | None:
+def eligible_families(
+    audit: dict, models: Iterable[str] | None = None, plugins: Sequence[str] = ()
+) -> set[str] | None:
     """The families that may be best: all (None), or, when the shortcut audit
-    flagged the data, those whose inputs do not describe the camera.
+    flagged the data, those among ``models`` (default: every installed family)
+    whose inputs do not describe the camera.
 
     Why: on such data the cross-validated ranking rewards recognising the
     archive; a family that cannot see it is the one whose figures carry over.
+    The registry judges each name, so a variant ``NAME@PREPROCESSING`` is
+    eligible exactly when its family is.
     """
     if not audit.get("shortcuts", {}).get("flagged"):
         return None
-    from benchmarks.families import installed
+    from benchmarks import families
 
-    return {name for name, spec in installed().items() if spec.acquisition_invariant}
+    names = families.installed() if models is None else dict.fromkeys(models)
+    return {name for name in names if _acquisition_invariant(name, plugins)}
+
+
+def _acquisition_invariant(model: str, plugins: Sequence[str] = ()) -> bool:
+    from benchmarks import families
+    from benchmarks.errors import UserError
+
+    try:
+        return families.family(model, plugins).acquisition_invariant
+    except UserError:  # a plug-in no longer installed: it cannot be judged
+        return False
 
 
 def leaderboard_of(store: RunStore) -> pd.DataFrame:
@@ -133,21 +158,49 @@ def run_leaderboard(info: RunInfo, records: list[dict], audit: dict) -> pd.DataF
     if info.leave_source_out:
         # Each held-out source is scored by models that never saw its camera.
         return leaderboard(records, info.grid, None, info.sources)
-    return leaderboard(records, info.grid, eligible_families(audit))
+    from benchmarks.grid import plugins
+
+    models = [item.model for item in info.grid] + [r["model"] for r in records]
+    return leaderboard(
+        records, info.grid, eligible_families(audit, models, plugins(info.config))
+    )
+
+
+def paired_differences(
+    first: list[dict], second: list[dict], name: str | Callable[[dict], float | None]
+) -> list[float]:
+    """``first`` minus ``second`` validation ``name`` (or ``name(record)``),
+    fold by fold, over the folds both finished and where both are defined."""
+    one, other = _fold_values(first, name), _fold_values(second, name)
+    return [
+        one[fold] - other[fold]
+        for fold in sorted(set(one) & set(other))
+        if one[fold] is not None and other[fold] is not None
+    ]
+
+
+def paired_test(
+    first: list[dict],
+    second: list[dict],
+    n_folds: int,
+    name: str | Callable[[dict], float | None] = RANKING[0],
+) -> float | None:
+    """p of the corrected resampled t-test of ``first`` against ``second`` on
+    validation ``name``, over the folds both configurations finished."""
+    differences = paired_differences(first, second, name)
+    if n_folds < 2:
+        return None
+    return corrected_resampled_ttest(
+        differences, [0.0] * len(differences), test_fraction=1 / n_folds
+    )
 
 
 def _paired_p(
     best: list[dict], other: list[dict], n_folds: int
 ) -> tuple[float | None, bool | None]:
     """p of the corrected resampled t-test on the first ranking figure, over the
-    folds both configurations finished."""
-    first, second = _fold_values(best, RANKING[0]), _fold_values(other, RANKING[0])
-    shared = sorted(set(first) & set(second))
-    p = corrected_resampled_ttest(
-        [np.nan if first[f] is None else first[f] for f in shared],
-        [np.nan if second[f] is None else second[f] for f in shared],
-        test_fraction=1 / n_folds,
-    )
+    folds both configurations finished, and whether it tells them apart."""
+    p = paired_test(best, other, n_folds)
     return p, None if p is None else bool(p < SIGNIFICANCE)
 
 
@@ -214,12 +267,22 @@ def leaderboard(
         return board
     best = best_index(board, eligible)
     n_folds = max(len(folds) for folds in fold_records)
+    tested: dict[tuple[int, int], tuple[float | None, bool | None]] = {}
+
+    def test(leader: int, index: int) -> tuple[float | None, bool | None]:
+        """Row ``index`` against row ``leader``, each pair computed once."""
+        if index == leader:
+            return None, None
+        if (leader, index) not in tested:
+            tested[leader, index] = _paired_p(
+                fold_records[leader], fold_records[index], n_folds
+            )
+        return tested[leader, index]
+
     if eligible is not None:
-        best = _least_overfit(board, fold_records, best, eligible, n_folds)
-    tests = [
-        (None, None) if index == best else _paired_p(fold_records[best], folds, n_folds)
-        for index, folds in enumerate(fold_records)
-    ]
+        leader = best
+        best = _least_overfit(board, lambda index: test(leader, index), best, eligible)
+    tests = [test(best, index) for index in range(len(board))]
     board["best"] = board.index == best
     board["p_vs_best"] = [p for p, _ in tests]
     board["distinguishable"] = [distinct for _, distinct in tests]
@@ -228,10 +291,9 @@ def leaderboard(
 
 def _least_overfit(
     board: pd.DataFrame,
-    fold_records: list[list[dict]],
+    test: Callable[[int], tuple[float | None, bool | None]],
     best: int,
     eligible: Collection[str],
-    n_folds: int,
 ) -> int:
     """Among the ``eligible`` rows not distinguishable from ``best``, the one
     with the smallest train-val gap.
@@ -247,11 +309,7 @@ def _least_overfit(
     tied = [
         index
         for index, model in enumerate(board["model"])
-        if model in eligible
-        and (
-            index == best
-            or _paired_p(fold_records[best], fold_records[index], n_folds)[1] is False
-        )
+        if model in eligible and (index == best or test(index)[1] is False)
     ]
     gaps = board["train_val_gap_mean"].astype(float).fillna(np.inf)
     return min(tied, key=lambda index: (round(gaps[index], 9), index))

@@ -41,13 +41,30 @@ SUFFIXES: dict[str, str] = {
     "xgboost": ".xgboost.json",
     "skops": ".skops",
 }
-#: Modules whose types a .skops file may hold without the family's say-so.
-_SAFE_MODULES = ("sklearn", "imblearn", "numpy", "scipy")
+#: Modules whose types a .skops file may hold without the family's say-so:
+#: scikit-learn's stack, our own estimators, and XGBoost's (a calibrated xgb is
+#: a scikit-learn wrapper around them; a Booster restores itself from XGBoost's
+#: own model bytes, never from a pickle).
+_SAFE_MODULES = ("sklearn", "imblearn", "numpy", "scipy", "models", "xgboost")
 _FILE = re.compile(
     r"^[a-z0-9][a-z0-9_-]*(@[a-z0-9][a-z0-9_-]*)?(\.keras|\.xgboost\.json|\.skops)$"
 )
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _REDO = "copy the whole model folder again or re-create it with train"
+
+
+#: What a model fitted on synthetic images says wherever it is used (train,
+#: triage's log and worklist page): it has never seen a real lesion.
+SYNTHETIC_WARNING = "not for clinical use: trained on synthetic data"
+
+
+def synthetic_warning(metadata: dict) -> str | None:
+    """``SYNTHETIC_WARNING`` for a model whose model.json says it was trained
+    on synthetic data (``training.synthetic``), else None."""
+    training = metadata.get("training")
+    if isinstance(training, dict) and training.get("synthetic"):
+        return SYNTHETIC_WARNING
+    return None
 
 
 class ModelVersionWarning(UserWarning):
@@ -251,6 +268,8 @@ def _load_estimator(kind: str, path: Path, trusted_package: str) -> Any:
 
             return KerasImageClassifier.load(path)
         return XGBoostClassifier.load(path)
+    except UserError:
+        raise
     except (ValueError, OSError) as error:
         raise UserError(f"{path}: cannot be loaded ({error}); {_REDO}") from None
 

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+#: Share of out-of-fold melanomas the saved threshold flags unless told otherwise.
+TARGET_SENSITIVITY = 0.95
 #: Bootstrap resamples behind the specificity interval.
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE_LEVEL = 0.95

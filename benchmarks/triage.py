@@ -29,7 +29,7 @@ from benchmarks.cache import atomic_write
 from benchmarks.errors import UserError
 from benchmarks.filenames import real, shown
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
-from benchmarks.model_dir import LoadedModel
+from benchmarks.model_dir import LoadedModel, synthetic_warning
 from benchmarks.preprocessing import preprocess
 from benchmarks.spreadsheet import csv_bytes
 from models import available_cores
@@ -248,6 +248,95 @@ def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Some rows of an input source (the URGENT images of a batch)."""
+
+    base: _ChunkInputs
+    rows: np.ndarray
+
+    @property
+    def preprocessing(self) -> str:
+        return self.base.preprocessing
+
+    def features(self, preprocessing: str) -> np.ndarray:
+        return self.base.features(preprocessing)[self.rows]
+
+    def images(self, size: int, preprocessing: str) -> np.ndarray:
+        return self.base.images(size, preprocessing)[self.rows]
+
+    def embeddings(self, model: str) -> np.ndarray:
+        return self.base.embeddings(model)
+
+
+@dataclass
+class _Reasons:
+    """Why each URGENT image scored high, by its position among the scored:
+    the feature groups that raised its melanoma margin most (boosted trees
+    via SHAP, linear models via coefficient x standardised value) and a
+    network's Grad-CAM map over the image (benchmarks/explanations.py).
+
+    Only URGENT rows are explained, batch by batch as they are scored, so the
+    cost follows the number of URGENT images, not of files.
+    """
+
+    model: LoadedModel
+    groups: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+    heat_maps: dict[int, str] = field(default_factory=dict)
+    scored: int = 0
+
+    def add(self, chunks: list[_Chunk], proba: np.ndarray) -> None:
+        from benchmarks import explanations
+
+        metadata = self.model.metadata
+        positive = metadata["positive_class"]
+        melanoma = proba[:, list(metadata["classes"]).index(positive)]
+        urgent = np.flatnonzero(melanoma >= metadata["threshold"]["threshold"])
+        start, self.scored = self.scored, self.scored + len(proba)
+        if not len(urgent):
+            return
+        plugins = tuple(metadata.get("plugins", ()))
+        source = families.FittedSource(
+            _Rows(_ChunkInputs(chunks, metadata["inputs"]["preprocessing"]), urgent),
+            self.model.estimators,
+            plugins,
+        )
+        explained_groups = explained_maps = False
+        for name in families.with_parts([metadata["model"]], plugins):
+            spec = families.family(name, plugins)
+            if not spec.fits:
+                continue
+            estimator = self.model.estimators[name]
+            X = np.asarray(families.design_matrix(spec, source))
+            names = explanations.column_names(spec, X.shape[1] if X.ndim == 2 else None)
+            if not explained_groups and names and len(names) == X.shape[1]:
+                found = explanations.contributions(estimator, X, positive)
+                if found is not None:
+                    tops = explanations.top_groups(found[0], names)
+                    self.groups.update(
+                        zip((start + urgent).tolist(), tops, strict=True)
+                    )
+                    explained_groups = True
+            elif not explained_maps and X.ndim == 4:
+                maps = explanations.grad_cam(estimator, X, positive)
+                if maps is not None:
+                    for row, image, heat in zip(urgent, X, maps, strict=True):
+                        self.heat_maps[start + int(row)] = _heat_map(image, heat)
+                    explained_maps = True
+
+
+def _heat_map(image: np.ndarray, heat: np.ndarray) -> str:
+    """The model's view of an image with its Grad-CAM map over it, as a
+    thumbnail-sized JPEG data URI."""
+    from benchmarks.explanations import overlay
+
+    picture = Image.fromarray(overlay(image, heat))
+    picture = picture.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def _minutes(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 60}m{whole % 60:02d}s"
@@ -326,8 +415,14 @@ def _worklist(
 
 
 def _page_rows(
-    table: pd.DataFrame, order: np.ndarray, spool: _Spool, n_top: int
+    table: pd.DataFrame,
+    order: np.ndarray,
+    spool: _Spool,
+    n_top: int,
+    reasons: _Reasons | None = None,
 ) -> Iterator[dict[str, Any]]:
+    groups = reasons.groups if reasons is not None else {}
+    heat_maps = reasons.heat_maps if reasons is not None else {}
     for position, values in enumerate(table.to_dict("records")):
         encoded = base64.b64encode(spool.read(order[position]))
         yield {
@@ -341,6 +436,8 @@ def _page_rows(
                 for k in range(1, n_top + 1)
             ],
             "thumbnail": "data:image/jpeg;base64," + encoded.decode("ascii"),
+            "reasons": groups.get(int(order[position]), []),
+            "heat_map": heat_maps.get(int(order[position])),
         }
 
 
@@ -355,12 +452,16 @@ def triage(
     *,
     n_jobs: int | None = None,
     write: Callable[[str], None] = logger.info,
+    explain: bool = False,
 ) -> TriageResult:
     """Score every image file below ``images`` and write OUT/worklist.csv,
     OUT/unreadable.csv and OUT/worklist.html.
 
     ``n_jobs`` worker processes decode images (None: every core); the model
-    scores in the calling process, ``BATCH`` images at a time.
+    scores in the calling process, ``BATCH`` images at a time. ``explain``
+    adds, for each URGENT image, the feature groups that raised its
+    melanoma score most and a network's Grad-CAM map (``_Reasons``); off by
+    default, as with every image URGENT it can double a CNN's triage time.
     """
     from reports import write_worklist_html
 
@@ -373,10 +474,14 @@ def triage(
     out.mkdir(parents=True, exist_ok=True)
     files, unreadable = find_files(folder, skip=out)
     inputs = _Inputs.of(model.metadata)
+    synthetic = synthetic_warning(model.metadata)
+    if synthetic:
+        logger.warning("%s (model %s)", synthetic, model.folder)
     scored: list[int] = []
     parts: list[np.ndarray] = []
     looks: list[np.ndarray] = []
     sizes: list[tuple[int, int]] = []
+    reasons = _Reasons(model) if explain else None
     with tempfile.TemporaryFile() as stream:
         spool = _Spool(stream)
         pending: list[_Chunk] = []
@@ -386,6 +491,8 @@ def triage(
             if any(chunk.read for chunk in pending):
                 parts.append(_probabilities(model, pending))
                 looks.append(_drift_values(model, pending))
+                if reasons is not None:
+                    reasons.add(pending, parts[-1])
             pending.clear()
 
         for chunk in _chunks_of(folder, files, inputs, n_jobs or available_cores()):
@@ -413,7 +520,7 @@ def triage(
         metadata = model.metadata
         write_worklist_html(
             out / PAGE,
-            _page_rows(table, order, spool, min(TOP_CLASSES, n_classes)),
+            _page_rows(table, order, spool, min(TOP_CLASSES, n_classes), reasons),
             folder=str(folder),
             scored=len(table),
             urgent=int((table["flag"] == "URGENT").sum()),
@@ -425,6 +532,8 @@ def triage(
             classes=metadata["classes"],
             positive=metadata["positive_class"],
             drift_warning=warning,
+            synthetic_warning=synthetic,
+            explained=reasons is not None,
         )
     return TriageResult(
         scored=len(table),

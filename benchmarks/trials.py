@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks import families
+from benchmarks import explanations, families
 from benchmarks.configuration import Configuration, Trial
 from benchmarks.environment import library_versions
+from benchmarks.errors import UserError
 from benchmarks.external import external_figures
 from benchmarks.families import Family, FitContext
 from benchmarks.metrics import evaluate
@@ -111,11 +112,106 @@ def _fit(
     n_train: int,
     monitor: tuple[np.ndarray, np.ndarray] | None,
 ) -> Any:
-    """The trial's estimator fitted on its resampled rows."""
+    """The trial's estimator fitted on its resampled rows, calibrated as the
+    run's ``--calibration`` says (``_calibrated``)."""
     context = fit_context(trial, workspace, n_train, len(fitted.y))
+    if workspace.calibration != "none" and _calibrates(trial, workspace, family):
+        splits = _calibration_splits(fitted, workspace.seed)
+        if splits is not None:
+            return _calibrated(family, context, fitted, splits, workspace.calibration)
+        logger.warning(
+            "%s: too few training images of some class to calibrate; left as is",
+            trial.key,
+        )
     return families.fit_estimator(
         family, context, fitted.X, fitted.y, fitted.sample_weight, monitor
     )
+
+
+#: Slices of a training part that post-hoc calibration cross-fits over.
+CALIBRATION_FOLDS = 3
+
+
+def _calibrates(trial: Trial, workspace: Workspace, family: Family) -> bool:
+    """Whether --calibration applies: every family but those reading images.
+
+    Why not the networks: a Keras fit per slice would triple the slowest
+    trials, and the cnn's embeddings feed hybrid, so its estimator must stay
+    the one that embeds. Temperature scaling on a held-out slice would cost it
+    a third of its training images instead; neither was worth it here.
+    """
+    return families.IMAGES not in family.inputs and not families.embedded(
+        trial.model, workspace.plugins
+    )
+
+
+def _calibration_splits(
+    fitted: Resampled, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(rows to fit, rows to calibrate on) of each slice, as positions in
+    ``fitted``; None when a class has too few images to slice.
+
+    Slices are drawn over the training images the strategy kept, not over its
+    rows: every copy of an image sits on the same side, so an oversampled
+    copy never scores itself. The calibration rows are each image once, as
+    it was (no copies, no made rows, no weights), so the calibrated
+    probabilities answer for the class mix the data has. Rows a sampler
+    made (SMOTE) are fitted in every slice.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    origins, first = np.unique(fitted.drawn, return_index=True)
+    kept = origins >= 0
+    origins, first = origins[kept], first[kept]
+    labels = np.asarray(fitted.y)[first]
+    _, counts = np.unique(labels, return_counts=True)
+    n_splits = min(CALIBRATION_FOLDS, int(counts.min()))
+    if n_splits < 2:
+        return None
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    splits = []
+    for _, held in folds.split(first, labels):
+        fit_rows = np.flatnonzero(~np.isin(fitted.drawn, origins[held]))
+        splits.append((fit_rows, first[held]))
+    return splits
+
+
+def _calibrated(
+    family: Family,
+    context: FitContext,
+    fitted: Resampled,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    method: str,
+) -> Any:
+    """scikit-learn's CalibratedClassifierCV over ``splits``: one model per
+    slice fitted on the other slices (weights and all), its probabilities
+    calibrated on its own slice, the calibrated probabilities averaged.
+
+    The estimator sits in a one-step Pipeline so that the strategy's weights
+    reach it by name and never the calibrators.
+    """
+    import inspect
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+
+    estimator = family.make(context)
+    if not hasattr(estimator, "get_params"):
+        raise UserError(
+            f"{family.name}: --calibration needs a scikit-learn style estimator "
+            "(get_params, for copies per slice); run it with --calibration none"
+        )
+    arguments = {}
+    if fitted.sample_weight is not None:
+        name = "sample_weight"
+        steps = getattr(estimator, "steps", None)
+        if "sample_weight" not in inspect.signature(estimator.fit).parameters and steps:
+            name = f"{steps[-1][0]}__sample_weight"
+        arguments[f"model__{name}"] = fitted.sample_weight
+    calibrated = CalibratedClassifierCV(
+        Pipeline([("model", estimator)]), method=method, cv=splits, ensemble=True
+    )
+    return calibrated.fit(fitted.X, fitted.y, **arguments)
 
 
 @dataclass(frozen=True)
@@ -391,6 +487,22 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
         estimator, X_evaluation, workspace.classes
     )
     predict_seconds = time.perf_counter() - predict_started
+    explain_started = time.perf_counter()
+    importance, explained = None, {}
+    if trial.fold is not None:
+        # Why this score: per-column importance (trees, linear) or Grad-CAM
+        # maps of a few melanomas (networks); benchmarks/explanations.py.
+        importance, explained = explanations.trial_explanations(
+            estimator,
+            family,
+            X_evaluation,
+            labels[evaluation],
+            proba_evaluation,
+            workspace.classes,
+            workspace.positive,
+            evaluation,
+        )
+    explain_seconds = time.perf_counter() - explain_started
     embeddings = None
     if families.embedded(trial.model, workspace.plugins):
         embeddings = estimator.embed(np.asarray(inputs))
@@ -408,6 +520,7 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
             "timings": {
                 "fit_seconds": fit_seconds,
                 "predict_seconds": predict_seconds,
+                "explain_seconds": explain_seconds,
                 "wall_seconds": time.perf_counter() - started,
                 "train_images_per_second": getattr(
                     estimator, "images_per_second_", len(fitted.y) / fit_seconds
@@ -418,6 +531,8 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
             "versions": library_versions(),
         }
     )
+    if importance:
+        record["importance"] = importance
     figures, external_scores, external_embeddings = _score_externals(
         trial, workspace, family, estimator
     )
@@ -430,6 +545,7 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
         "evaluation_proba": proba_evaluation.astype(np.float32),
         "fitted_rows": drawn,
         **external_scores,
+        **explained,
     }
     return TrialResult(record, scores, embeddings, external_embeddings)
 

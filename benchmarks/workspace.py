@@ -29,6 +29,7 @@ class Workspace:
     plugins: tuple[str, ...] = ()
     model_options: tuple[tuple[str, str], ...] = ()
     external_image_paths: dict[str, dict[int, str]] = field(default_factory=dict)
+    calibration: str = "none"
 
     @property
     def store(self) -> RunStore:
@@ -67,6 +68,7 @@ class Workspace:
             plugins=tuple(name for name in config.models or () if is_path(name)),
             model_options=config.model_options,
             external_image_paths=dict(external_image_paths or {}),
+            calibration=config.calibration,
         )
 
     @property

@@ -14,14 +14,17 @@ import pandas as pd
 
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.errors import UserError
+from benchmarks.external import BOOTSTRAP_RESAMPLES
+from benchmarks.findings import findings as run_findings
 from benchmarks.generalization import findings as generalization_findings
+from benchmarks.grid import plugins
 from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE
 from benchmarks.metrics import summarize
 from benchmarks.shortcuts import warnings as shortcut_warnings
 from benchmarks.spreadsheet import csv_bytes
 from benchmarks.store import RunStore
-from benchmarks.training import TARGET_SENSITIVITY
-from reports import _figures
+from benchmarks.threshold import TARGET_SENSITIVITY
+from reports import _calibration, _explanations, _figures
 from reports._tables import LEADERBOARD_METRICS, RunTables, build
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,16 @@ def _sortable(value: float | None) -> str:
     return "" if value is None or pd.isna(value) else repr(float(value))
 
 
+def _cell(value: float | None, interval: tuple[float, float] | None) -> dict:
+    """A table cell: the figure, its 95% interval shown on a line of its own
+    (so a narrow column wraps between them, not inside the interval), and the
+    value it sorts by."""
+    shown = None
+    if interval is not None and value is not None and not pd.isna(value):
+        shown = f" [{_number(interval[0])}, {_number(interval[1])}]"
+    return {"text": _number(value), "ci": shown, "sort": _sortable(value)}
+
+
 def _leaderboard_rows(tables: RunTables) -> list[dict]:
     rows = []
     for row in tables.leaderboard.to_dict("records"):
@@ -44,11 +57,11 @@ def _leaderboard_rows(tables: RunTables) -> list[dict]:
         for name, _ in LEADERBOARD_METRICS:
             mean = row[f"{name}_mean"]
             low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
-            text = _number(mean)
+            interval = None
             if mean is not None and low is not None and row["folds"] > 1:
                 # Every metric lives in [0, 1]; a t interval over 3 folds does not.
-                text += f" [{_number(max(low, 0.0))}, {_number(min(high, 1.0))}]"
-            cells.append({"text": text, "sort": _sortable(mean)})
+                interval = (max(low, 0.0), min(high, 1.0))
+            cells.append(_cell(mean, interval))
         p = row["p_vs_best"]
         if row["best"]:
             shown = "best"
@@ -108,7 +121,7 @@ def _test_rows(tables: RunTables) -> list[dict]:
             "strategy": row["strategy"],
             "n": row["n"],
             "cells": [
-                {"text": _number(row[name]), "sort": _sortable(row[name])}
+                _cell(row[name], row.get(f"{name}_ci"))
                 for name, _ in LEADERBOARD_METRICS
             ],
         }
@@ -149,7 +162,7 @@ def _speed_rows(tables: RunTables) -> list[dict]:
 
 
 def _interval(value: float | None, interval: tuple[float, float] | None) -> str:
-    if interval is None:
+    if interval is None or value is None or pd.isna(value):
         return _number(value)
     return f"{_number(value)} [{_number(interval[0])}, {_number(interval[1])}]"
 
@@ -213,6 +226,43 @@ def _source_counts(audit: dict) -> dict:
     }
 
 
+def _figure_findings(tables: RunTables, calibration_rows: list[dict]) -> list[str]:
+    """The first screen's pointers into the calibration and importance figures:
+    the best configuration's calibration, and what the best boosted trees of
+    handcrafted features lean on, by ABCD group."""
+    sentences = []
+    best = tables.leaderboard[tables.leaderboard["best"]]
+    if not best.empty:
+        configuration = best["configuration"].iloc[0]
+        row = next(
+            (row for row in calibration_rows if row["configuration"] == configuration),
+            None,
+        )
+        if row is not None:
+            validation, _, test, _ = (cell["text"] for cell in row["cells"])
+            sentences.append(
+                f"Calibration of the best configuration ({configuration}): melanoma "
+                f"ECE {validation} (mean \u00b1 std over validation folds), "
+                f"{test} on Test; reliability diagrams under Calibration."
+            )
+    importance = _explanations.importance_table(tables)
+    if importance is None:
+        return sentences
+    model, strategy, table = importance
+    shares = table.groupby("group")["shap"].sum()
+    # A model that never split on a feature moved no score: nothing to share out.
+    if not shares.sum() > 0:
+        return sentences
+    shares = (shares / shares.sum()).sort_values(ascending=False)
+    listed = ", ".join(f"{group} {share:.0%}" for group, share in shares.items())
+    sentences.append(
+        f"What {model}:{strategy} leans on (share of mean |SHAP| of the melanoma "
+        f"score over its validation folds): {listed}; by feature and with "
+        "Grad-CAM maps under Why this score."
+    )
+    return sentences
+
+
 def _leak_warning(tables: RunTables) -> str:
     leaks = tables.audit.get("train_test_leaks", 0)
     if not leaks or tables.audit["policy"]["test_leaks"] == "drop":
@@ -243,6 +293,7 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         resources.files("reports").joinpath("template.html").read_text("utf-8")
     )
     wall = sum(record["timings"]["wall_seconds"] for record in tables.records)
+    calibration_rows = _calibration.calibration_rows(tables, store)
     return template.render(
         run_id=info.run_id,
         synthetic=info.dataset == "synthetic",
@@ -280,6 +331,14 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
             for sentence in shortcut_warnings(tables.audit.get("shortcuts", {}))
         ]
         + generalization_findings(tables.generalization),
+        results=run_findings(
+            tables.leaderboard,
+            tables.records,
+            info.n_folds,
+            plugins(info.config),
+            figures=_figure_findings(tables, calibration_rows),
+        ),
+        resamples=BOOTSTRAP_RESAMPLES,
         generalization=_generalization_rows(tables),
         held_out=_held_out_rows(tables),
         source_counts=_source_counts(tables.audit),
@@ -293,6 +352,9 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         ],
         target_sensitivity=f"{TARGET_SENSITIVITY:.0%}",
         speed_rows=_speed_rows(tables),
+        calibration_method=info.config.calibration,
+        calibration_columns=[shown for _, shown in _calibration.CALIBRATION_COLUMNS],
+        calibration_rows=calibration_rows,
         figures={
             "gap": _figures.gap_chart(tables),
             "curves": _figures.learning_curves(tables),
@@ -302,6 +364,9 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
             "melanoma": _figures.melanoma_curves(tables, store, labels),
             "speed": _figures.speed_chart(tables),
             "external": _figures.external_curves(tables, store),
+            "calibration": _calibration.reliability_diagram(tables, store, labels),
+            "importance": _explanations.importance_chart(tables, store),
+            "gradcam": _explanations.gradcam_panel(tables, store),
         },
     )
 

@@ -11,7 +11,15 @@ import pytest
 from scipy import stats
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
-from benchmarks.metrics import corrected_resampled_ttest, evaluate, summarize
+from benchmarks.external import external_figures
+from benchmarks.metrics import (
+    corrected_resampled_ttest,
+    evaluate,
+    melanoma_brier,
+    melanoma_ece,
+    reliability_bins,
+    summarize,
+)
 from tests.conftest import SEED
 
 CLASSES = ["nevus", "melanoma", "keratosis"]
@@ -164,6 +172,55 @@ def test_ece_is_one_when_confidently_wrong():
 
     assert result["ece"] == 1.0
     assert result["accuracy"] == 0.0
+
+
+def test_melanoma_brier_and_ece_match_hand_computation():
+    result = evaluate(Y_TRUE, PROBA, CLASSES, "melanoma")
+
+    # Melanoma column 0.2, 0.55, 0.1 | 0.9, 0.4 | 0.1 against truth 0 0 0 1 1 0.
+    squared = [0.2**2, 0.55**2, 0.1**2, 0.1**2, 0.6**2, 0.1**2]
+    assert result["melanoma_brier"] == pytest.approx(sum(squared) / 6)
+    # Each occupied bin holds only melanomas or only others: mean |truth - p|.
+    assert result["melanoma_ece"] == pytest.approx(1.65 / 6)
+
+
+def test_melanoma_ece_compares_bin_means_not_single_images():
+    # 0.32 (melanoma) and 0.38 (not) share the bin (0.3, 0.4]: mean 0.35 against
+    # a share of 0.5, a gap of 0.15 for two images; 0.95 (melanoma) misses by 0.05.
+    result = binary([1, 0, 1], [0.32, 0.38, 0.95])
+
+    assert result["melanoma_ece"] == pytest.approx((2 * 0.15 + 0.05) / 3)
+    assert result["melanoma_brier"] == pytest.approx((0.68**2 + 0.38**2 + 0.05**2) / 3)
+
+
+def test_melanoma_calibration_is_perfect_when_probability_is_the_share():
+    # Four images at 0.25 with one melanoma; two at 1.0, both melanoma.
+    result = binary([1, 0, 0, 0, 1, 1], [0.25] * 4 + [1.0, 1.0])
+
+    assert result["melanoma_ece"] == pytest.approx(0.0, abs=1e-12)
+    assert result["melanoma_brier"] == pytest.approx((0.75**2 + 3 * 0.25**2) / 6)
+
+
+def test_reliability_bins_count_and_average_each_bin():
+    binned = reliability_bins([1, 0, 1, 0], [0.0, 0.05, 0.32, 0.38])
+
+    assert binned["count"].tolist() == [2, 0, 0, 2, 0, 0, 0, 0, 0, 0]
+    assert binned["mean_score"][0] == pytest.approx(0.025)
+    assert binned["observed"][[0, 3]] == pytest.approx([0.5, 0.5])
+    assert np.isnan(binned["observed"][1])
+    assert melanoma_ece([1, 0, 1, 0], [0.0, 0.05, 0.32, 0.38]) == pytest.approx(
+        (2 * 0.475 + 2 * 0.15) / 4
+    )
+    assert melanoma_brier([1, 0], [1.0, 0.5]) == pytest.approx(0.125)
+
+
+def test_external_figures_count_unknown_labels_as_not_melanoma_in_brier():
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.9, 0.1]])
+    labels = np.array(["melanoma", "other", "dermatofibroma"])
+    figures = external_figures(labels, proba, ("other", "melanoma"), "melanoma")
+
+    assert figures["melanoma_brier"] == pytest.approx((0.04 + 0.16 + 0.01) / 3)
+    assert figures["melanoma_ece"] == pytest.approx((0.2 + 0.4 + 0.1) / 3)
 
 
 def test_binary_figures_are_none_without_melanoma():

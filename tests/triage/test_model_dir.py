@@ -7,11 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.cli import main
 from benchmarks.errors import UserError
-from benchmarks.model_dir import ModelVersionWarning, load_model
+from benchmarks.model_dir import ModelVersionWarning, _load_estimator, load_model
 
 
 @pytest.fixture
@@ -124,3 +125,42 @@ def test_a_model_json_without_its_fields_is_refused_by_name(xgb_model, tmp_path)
     _edit_metadata(folder, lambda metadata: metadata.pop("formats"))
     with pytest.raises(UserError, match=r"model.json: lacks what this version reads"):
         load_model(folder)
+
+
+def test_a_calibrated_xgboost_model_round_trips(tmp_path):
+    """``--calibration`` wraps XGBoost in scikit-learn's calibrator, saved with
+    skops: our estimator and XGBoost's booster inside must load again."""
+    import skops.io
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from models import XGBoostClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    y = np.where(X[:, 0] + rng.normal(scale=0.5, size=120) > 0, "melanoma", "nevus")
+    calibrated = CalibratedClassifierCV(
+        XGBoostClassifier(n_estimators=20), method="isotonic", cv=3
+    ).fit(X, y)
+    path = tmp_path / "xgb.skops"
+    skops.io.dump(calibrated, path)
+
+    loaded = _load_estimator("skops", path, "benchmarks")
+
+    np.testing.assert_array_equal(loaded.predict_proba(X), calibrated.predict_proba(X))
+
+
+def test_a_skops_file_with_a_foreign_type_is_refused_in_one_line(tmp_path):
+    import skops.io
+    from sklearn.pipeline import Pipeline
+
+    path = tmp_path / "other.skops"
+    skops.io.dump(Pipeline([("step", _Foreign())]), path)
+
+    with pytest.raises(UserError, match=r"holds type .*_Foreign.*refusing") as error:
+        _load_estimator("skops", path, "benchmarks")
+    assert "cannot be loaded" not in str(error.value)
+
+
+class _Foreign:
+    def fit(self, X, y=None):
+        return self

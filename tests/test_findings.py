@@ -1,0 +1,136 @@
+"""The report's findings: sentences with a number, a 95% interval and a test."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from benchmarks.findings import (
+    family_comparison,
+    findings,
+    overfitting,
+    paired_difference,
+    strategy_effects,
+)
+from benchmarks.leaderboard import FOLD_METRICS, leaderboard
+from benchmarks.metrics import corrected_resampled_ttest
+
+INTERVAL = re.compile(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]")
+
+
+def _record(model, strategy, fold, bacc, auc=0.8, gap=0.1):
+    validation = {name: 0.5 for name in FOLD_METRICS}
+    validation.update(balanced_accuracy=bacc, melanoma_auc=auc)
+    validation["melanoma_sensitivity_at_80_specificity"] = bacc
+    return {
+        "model": model,
+        "strategy": strategy,
+        "fold": fold,
+        "metrics": {
+            "validation": validation,
+            "train": {"balanced_accuracy": bacc + gap},
+        },
+        "gap": {"balanced_accuracy": gap},
+        "timings": {"wall_seconds": 1.0},
+    }
+
+
+def _records(folds=5):
+    rows = []
+    for fold in range(folds):
+        wobble = 0.01 * (fold % 3)
+        rows += [
+            _record("xgb", "none", fold, 0.60 + wobble, 0.80, gap=0.20 + wobble),
+            _record("xgb", "class_weight", fold, 0.66 + wobble, 0.81, gap=0.21),
+            _record("xgb", "smote", fold, 0.60 + 0.02 * (fold % 2), 0.80, gap=0.2),
+            _record("cnn", "none", fold, 0.70 + 2 * wobble, 0.85 + wobble, gap=0.4),
+            _record("hybrid", "none", fold, 0.90, 0.95, gap=0.02 + wobble),
+        ]
+    return rows
+
+
+def test_paired_difference_matches_the_corrected_test():
+    records = _records()
+    xgb = [r for r in records if (r["model"], r["strategy"]) == ("xgb", "none")]
+    cnn = [r for r in records if r["model"] == "cnn"]
+    difference = paired_difference(cnn, xgb, 5, "balanced_accuracy")
+    first = [r["metrics"]["validation"]["balanced_accuracy"] for r in cnn]
+    second = [r["metrics"]["validation"]["balanced_accuracy"] for r in xgb]
+    assert difference.mean == pytest.approx(0.1 + 0.01 * (0 + 1 + 2 + 0 + 1) / 5)
+    assert difference.p == corrected_resampled_ttest(first, second, test_fraction=0.2)
+    assert difference.low < difference.mean < difference.high
+    # The interval excludes 0 exactly when the test says p < 0.05.
+    assert (difference.low > 0) == (difference.p < 0.05)
+
+
+def test_cnn_against_handcrafted_names_both_and_gives_intervals():
+    records = _records()
+    board = leaderboard(records)
+    (sentence,) = family_comparison(board, records)
+    assert "Best CNN (cnn:none)" in sentence
+    # The best handcrafted configuration by the leaderboard's ranking.
+    assert "(xgb:class_weight)" in sentence
+    assert "balanced accuracy +0.0" in sentence and "melanoma AUC +0.0" in sentence
+    assert len(INTERVAL.findall(sentence)) == 2
+    assert "corrected resampled t-test" in sentence and "p " in sentence
+    assert "hybrid" not in sentence  # neither images alone nor features alone
+
+
+def test_no_cnn_in_the_run_says_nothing_of_it():
+    records = [r for r in _records() if r["model"] != "cnn"]
+    board = leaderboard(records)
+    assert family_comparison(board, records) == []
+    assert not any("CNN" in sentence for sentence in findings(board, records))
+
+
+def test_strategies_against_none_per_model():
+    records = _records()
+    board = leaderboard(records)
+    (sentence,) = strategy_effects(board, records)  # only xgb ran several
+    assert sentence.startswith("Strategies against none for xgb")
+    assert re.search(
+        r"class_weight raises balanced accuracy by 0\.060 \[\d\.\d{3}, \d\.\d{3}\], "
+        r"p (=|<) 0\.\d{3}",
+        sentence,
+    )
+    assert "smote changes balanced accuracy by " in sentence
+
+
+def test_overfitting_names_least_and_most():
+    records = _records()
+    (sentence,) = overfitting(leaderboard(records), records)
+    assert "least overfit hybrid:none, 0.028 [" in sentence
+    assert "most overfit cnn:none, 0.400 [" in sentence
+    assert "their difference +0.372 [" in sentence
+
+
+def test_two_fold_runs_read_well():
+    records = _records(folds=2)
+    board = leaderboard(records)
+    sentences = findings(board, records)
+    assert sentences[0].startswith("Best, and what train fits by default: hybrid:none")
+    assert any("paired over 2 folds" in sentence for sentence in sentences)
+    for sentence in sentences:
+        assert "nan" not in sentence and "None" not in sentence
+
+
+def test_one_fold_gives_the_difference_without_a_test():
+    records = _records(folds=1)
+    board = leaderboard(records)
+    sentences = findings(board, records)
+    assert any("no interval or test" in sentence for sentence in sentences)
+    assert all("nan" not in sentence for sentence in sentences)
+
+
+def test_identical_folds_say_so_instead_of_a_zero_interval():
+    records = [
+        _record(model, strategy, fold, 0.5, gap=0.0)
+        for model in ("xgb", "cnn")
+        for strategy in ("none", "smote")
+        for fold in range(2)
+    ]
+    sentences = findings(leaderboard(records), records)
+    assert "[0.000, 0.000]" not in " ".join(sentences)
+    assert any("leaves balanced accuracy unchanged in each" in s for s in sentences)
+    assert any("the same train-val gap" in s for s in sentences)

@@ -1,0 +1,90 @@
+"""The leaderboard's rule for "best" and its paired tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import leaderboard as module
+from benchmarks.leaderboard import (
+    FOLD_METRICS,
+    eligible_families,
+    leaderboard,
+    paired_differences,
+)
+
+FLAGGED = {"shortcuts": {"flagged": ["colour"]}}
+
+
+def _record(model, strategy, sensitivity, gap, fold, bacc=0.6):
+    validation = {name: 0.5 for name in FOLD_METRICS}
+    validation["melanoma_sensitivity_at_80_specificity"] = sensitivity
+    validation["balanced_accuracy"] = bacc
+    return {
+        "model": model,
+        "strategy": strategy,
+        "fold": fold,
+        "metrics": {"validation": validation, "train": {"balanced_accuracy": 0.9}},
+        "gap": {"balanced_accuracy": gap},
+        "timings": {"wall_seconds": 1.0},
+    }
+
+
+def test_preprocessing_variants_of_camera_blind_families_can_be_best():
+    records = [
+        *(_record("xgb", "none", 0.99, 0.01, f) for f in range(3)),
+        *(_record("linear-invariant", "none", 0.60, 0.05, f) for f in range(3)),
+        *(
+            _record("linear-invariant@lesion-crop", "none", s, 0.02, f)
+            for f, s in enumerate((0.80, 0.82, 0.81))
+        ),
+    ]
+    models = [record["model"] for record in records]
+    flagged = eligible_families(FLAGGED, models)
+    assert flagged == {"linear-invariant", "linear-invariant@lesion-crop"}
+    board = leaderboard(records, eligible=flagged)
+    assert board.loc[board["best"], "configuration"].tolist() == [
+        "linear-invariant@lesion-crop:none"
+    ]
+    assert eligible_families({}, models) is None
+
+
+@pytest.mark.parametrize("leader_gap", [0.30, 0.01], ids=["switches", "keeps"])
+def test_each_paired_test_is_computed_once(monkeypatch, leader_gap):
+    records = [
+        *(
+            _record("xgb-invariant", "none", s, leader_gap, f)
+            for f, s in enumerate((0.82, 0.70))
+        ),
+        *(
+            _record("linear-invariant", "none", s, 0.05, f)
+            for f, s in enumerate((0.72, 0.78))
+        ),
+        *(_record("xgb", "none", 0.99, 0.01, f) for f in range(2)),
+    ]
+    pairs = []
+    real = module._paired_p
+
+    def counted(best, other, n_folds):
+        pairs.append((best[0]["model"], other[0]["model"]))
+        return real(best, other, n_folds)
+
+    monkeypatch.setattr(module, "_paired_p", counted)
+    board = leaderboard(records, eligible=eligible_families(FLAGGED))
+    winner = "linear-invariant" if leader_gap > 0.05 else "xgb-invariant"
+    assert board.loc[board["best"], "model"].tolist() == [winner]
+    assert len(pairs) == len(set(pairs))
+    assert {other for best, other in pairs if best == winner} == {
+        "xgb",
+        "xgb-invariant",
+        "linear-invariant",
+    } - {winner}
+
+
+def test_paired_differences_skip_folds_either_lacks():
+    first = [_record("a", "none", s, 0.1, f) for f, s in enumerate((0.8, None, 0.6))]
+    second = [_record("b", "none", 0.5, 0.1, f) for f in (0, 1)]
+    assert paired_differences(
+        first, second, "melanoma_sensitivity_at_80_specificity"
+    ) == [pytest.approx(0.3)]
+    gaps = paired_differences(first, second, lambda r: r["gap"]["balanced_accuracy"])
+    assert gaps == [0.0, 0.0]
