@@ -590,17 +590,43 @@ class Compare(Command):
         )
 
     def execute(self, args: argparse.Namespace) -> int:
-        from benchmarks.compare import compare, read_baseline, to_text, write_baseline
+        from benchmarks.compare import (
+            absent_text,
+            compare,
+            compare_runs,
+            not_compared,
+            read_baseline,
+            runs_to_text,
+            to_text,
+            write_baseline,
+        )
         from benchmarks.store import RunStore
 
+        if (args.other is None) == (args.baseline is None):
+            raise UserError(
+                "compare: name a second run folder or --baseline FILE.json, one of "
+                f"the two, such as '{PROG} compare RUN_A RUN_B'"
+            )
+        for folder in (args.run_dir, args.other):
+            if folder is not None and not Path(folder).is_dir():
+                raise UserError(f"{folder}: no such folder; pass a run folder")
         store = RunStore(args.run_dir)
+        if args.other is not None:
+            if args.update:
+                raise UserError("--update: only with --baseline FILE.json")
+            print(runs_to_text(compare_runs(store, RunStore(args.other))))
+            return 0
         path = Path(args.baseline)
         if args.update:
             write_baseline(store, path)
             print(f"wrote baseline {path} from {store.run_dir}")
             return 0
-        verdicts = compare(store, read_baseline(path))
+        baseline = read_baseline(path)
+        verdicts = compare(store, baseline)
         print(to_text(verdicts))
+        absent = not_compared(store, baseline)
+        if absent:
+            print(absent_text(store, absent))
         return 1 if any(verdict.status == "worse" for verdict in verdicts) else 0
 
 
@@ -808,26 +834,70 @@ class List(Command):
 
     @staticmethod
     def _runs(out: Path) -> None:
-
-        from benchmarks.store import CONFIG, RunStore
+        from benchmarks.store import CONFIG
 
         found = sorted(out.glob(f"*/{CONFIG}")) if out.is_dir() else []
         if not found:
             print(f"no runs in {out}")
             return
+        print(
+            f"{'run':<20}{'date (UTC)':<18}{'data':<16}{'profile':<9}"
+            f"{'trials':>9}  {'best (mean mel sens@80% spec)':<32}models"
+        )
         for path in found:
-            store = RunStore(path.parent)
-            try:
-                info = store.info()
-            except UserError:
-                print(
-                    f"{store.run_dir.name:<20}unreadable config.json   {store.run_dir}"
-                )
-                continue
-            print(
-                f"{info.run_id:<20}{info.dataset or 'folder':<12}"
-                f"{len(store.done()):>4} trials done   {store.run_dir}"
-            )
+            print(_run_line(path.parent))
+
+
+def _run_line(run_dir: Path) -> str:
+    """One line of 'list runs': when, on what, how far, and the best so far;
+    a folder that cannot be read gets a short line saying so, never a crash."""
+    import datetime
+
+    import pandas as pd
+
+    from benchmarks.grid import trials
+    from benchmarks.leaderboard import RANKING, best_configuration, leaderboard_of
+    from benchmarks.sources import is_synthetic
+    from benchmarks.store import RunStore
+
+    store = RunStore(run_dir)
+    try:
+        info = store.info()
+        done = store.done()
+        written = [store.path("config.json"), *store.trials_dir.glob("*.json")]
+        stamp = max(path.stat().st_mtime for path in written)
+    except UserError:
+        return f"{run_dir.name:<20}unreadable run folder: its config.json is damaged"
+    except OSError as error:
+        return f"{run_dir.name:<20}unreadable run folder: {error.strerror or error}"
+    date = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
+    synthetic = info.dataset == "synthetic" or is_synthetic(info.config.data)
+    data = "synthetic" if synthetic else ",".join(info.sources)
+    models = ",".join(dict.fromkeys(item.model for item in info.grid))
+    try:
+        split = pd.read_parquet(store.path("manifest.parquet"), columns=["split"])
+        has_test = bool((split == "test").any().item())
+        keys = {trial.key for trial in trials(info.config, has_test)}
+        total = str(len(keys))
+        done &= keys
+    except (UserError, OSError, ValueError, KeyError, ImportError):
+        # A damaged manifest, or a plug-in family no longer installed.
+        total = "?"
+    try:
+        board = leaderboard_of(store)
+        if board.empty:
+            best = "-"
+        else:
+            row = board[board["best"]].iloc[0]
+            figure = row[f"{RANKING[0]}_mean"]
+            shown = "-" if pd.isna(figure) else f"{figure:.3f}"
+            best = f"{best_configuration(board)} {shown}"
+    except UserError:
+        best = "damaged trial (see 'verify')"
+    return (
+        f"{info.run_id:<20}{date:%Y-%m-%d %H:%M}  {data[:15]:<16}"
+        f"{info.profile.name:<9}{f'{len(done)}/{total}':>9}  {best:<32}{models}"
+    )
 
 
 class Data(Command):

@@ -275,14 +275,10 @@ class RunConfig:
         the run id.
         """
         defaults = RunConfig().to_dict()
-        defaults["folds"] = self.settings.folds
-        defaults["cv"] = "leave-source-out" if len(self.data) > 1 else "stratified"
         identity = {
             name: value
-            for name, value in {**self.to_dict(), "cv": self.scheme}.items()
-            if name not in _WHERE_NOT_WHAT
-            and value != defaults[name]
-            and not (name == "folds" and value is None)
+            for name, value in normalised(self.to_dict()).items()
+            if name not in _WHERE_NOT_WHAT and value != defaults[name]
         }
         identity.update(
             version=__version__,
@@ -314,6 +310,26 @@ def _recorded_value(name: str, value: object) -> object:
     if isinstance(value, list):
         return tuple(value)
     return value
+
+
+def normalised(values: dict) -> dict:
+    """A config's values (as ``to_dict`` or a config.json writes them) with
+    every default written out put back to unsaid: ``folds`` equal to its
+    profile's and ``cv`` equal to the scheme its sources get anyway become None.
+
+    Why: the run id hashes what is said, and ``compare`` compares it, so
+    ``--folds 3`` on the quick profile must read as no ``--folds`` at all;
+    configs recorded before this normalisation are read through it too.
+    """
+    values = with_later_defaults(values)
+    profile = PROFILES.get(values["profile"])
+    if profile is not None and values["folds"] == profile.folds:
+        values["folds"] = None
+    data = values["data"]
+    several = not isinstance(data, str) and len(data) > 1
+    if values["cv"] == ("leave-source-out" if several else "stratified"):
+        values["cv"] = None
+    return values
 
 
 def with_later_defaults(recorded: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 
@@ -102,32 +103,92 @@ def test_list_models_and_strategies_name_the_grid(capsys):
     assert names == list(PREPROCESSING)
 
 
-def test_list_runs_counts_finished_trials(tmp_path, capsys):
+def _record(key: str, figure: float) -> dict:
+    model, strategy, fold = key.split("__")
+    figures = {
+        "melanoma_sensitivity_at_80_specificity": figure,
+        "balanced_accuracy": figure,
+    }
+    figures.update(
+        dict.fromkeys(
+            ("macro_f1", "melanoma_sensitivity", "melanoma_specificity"), figure
+        ),
+        melanoma_auc=figure,
+    )
+    return {
+        "key": key,
+        "model": model,
+        "strategy": strategy,
+        "fold": int(fold.removeprefix("fold")),
+        "metrics": {"validation": figures, "train": {"balanced_accuracy": 1.0}},
+        "gap": {"balanced_accuracy": 1.0 - figure},
+        "timings": {"wall_seconds": 1.0},
+    }
+
+
+def test_list_runs_shows_date_data_profile_models_best_and_progress(tmp_path, capsys):
+    import pandas as pd
+
     assert main(["list", "runs", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"no runs in {tmp_path}\n"
     run_dir = tmp_path / "quick-0123456789ab"
     (run_dir / "trials").mkdir(parents=True)
     config = {
         "run_id": "quick-0123456789ab",
-        "dataset": "isic9",
-        "config": RunConfig().to_dict(),
+        "dataset": "isic9+ham",
+        "config": RunConfig(
+            data=("isic9=/data/isic9", "ham=/data/ham.csv"),
+            models=("xgb", "cnn"),
+            strategies=("none",),
+            cv="stratified",
+        ).to_dict(),
         "profile": dataclasses.asdict(PROFILES["quick"]),
         "data_fingerprint": "0123456789abcdef",
         "positive_class": "melanoma",
         "classes": ["melanoma", "nevus"],
-        "grid": [["xgb", "none"]],
+        "grid": [["xgb", "none"], ["cnn", "none"]],
     }
     (run_dir / "config.json").write_text(json.dumps(config), "utf-8")
+    pd.DataFrame({"split": ["train", "test"]}).to_parquet(run_dir / "manifest.parquet")
+    for key, figure in (
+        ("xgb__none__fold0", 0.8),
+        ("xgb__none__fold1", 0.7),
+        ("cnn__none__fold0", 0.5),
+    ):
+        record = json.dumps(_record(key, figure))
+        (run_dir / "trials" / f"{key}.json").write_text(record, "utf-8")
+    (run_dir / "trials" / ".xgb__none__fold2.json.tmp").write_text("", "utf-8")
+    synthetic = tmp_path / "quick-fedcba987654"
+    (synthetic / "trials").mkdir(parents=True)
+    config.update(
+        run_id="quick-fedcba987654",
+        dataset="synthetic",
+        config=RunConfig(models=("xgb",), strategies=("none",)).to_dict(),
+        grid=[["xgb", "none"]],
+    )
+    (synthetic / "config.json").write_text(json.dumps(config), "utf-8")
     damaged = tmp_path / "quick-damaged"
     damaged.mkdir()
     (damaged / "config.json").write_text("{", "utf-8")
-    for key in ("xgb__none__fold0", "xgb__none__fold1"):
-        (run_dir / "trials" / f"{key}.json").write_text("{}", "utf-8")
-    (run_dir / "trials" / ".xgb__none__fold2.json.tmp").write_text("", "utf-8")
     assert main(["list", "runs", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "quick-0123456789ab" in out and "isic9" in out and " 2 trials done" in out
-    assert "quick-damaged" in out and "unreadable config.json" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["run", "date", "(UTC)"]
+    row = next(line for line in lines if line.startswith("quick-0123456789ab"))
+    # 3 of 8 trials: 2 folds and the final fit of each of two configurations.
+    assert row.split()[3:9] == [
+        "isic9,ham",
+        "quick",
+        "3/8",
+        "xgb:none",
+        "0.750",
+        "xgb,cnn",
+    ]
+    assert re.search(r" 20\d\d-\d\d-\d\d \d\d:\d\d ", row)
+    row = next(line for line in lines if line.startswith("quick-fedcba987654"))
+    # No manifest: the total is unknown; no finished trial: no best yet.
+    assert row.split()[3:8] == ["synthetic", "quick", "0/?", "-", "xgb"]
+    row = next(line for line in lines if line.startswith("quick-damaged"))
+    assert "unreadable run folder: its config.json is damaged" in row
 
 
 def test_module_entry_point_runs():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +167,111 @@ def test_not_a_baseline_is_unusable_input(baseline_run, tmp_path, capsys):
         )
         == 2
     )
+
+
+def test_a_run_of_some_of_the_baselines_models_compares_those_and_names_the_rest(
+    baseline_run, baseline, tmp_path, capsys
+):
+    """A baseline configuration outside the run's grid is not compared, and the
+    command says so rather than advising to finish the run."""
+    wider = json.loads(baseline.read_text("utf-8"))
+    wider["metrics"]["cnn:none"] = wider["metrics"]["xgb:none"]
+    path = tmp_path / "wider.json"
+    path.write_text(json.dumps(wider), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "finish the run" not in captured.out + captured.err
+    assert "xgb:none" in captured.out and "0 worse" in captured.out
+    assert "not compared: cnn:none (model cnn absent from this run" in captured.out
+    wider["metrics"] = {"cnn:none": wider["metrics"]["cnn:none"]}
+    path.write_text(json.dumps(wider), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    assert "none of the baseline's configurations" in capsys.readouterr().err
+
+
+def test_defaults_written_out_compare_as_unsaid(
+    environment, baseline_run, baseline, tmp_path, capsys
+):
+    """A baseline recorded without --folds compares with a run given the
+    profile's fold count, and a recorded --cv stratified with one left out."""
+    unsaid = json.loads(baseline.read_text("utf-8"))
+    unsaid["config"].update(folds=None, cv="stratified")
+    path = tmp_path / "unsaid.json"
+    path.write_text(json.dumps(unsaid), "utf-8")
+    environment.setitem(PROFILES, "quick", dataclasses.replace(TINY, folds=5))
+    try:
+        assert (
+            main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 0
+        )
+    finally:
+        environment.setitem(PROFILES, "quick", TINY)
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    assert "--folds 5 differs from the baseline's None" in capsys.readouterr().err
+
+
+def _copy_run(store: RunStore, to: Path) -> RunStore:
+    shutil.copytree(store.run_dir, to)
+    return RunStore(to)
+
+
+def _shift(store: RunStore, key: str, change: float, strategy: str | None = None):
+    """Move a trial's validation figures by ``change``, or copy it to another
+    strategy's trial."""
+    record = json.loads((store.trials_dir / f"{key}.json").read_text("utf-8"))
+    for name in ("balanced_accuracy", "melanoma_sensitivity_at_80_specificity"):
+        record["metrics"]["validation"][name] += change
+    if strategy is not None:
+        record["strategy"] = strategy
+        key = key.replace("__none__", f"__{strategy}__")
+        record["key"] = key
+    (store.trials_dir / f"{key}.json").write_text(json.dumps(record), "utf-8")
+
+
+def test_two_runs_on_the_same_folds_are_paired(baseline_run, tmp_path, capsys):
+    other = _copy_run(baseline_run, tmp_path / "b")
+    for fold, change in enumerate((0.05, 0.06, 0.04, 0.05, 0.07)):
+        _shift(other, f"xgb__none__fold{fold}", change)
+        _shift(other, f"xgb__none__fold{fold}", 0.0, strategy="smote")
+    assert main(["compare", str(baseline_run.run_dir), str(other.run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "paired over the same folds" in out and "warning" not in out
+    row = next(line for line in out.splitlines() if "balanced_accuracy" in line)
+    assert row.split()[0] == "xgb:none" and row.split()[4] == "+0.054"
+    assert float(row.split()[5]) < 0.05 and row.endswith("5/5")
+    assert "only in B (not compared): xgb:smote" in out
+
+
+def test_two_runs_on_other_folds_are_unpaired_with_a_warning(
+    baseline_run, tmp_path, capsys
+):
+    other = _copy_run(baseline_run, tmp_path / "b")
+    config = json.loads(other.path("config.json").read_text("utf-8"))
+    config["data_fingerprint"] = "0" * 16
+    config["config"]["seed"] = 7
+    other.path("config.json").write_text(json.dumps(config), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), str(other.run_dir)]) == 0
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "data differ" in warnings[0]
+    assert "unpaired (Welch over folds)" in warnings[0]
+    assert "--seed 0 / 7" in out
+    row = next(line for line in out.splitlines() if "balanced_accuracy" in line)
+    assert row.split()[4] == "+0.000" and row.split()[5] == "1.000"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "name a second run folder or --baseline"),
+        (["RUN_B", "--baseline", "b.json"], "name a second run folder or --baseline"),
+        (["nowhere"], "nowhere: no such folder"),
+    ],
+    ids=["neither", "both", "missing"],
+)
+def test_compare_wants_one_run_or_a_baseline(
+    baseline_run, extra, message, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(baseline_run.run_dir), *extra]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from benchmarks.config import PROFILES, RunConfig, with_later_defaults
+import benchmarks.config as config_module
+from benchmarks.config import PROFILES, RunConfig, normalised, with_later_defaults
 from benchmarks.configuration import Configuration
 from benchmarks.errors import UserError
 from benchmarks.grid import configurations, trials
@@ -132,6 +133,40 @@ def test_run_id_follows_what_decides_the_numbers():
     assert base.run_id("data") != RunConfig(folds=4).run_id("data")
     assert base.run_id("data") != base.run_id("other data")
     assert base.run_id("data").startswith("quick-")
+
+
+def test_defaults_written_out_are_normalised_before_the_id_is_made():
+    """--folds 3 on the quick profile (and --cv stratified with one source) is
+    the run left unsaid: same id, same recorded config, so resume and compare
+    accept both; a config.json written before the normalisation reads so too."""
+    written = RunConfig(folds=PROFILES["quick"].folds, cv="stratified")
+    assert written == RunConfig() and written.to_dict() == RunConfig().to_dict()
+    assert written.folds is None and written.cv is None and written.n_folds == 3
+    assert RunConfig(profile="full", folds=5) == RunConfig(profile="full")
+    assert RunConfig(profile="full", folds=3).folds == 3
+    two = ("a=/x", "b=/y")
+    assert RunConfig(data=two, cv="leave-source-out").cv is None
+    assert RunConfig(data=two, cv="stratified").cv == "stratified"
+    older = {**RunConfig().to_dict(), "folds": 3, "cv": "stratified"}
+    assert normalised(older) == RunConfig().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("options", "pinned"),
+    [
+        ({}, "quick-9645b4d71700"),
+        ({"folds": 3}, "quick-9645b4d71700"),
+        ({"cv": "stratified"}, "quick-9645b4d71700"),
+        ({"profile": "full"}, "full-f9795a4953b6"),
+        ({"folds": 4}, "quick-e1cefb4524ca"),
+    ],
+    ids=["default", "folds-3-written-out", "cv-written-out", "full", "folds-4"],
+)
+def test_run_ids_of_existing_runs_do_not_change(monkeypatch, options, pinned):
+    """Run folders made before the normalisation keep their ids (pinned at
+    the version they were made with), so their runs still resume."""
+    monkeypatch.setattr(config_module, "__version__", "0.1.0")
+    assert RunConfig(**options).run_id("0123456789abcdef") == pinned
 
 
 def test_configs_recorded_before_a_setting_existed_read_with_its_default():
