@@ -11,6 +11,7 @@ from pathlib import Path
 from benchmarks import __version__
 from benchmarks.errors import UserError
 from benchmarks.outputs import writable_file, writable_folder
+from benchmarks.progress import activity, quiet_libraries, status_lines
 
 logger = logging.getLogger("benchmarks")
 
@@ -91,7 +92,11 @@ class Command:
     help: str
     epilog: str = ""
 
-    def register(self, subparsers: argparse._SubParsersAction) -> None:
+    def register(
+        self, subparsers: argparse._SubParsersAction, *, arguments: bool = True
+    ) -> None:
+        """Add the subcommand; ``arguments=False`` leaves its options out (they
+        import what the command needs, which '--help' alone must not wait for)."""
         parser = subparsers.add_parser(
             self.name,
             help=self.help,
@@ -99,7 +104,8 @@ class Command:
             epilog=self.epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        self.add_arguments(parser)
+        if arguments:
+            self.add_arguments(parser)
         parser.set_defaults(command=self)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -148,10 +154,12 @@ class Audit(Command):
             writable_file(args.json, "--json")
         _check_cache(args.cache)
         manifest = _load(args)
-        report = audit(manifest, near_threshold=args.near_threshold)
+        with activity(f"auditing {len(manifest)} images"):
+            report = audit(manifest, near_threshold=args.near_threshold)
         print(report.to_text())
         facts = report.to_dict()
-        facts["shortcuts"] = _shortcut_audit(manifest, args)
+        with activity("probing for shortcuts"):
+            facts["shortcuts"] = _shortcut_audit(manifest, args)
         if args.json:
             atomic_write_json(Path(args.json), facts)
             print(f"\nwrote {args.json}")
@@ -208,7 +216,8 @@ class Features(Command):
         writable_file(out, "--out")
         _check_cache(args.cache)
         manifest = drop_unreadable(_load(args), strict=args.strict)
-        table = load_features(manifest, size=args.size, cache=args.cache)
+        with activity(f"features of {len(manifest)} images"):
+            table = load_features(manifest, size=args.size, cache=args.cache)
         identity = pd.DataFrame(
             {
                 "file": [relative_path(path, manifest) for path in manifest["path"]],
@@ -239,7 +248,7 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.config import CV_SCHEMES, EXECUTORS, PROFILES
+        from benchmarks.config import CALIBRATIONS, CV_SCHEMES, EXECUTORS, PROFILES
         from benchmarks.preprocessing import PREPROCESSING
 
         parser.add_argument(
@@ -364,6 +373,12 @@ class Run(Command):
         execution.add_argument(
             "--no-report", action="store_true", help="skip RUN_DIR/report.html"
         )
+        execution.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the grid, what the run folder and cache already hold and "
+            "the estimated wall time; run nothing",
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.config import RunConfig
@@ -438,9 +453,16 @@ class Run(Command):
         print(to_text(board))
         print(f"\nresults: {store.run_dir}")
         if not args.no_report:
+            import time
+
+            from benchmarks.estimate import record_timings, step_entry
             from reports import write_report
 
-            print(f"report: {write_report(store.run_dir)}")
+            started = time.perf_counter()
+            page = write_report(store.run_dir)
+            spent = time.perf_counter() - started
+            record_timings([step_entry("report", 1, spent)], args.cache)
+            print(f"report: {page}")
         failures = store.errors()
         if failures:
             total = len(failures) + len(store.done())
@@ -974,7 +996,26 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def make_parser() -> argparse.ArgumentParser:
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the
+    top-level options take no value)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def make_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given ``argv``, only the subcommand it names gets its
+    options.
+
+    Why: a command's options are built from the modules that run it, and
+    '--help' or 'run --help' should answer at once rather than import every
+    command's libraries first.
+    """
+    wanted = None if argv is None else _named_command(argv)
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Benchmarks for melanoma detection in dermoscopic images: a CNN "
@@ -982,17 +1023,25 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show progress details"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show progress details and the libraries' own log lines (TensorFlow's)",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
-        command.register(subparsers)
+        command.register(subparsers, arguments=argv is None or command.name == wanted)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = make_parser(words)
+    args = parser.parse_args(words)
+    # Before any command imports TensorFlow (its C++ log level is read once),
+    # and before logging picks the stderr it writes to.
+    quiet_libraries(verbose=args.verbose)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="melanoma-bench: %(message)s",

@@ -14,6 +14,7 @@ import logging
 import os
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from benchmarks import families
 from benchmarks.config import RunConfig
 from benchmarks.configuration import Trial
 from benchmarks.errors import UserError
+from benchmarks.progress import quiet_worker
 from benchmarks.store import RunStore
 from benchmarks.trials import TrialResult, compute_trial
 from benchmarks.workspace import Workspace
@@ -99,6 +101,7 @@ def _blocked(
 
 def _attempt(trial: Trial, workspace: Workspace) -> Outcome:
     """The trial's result; if it raises, one more try, then its failure."""
+    quiet_worker()
     try:
         return compute_trial(trial, workspace)
     except Exception as error:
@@ -149,6 +152,12 @@ class LocalExecutor(Executor):
             return (_attempt(trial, workspace) for trial in trials)
         from joblib import Parallel, delayed
 
+        # A worker whose memory grew by 300 MB since its first trial (TensorFlow
+        # loaded for a CNN) is replaced by loky, which says so from its own
+        # thread; the trial is not lost, so the line only alarms.
+        warnings.filterwarnings(
+            "ignore", message="A worker stopped while some jobs", category=UserWarning
+        )
         return Parallel(n_jobs=self.jobs, return_as="generator")(
             delayed(_attempt)(trial, workspace) for trial in trials
         )
@@ -156,6 +165,7 @@ class LocalExecutor(Executor):
 
 def _compute_on_worker(trial: Trial, workspace: Workspace) -> TrialResult:
     """What a Dask task runs: ``compute_trial`` as the worker's module has it."""
+    quiet_worker()
     return compute_trial(trial, workspace)
 
 

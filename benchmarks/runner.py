@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock
 
-from benchmarks import external, families, grid
+from benchmarks import estimate, external, families, grid, progress
 from benchmarks.audit import AuditReport, audit
 from benchmarks.cache import atomic_write, atomic_write_json, cache_dir, sweep_stale
 from benchmarks.config import RunConfig
@@ -153,10 +153,10 @@ def _external_sets(
     return loaded
 
 
-def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
-    """Load, audit and fold the data and write the run folder's inputs."""
+def _load_manifest(config: RunConfig, cache: str | None) -> pd.DataFrame:
+    """The run's sources as one manifest, labels read through its label map."""
     label_map = read_label_map(config.label_map) if config.label_map else None
-    manifest = load_sources(
+    return load_sources(
         config.data,
         label_map=label_map,
         images=config.images,
@@ -166,7 +166,13 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         cache=cache,
         seed=config.seed,
     )
-    report = audit(manifest, near_threshold=config.near_threshold)
+
+
+def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
+    """Load, audit and fold the data and write the run folder's inputs."""
+    manifest = _load_manifest(config, cache)
+    with progress.activity(f"auditing {len(manifest)} images"):
+        report = audit(manifest, near_threshold=config.near_threshold)
     readable = report.manifest["readable"].to_numpy()
     if not readable.all():
         # Names the files (audit.json lists them all); with --strict, stops.
@@ -202,6 +208,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     has_test = bool((table["split"] == "test").any())
     fingerprint = _fingerprint(table)
     classes = tuple(sorted(table["label"].astype(str).unique()))
+    label_map = read_label_map(config.label_map) if config.label_map else None
     externals = _external_sets(
         config, label_map, report.manifest, classes, positive, cache
     )
@@ -282,23 +289,35 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             )
             # Source by source: each source's table is cached as a run on it
             # alone caches it, so combining sources computes nothing twice.
-            features = np.concatenate(
-                [
-                    load_features(
-                        rows.reset_index(drop=True),
-                        cache=cache,
-                        preprocessing=preprocessing,
-                    ).to_numpy(np.float32)
-                    for _, rows in table.groupby("source", sort=False)
-                ]
-            )
+            fresh = not _cached_features(table, preprocessing, cache)
+            started = time.perf_counter()
+            with progress.activity(
+                f"features ({preprocessing}) of {len(table)} images"
+            ):
+                features = np.concatenate(
+                    [
+                        load_features(
+                            rows.reset_index(drop=True),
+                            cache=cache,
+                            preprocessing=preprocessing,
+                        ).to_numpy(np.float32)
+                        for _, rows in table.groupby("source", sort=False)
+                    ]
+                )
             store.write_array(store.features_path(preprocessing), features)
+            if fresh:  # a computed table times this machine's extraction
+                spent = time.perf_counter() - started
+                estimate.record_timings(
+                    [estimate.step_entry("features", len(table), spent)], cache
+                )
         sizes = sorted(
             {spec.image_size for spec in specs if spec.image_size is not None}
         )
-        image_paths = {
-            size: str(load_images(table, size, cache=cache).filename) for size in sizes
-        }
+        with progress.activity(f"images at {', '.join(map(str, sizes))} px"):
+            image_paths = {
+                size: str(load_images(table, size, cache=cache).filename)
+                for size in sizes
+            }
         external_paths = {}
         for name, (rows, _) in externals.items():
             folder = store.external_dir(name)
@@ -330,52 +349,26 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         raise
 
 
-def _minutes(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 60}m{whole % 60:02d}s"
+def grid_estimate(
+    trials: list[Trial], workspace: Workspace, table: pd.DataFrame, cache: str | None
+) -> tuple[estimate.Estimate, dict[Trial, estimate.Work]]:
+    """The cost model's estimate of ``trials`` on this run's folds, calibrated
+    by this machine's timing history."""
+    test_rows = int((table["split"] == "test").sum())
+    sizes = estimate.sizes_of_folds(table["fold"].to_numpy(), test_rows)
+    works = estimate.work_of(trials, workspace.profile, sizes, workspace.plugins)
+    rates = estimate.Rates.of(estimate.read_history(cache))
+    return estimate.estimate_grid(works, rates), works
 
 
-class Progress:
-    """'trial k/n' lines with elapsed time and an ETA from the trials so far
-    (per model family, since a seed-cnn trial costs ten cnn trials)."""
-
-    def __init__(self, todo: list[Trial], total: int, write: Callable[[str], None]):
-        self.remaining = list(todo)
-        self.total = total
-        self.done = total - len(todo)
-        self.write = write
-        self.started = time.perf_counter()
-        self.seconds: dict[str, list[float]] = {}
-
-    def _eta(self) -> float | None:
-        if not self.seconds:
-            return None
-        overall = float(
-            np.mean([s for values in self.seconds.values() for s in values])
-        )
-        return sum(
-            float(np.mean(self.seconds.get(trial.model, [overall])))
-            for trial in self.remaining
-        )
-
-    def finished(self, trial: Trial, outcome: Outcome) -> None:
-        self.done += 1
-        self.remaining.remove(trial)
-        if isinstance(outcome, TrialFailure):
-            what = f"FAILED ({outcome.error})"
-        else:
-            record = outcome.record
-            wall = record["timings"]["wall_seconds"]
-            self.seconds.setdefault(trial.model, []).append(wall)
-            part = record["evaluated_on"]
-            score = record["metrics"][part]["balanced_accuracy"]
-            what = f"{part} balanced accuracy {score:.3f} in {_minutes(wall)}"
-        eta = self._eta()
-        self.write(
-            f"trial {self.done}/{self.total} {trial.key}: {what} | elapsed "
-            f"{_minutes(time.perf_counter() - self.started)}"
-            + ("" if eta is None else f", ETA {_minutes(eta)}")
-        )
+def _by_family(trials: list[Trial], guess: estimate.Estimate) -> str:
+    seconds: dict[str, list[float]] = {}
+    for trial in trials:
+        seconds.setdefault(trial.model, []).append(guess.seconds(trial))
+    return ", ".join(
+        f"{name} {len(values)} x ~{progress.minutes(sum(values) / len(values))}"
+        for name, values in seconds.items()
+    )
 
 
 def run(
@@ -383,15 +376,23 @@ def run(
     out: str | Path = "runs",
     *,
     cache: str | None = None,
-    write: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    write: Callable[[str], None] | None = None,
 ) -> RunStore:
     """Run (or resume) the grid; returns the run folder's store.
 
     A trial that fails twice leaves an error record (``RunStore.errors``) and
     the rest of the grid goes on; re-running the same command retries it.
+    Progress goes to ``write``, one line per finished trial; by default to
+    stderr, as a live bar with the running trials and the ETA on a terminal.
     """
+    live = write is None and progress.is_terminal()
+    if write is None:
+
+        def write(line: str) -> None:
+            print(line, file=sys.stderr)
+
     with make_executor(config) as executor:
-        return _run(config, executor, out, cache, write)
+        return _run(config, executor, out, cache, write, live=live)
 
 
 def _run(
@@ -400,16 +401,26 @@ def _run(
     out: str | Path,
     cache: str | None,
     write: Callable[[str], None],
+    *,
+    live: bool = False,
 ) -> RunStore:
     prepared = prepare(config, out, cache)
     try:
-        return _run_prepared(prepared, executor, write)
+        return _run_prepared(
+            prepared, executor, write, cache=cache, jobs=config.jobs, live=live
+        )
     finally:
         prepared.lock.release()
 
 
 def _run_prepared(
-    prepared: Prepared, executor: Executor, write: Callable[[str], None]
+    prepared: Prepared,
+    executor: Executor,
+    write: Callable[[str], None],
+    *,
+    cache: str | None = None,
+    jobs: int = 1,
+    live: bool = False,
 ) -> RunStore:
     store, workspace = prepared.store, prepared.workspace
     for key in store.set_aside_damaged():
@@ -423,14 +434,28 @@ def _run_prepared(
             f"resuming {store.run_dir}: {len(prepared.trials) - len(todo)} of "
             f"{len(prepared.trials)} trials already done"
         )
-    progress = Progress(todo, len(prepared.trials), write)
+    guess, works = grid_estimate(todo, workspace, store.manifest(), cache)
+    if todo:
+        write(
+            f"estimated {progress.minutes(guess.total(jobs=jobs))} for {len(todo)} "
+            f"trials ({_by_family(todo, guess)})"
+        )
+    shown = progress.GridProgress(
+        todo, len(prepared.trials), guess, write, jobs=jobs, live=live
+    )
 
     def finished(trial: Trial, outcome: Outcome) -> None:
         outcome.save(store)
-        progress.finished(trial, outcome)
+        shown.finished(trial, outcome)
+        if not isinstance(outcome, TrialFailure):
+            seconds = outcome.record["timings"]["wall_seconds"]
+            estimate.record_timings(
+                [estimate.timing_entry(trial, works[trial], seconds)], cache
+            )
 
     if todo:
-        executor.run(todo, workspace, finished)
+        with shown:
+            executor.run(todo, workspace, finished)
     board = leaderboard_of(store)
     atomic_write(
         store.path("leaderboard.csv"),
@@ -444,3 +469,145 @@ def _run_prepared(
             + ", ".join(f"{failure['key']}: {failure['error']}" for failure in failures)
         )
     return store
+
+
+def _cached_features(
+    table: pd.DataFrame, preprocessing: str, cache: str | None
+) -> bool:
+    """Whether every source's feature table of ``table`` is in the cache."""
+    from benchmarks.feature_cache import FEATURE_SIZE, _key
+    from features import HandcraftedFeatures
+
+    extractor = HandcraftedFeatures()
+    for _, rows in table.groupby("source", sort=False):
+        key = _key(rows.reset_index(drop=True), FEATURE_SIZE, extractor, preprocessing)
+        if not (cache_dir(cache) / f"features-{key}.parquet").exists():
+            return False
+    return True
+
+
+def dry_run(
+    config: RunConfig,
+    out: str | Path = "runs",
+    *,
+    cache: str | None = None,
+    report: bool = True,
+) -> str:
+    """What ``run`` would do, as text: the grid, what the run folder and the
+    cache already hold, and the estimated wall time. Computes nothing (it
+    reads the data's hashes, which the cache keeps, but runs no audit).
+
+    Why: a full grid takes hours on two cores; a user should know that, and
+    what a resume would redo, before starting it.
+    """
+    from benchmarks.image_cache import cache_key
+
+    manifest = _load_manifest(config, cache)
+    table = manifest[manifest["readable"]].reset_index(drop=True)
+    split = table["split"].to_numpy()
+    n_cv = int(np.isin(split, CV_SPLITS).sum())
+    n_test = int((split == "test").sum())
+    trials = grid.trials(config, n_test > 0 or bool(config.external))
+    plugins = grid.plugins(config)
+    specs = {
+        name: families.family(name, plugins)
+        for name in dict.fromkeys(trial.model for trial in trials)
+    }
+    lines = ["dry run: nothing is computed"]
+    unreadable = len(manifest) - len(table)
+    lines.append(
+        f"data: {manifest.attrs.get('dataset') or ', '.join(config.data)}: "
+        f"{len(table)} images ({n_cv} cross-validated, {n_test} Test"
+        + (f"; {unreadable} unreadable, skipped" if unreadable else "")
+        + ")"
+    )
+    per_family: dict[str, int] = {}
+    for trial in trials:
+        per_family[trial.model] = per_family.get(trial.model, 0) + 1
+    finals = sum(trial.fold is None for trial in trials)
+    lines.append(f"grid: {len(trials)} trials")
+    lines.append(
+        "  families: " + ", ".join(f"{name} {n}" for name, n in per_family.items())
+    )
+    lines.append(
+        "  preprocessing: " + ", ".join((config.preprocessing, *config.variants))
+    )
+    lines.append(
+        "  strategies: " + ", ".join(dict.fromkeys(trial.strategy for trial in trials))
+    )
+    lines.append(f"  folds: {config.n_folds} ({config.scheme})")
+    scored = ["Test"] if n_test else []
+    scored += [name for name, _ in config.external]
+    lines.append(
+        f"  final fits: {finals}"
+        + (f", scoring {', '.join(scored)}" if finals and scored else "")
+    )
+    lines.append(
+        "  external scoring: "
+        + (", ".join(name for name, _ in config.external) or "none")
+    )
+
+    # The run folder: its name follows from the data only when no audit
+    # policy drops images and no external set joins the fingerprint.
+    done: set[str] = set()
+    store = None
+    if config.conflicts == config.test_leaks == "keep" and not config.external:
+        store = RunStore(Path(out) / config.run_id(_fingerprint(table)))
+    if store is None:
+        lines.append(f"run folder: in {out}, named once the audit has run")
+    elif (store.run_dir / "config.json").exists():
+        done = store.done() & {trial.key for trial in trials}
+        lines.append(
+            f"run folder: {store.run_dir}: {len(done)} of {len(trials)} trials "
+            "done (a run resumes there)"
+        )
+    else:
+        lines.append(f"run folder: {store.run_dir} (new)")
+
+    todo = [trial for trial in trials if trial.key not in done]
+    rates = estimate.Rates.of(estimate.read_history(cache))
+    sizes = estimate.sizes_of_counts(n_cv, n_test, config.n_folds)
+    guess = estimate.estimate_grid(
+        estimate.work_of(todo, config.settings, sizes, plugins), rates
+    )
+    steps = {"audit": len(table) * rates.step("audit")}
+    cached = []
+    for preprocessing in sorted(
+        {
+            spec.input_preprocessing(config.preprocessing)
+            for spec in specs.values()
+            if spec.reads_features
+        }
+    ):
+        in_folder = store is not None and store.features_path(preprocessing).exists()
+        if in_folder or _cached_features(table, preprocessing, cache):
+            cached.append(f"features ({preprocessing}) cached")
+        else:
+            cached.append(f"features ({preprocessing}) to compute")
+            steps[f"features ({preprocessing})"] = len(table) * rates.step("features")
+    for size in sorted({s.image_size for s in specs.values() if s.image_size}):
+        path = cache_dir(cache) / f"images-{cache_key(table['sha256'], size)}.npy"
+        if path.exists():
+            cached.append(f"images at {size} px cached")
+        else:
+            cached.append(f"images at {size} px to decode")
+            steps[f"images {size} px"] = len(table) * rates.step("decode")
+    lines.append("cache: " + ("; ".join(cached) or "nothing this grid reads"))
+    if report:
+        steps["report"] = rates.step("report")
+    trial_seconds = guess.total(jobs=config.jobs)
+    total = trial_seconds + sum(steps.values())
+    recorded = any(estimate.base_family(n) in rates.by_family for n in per_family)
+    basis = (
+        "calibrated by timings recorded on this machine"
+        if recorded
+        else "from priors (no trial timed on this machine yet)"
+    )
+    lines.append(
+        f"estimated wall time: {progress.minutes(total)} for {len(todo)} trials"
+        + (f" ({_by_family(todo, guess)})" if todo else "")
+        + "; "
+        + ", ".join(f"{name} {progress.minutes(s)}" for name, s in steps.items())
+        + f"; {basis}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""The cost model, its timing history and the ETA it gives as trials finish."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import estimate, families, runner
+from benchmarks.config import PROFILES, RunConfig
+from benchmarks.configuration import Trial
+from benchmarks.progress import GridProgress, minutes
+
+QUICK, FULL = PROFILES["quick"], PROFILES["full"]
+
+
+def _trials(model: str, n: int) -> list[Trial]:
+    return [Trial(model, "none", fold) for fold in range(n)]
+
+
+def _shrunk(n: int, ratio: float, towards: float = 1.0) -> float:
+    """``ratio`` measured over ``n`` trials, pulled towards ``towards``."""
+    return n / (n + 1) * ratio + 1 / (n + 1) * towards
+
+
+def test_eta_blends_measured_times_into_the_model():
+    """Predicted 10 s a trial; the first two take 20 s: the rest of the family
+    is corrected towards 20 s, shrunk while few were measured."""
+    trials = _trials("cnn", 6)
+    guess = estimate.Estimate(dict.fromkeys(trials, 10.0))
+    assert guess.remaining(trials) == pytest.approx(60.0)
+    guess.observe(trials[0], 20.0)
+    # One measurement of ratio 2: the run's ratio is 1.5, the family's 1.75.
+    assert guess.ratio("cnn") == pytest.approx(_shrunk(1, 2.0, _shrunk(1, 2.0)))
+    assert guess.ratio("cnn") == pytest.approx(1.75)
+    assert guess.remaining(trials[1:]) == pytest.approx(5 * 17.5)
+    guess.observe(trials[1], 20.0)
+    assert guess.ratio("cnn") == pytest.approx(_shrunk(2, 2.0, _shrunk(2, 2.0)))
+    # A trial 4 s into its predicted span has that much less left.
+    left = guess.remaining(trials[2:], in_flight=4.0)
+    assert left == pytest.approx(4 * 10.0 * guess.ratio("cnn") - 4.0)
+
+
+def test_one_family_measured_corrects_the_others_less():
+    xgb, cnn = _trials("xgb", 3), _trials("cnn", 3)
+    guess = estimate.Estimate({**dict.fromkeys(xgb, 2.0), **dict.fromkeys(cnn, 30.0)})
+    for trial in xgb:
+        guess.observe(trial, 4.0)  # the machine runs at half the assumed speed
+    assert guess.ratio("xgb") == pytest.approx(_shrunk(3, 2.0, _shrunk(3, 2.0)))
+    assert guess.ratio("cnn") == pytest.approx(_shrunk(3, 2.0))
+    assert 1.0 < guess.ratio("cnn") < guess.ratio("xgb")
+    # A variant costs what its family does.
+    assert guess.ratio("xgb@shades-of-gray") == guess.ratio("xgb")
+
+
+def test_jobs_divide_the_remaining_time():
+    trials = _trials("xgb", 4)
+    guess = estimate.Estimate(dict.fromkeys(trials, 10.0))
+    assert guess.remaining(trials, jobs=2) == pytest.approx(20.0)
+    assert guess.remaining(trials[:1], in_flight=3.0, jobs=4) == pytest.approx(7.0)
+    assert guess.remaining([], jobs=2) == 0.0
+
+
+def test_work_grows_with_images_epochs_and_input_size():
+    cnn, seed = families.family("cnn"), families.family("seed-cnn")
+    xgb, fusion = families.family("xgb"), families.family("fusion")
+    small = estimate.trial_work(cnn, QUICK, 400, 600)
+    assert small.kind == "images"
+    assert estimate.trial_work(cnn, QUICK, 4000, 6000).units > 5 * small.units
+    assert estimate.trial_work(cnn, FULL, 400, 600).units > 3 * small.units
+    # The reference network reads 180x180 images.
+    assert estimate.trial_work(seed, FULL, 400, 600).units > small.units
+    trees = estimate.trial_work(xgb, QUICK, 400, 600)
+    assert trees.kind == "table"
+    assert estimate.trial_work(xgb, FULL, 400, 600).units == 5 * trees.units
+    assert estimate.trial_work(fusion, QUICK, 400, 600) == estimate.Work("combine", 1)
+
+
+def test_history_calibrates_this_machine_only(tmp_path):
+    cache = str(tmp_path)
+    trial = Trial("cnn", "none", 0)
+    work = estimate.Work("images", 100.0)
+    seconds = estimate.OVERHEAD["images"] + 100.0 * 0.5
+    estimate.record_timings([estimate.timing_entry(trial, work, seconds)], cache)
+    history = estimate.read_history(cache)
+    assert len(history) == 1
+    rates = estimate.Rates.of(history)
+    assert rates.rate("cnn", "none", "images") == pytest.approx(0.5)
+    assert rates.rate("cnn@lesion-crop", "smote", "images") == pytest.approx(0.5)
+    assert rates.rate("transfer", "none", "images") == pytest.approx(0.5)  # kind
+    assert rates.rate("xgb", "none", "table") == estimate.PRIOR_RATES["table"]
+    elsewhere = estimate.Rates.of([{**history[0], "machine": "elsewhere"}])
+    prior = estimate.PRIOR_RATES["images"]
+    assert elsewhere.rate("cnn", "none", "images") == prior
+
+
+def test_history_keeps_the_latest_and_survives_damage(tmp_path):
+    cache = str(tmp_path)
+    trial, work = Trial("xgb", "none", 0), estimate.Work("table", 1.0)
+    entries = [
+        estimate.timing_entry(trial, work, float(second))
+        for second in range(estimate.HISTORY_KEEP + 5)
+    ]
+    estimate.record_timings(entries, cache)
+    kept = estimate.read_history(cache)
+    assert [entry["seconds"] for entry in kept] == [
+        float(second) for second in range(5, estimate.HISTORY_KEEP + 5)
+    ]
+    estimate.history_path(cache).write_text("{not json", "utf-8")
+    assert estimate.read_history(cache) == []
+    estimate.history_path(cache).write_text(json.dumps({"version": 0}), "utf-8")
+    assert estimate.read_history(cache) == []
+
+
+def test_grid_progress_lines_carry_the_eta():
+    class Done:
+        def __init__(self, wall: float) -> None:
+            self.record = {
+                "timings": {"wall_seconds": wall},
+                "evaluated_on": "validation",
+                "metrics": {"validation": {"balanced_accuracy": 0.5}},
+            }
+
+    trials = _trials("xgb", 3)
+    lines: list[str] = []
+    guess = estimate.Estimate(dict.fromkeys(trials, 60.0))
+    with GridProgress(trials, 3, guess, lines.append) as shown:
+        assert shown.eta() == pytest.approx(180.0, abs=1.0)
+        shown.finished(trials[0], Done(120.0))
+    assert lines[0].startswith("trial 1/3 xgb__none__fold0: validation")
+    # Two left, each now 60 s x 1.75.
+    assert lines[0].endswith(f"ETA {minutes(210.0)}")
+    assert shown.history[0][0] == 1
+
+
+def test_dry_run_describes_the_grid_and_runs_nothing(image_folder, tmp_path):
+    config = RunConfig(
+        data=(str(image_folder),),
+        models=("xgb", "cnn"),
+        strategies=("none",),
+        folds=2,
+    )
+    out = tmp_path / "runs"
+    text = runner.dry_run(config, out, report=False)
+    assert "grid: 6 trials" in text
+    assert "families: xgb 3, cnn 3" in text
+    assert "final fits: 2, scoring Test" in text
+    assert "(new)" in text
+    assert "estimated wall time: " in text and "for 6 trials" in text
+    assert "from priors" in text
+    assert not out.exists() or not any(out.iterdir())
+    # Once a cnn trial was timed on this machine, the estimate says so.
+    work = estimate.Work("images", 10.0)
+    estimate.record_timings([estimate.timing_entry(Trial("cnn", "none", 0), work, 9.0)])
+    assert "calibrated by timings recorded on this machine" in runner.dry_run(
+        config, out, report=False
+    )
