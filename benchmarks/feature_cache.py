@@ -38,6 +38,22 @@ def _key(
     return hashlib.sha256(f"{images}:{settings}".encode()).hexdigest()[:24]
 
 
+def features_path(
+    manifest: pd.DataFrame,
+    *,
+    size: int = FEATURE_SIZE,
+    extractor: HandcraftedFeatures | None = None,
+    cache: str | Path | None = None,
+    preprocessing: str = "none",
+) -> Path:
+    """Where ``load_features`` keeps the feature table of ``manifest``."""
+    from features import HandcraftedFeatures
+
+    extractor = extractor or HandcraftedFeatures()
+    key = _key(manifest, size, extractor, preprocessing)
+    return cache_dir(cache) / f"features-{key}.parquet"
+
+
 def load_features(
     manifest: pd.DataFrame,
     *,
@@ -57,8 +73,13 @@ def load_features(
     from features import HandcraftedFeatures
 
     extractor = extractor or HandcraftedFeatures()
-    key = _key(manifest, size, extractor, preprocessing)
-    path = cache_dir(cache) / f"features-{key}.parquet"
+    path = features_path(
+        manifest,
+        size=size,
+        extractor=extractor,
+        cache=cache,
+        preprocessing=preprocessing,
+    )
     if cached(path):
         return pd.read_parquet(path)
     images = preprocess(

@@ -28,6 +28,13 @@ def cache_key(sha256s: pd.Series | list[str], size: int) -> str:
     return digest.hexdigest()[:24]
 
 
+def images_path(
+    sha256s: pd.Series | list[str], size: int, cache: str | Path | None = None
+) -> Path:
+    """Where ``load_images`` keeps the decoded images of these files at ``size``."""
+    return cache_dir(cache) / f"images-{cache_key(sha256s, size)}.npy"
+
+
 def decode_all(paths: list[str], size: int, n_jobs: int | None = None) -> np.ndarray:
     """Decode and resize ``paths`` into an (n, size, size, 3) uint8 array.
 
@@ -69,7 +76,7 @@ def load_images(
             f"{len(unreadable)} unreadable row(s), e.g. {unreadable.iloc[0]}; "
             "pass the manifest through drop_unreadable() first"
         )
-    path = cache_dir(cache) / f"images-{cache_key(manifest['sha256'], size)}.npy"
+    path = images_path(manifest["sha256"], size, cache)
     if not cached(path):
         logger.info("decoding %d images at %dx%d", len(manifest), size, size)
         images = decode_all(list(manifest["path"]), size, n_jobs)

@@ -475,15 +475,14 @@ def _cached_features(
     table: pd.DataFrame, preprocessing: str, cache: str | None
 ) -> bool:
     """Whether every source's feature table of ``table`` is in the cache."""
-    from benchmarks.feature_cache import FEATURE_SIZE, _key
-    from features import HandcraftedFeatures
+    from benchmarks.feature_cache import features_path
 
-    extractor = HandcraftedFeatures()
-    for _, rows in table.groupby("source", sort=False):
-        key = _key(rows.reset_index(drop=True), FEATURE_SIZE, extractor, preprocessing)
-        if not (cache_dir(cache) / f"features-{key}.parquet").exists():
-            return False
-    return True
+    return all(
+        features_path(
+            rows.reset_index(drop=True), cache=cache, preprocessing=preprocessing
+        ).exists()
+        for _, rows in table.groupby("source", sort=False)
+    )
 
 
 def dry_run(
@@ -500,7 +499,7 @@ def dry_run(
     Why: a full grid takes hours on two cores; a user should know that, and
     what a resume would redo, before starting it.
     """
-    from benchmarks.image_cache import cache_key
+    from benchmarks.image_cache import images_path
 
     manifest = _load_manifest(config, cache)
     table = manifest[manifest["readable"]].reset_index(drop=True)
@@ -586,8 +585,7 @@ def dry_run(
             cached.append(f"features ({preprocessing}) to compute")
             steps[f"features ({preprocessing})"] = len(table) * rates.step("features")
     for size in sorted({s.image_size for s in specs.values() if s.image_size}):
-        path = cache_dir(cache) / f"images-{cache_key(table['sha256'], size)}.npy"
-        if path.exists():
+        if images_path(table["sha256"], size, cache).exists():
             cached.append(f"images at {size} px cached")
         else:
             cached.append(f"images at {size} px to decode")

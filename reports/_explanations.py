@@ -147,10 +147,10 @@ def _reads_images(model: str) -> bool:
 def _cached_images(store: RunStore, size: int) -> np.ndarray | None:
     """The run's decoded images at ``size`` from the image cache, or None
     when the cache no longer holds them."""
-    from benchmarks.cache import cache_dir, cached
-    from benchmarks.image_cache import cache_key
+    from benchmarks.cache import cached
+    from benchmarks.image_cache import images_path
 
-    path = cache_dir() / f"images-{cache_key(store.manifest()['sha256'], size)}.npy"
+    path = images_path(store.manifest()["sha256"], size)
     if not cached(path):
         return None
     return np.load(path, mmap_mode="r")
