@@ -248,7 +248,13 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from benchmarks.config import CALIBRATIONS, CV_SCHEMES, EXECUTORS, PROFILES
+        from benchmarks.config import (
+            CALIBRATIONS,
+            CV_SCHEMES,
+            EXECUTORS,
+            PRECISIONS,
+            PROFILES,
+        )
         from benchmarks.preprocessing import PREPROCESSING
 
         parser.add_argument(
@@ -337,6 +343,14 @@ class Run(Command):
             "CNNs are left as they are): sigmoid, isotonic or temperature "
             "(default none)",
         )
+        grid.add_argument(
+            "--precision",
+            choices=list(PRECISIONS),
+            default="float32",
+            help="the networks' compute precision: mixed_bfloat16 trains faster "
+            "on CPUs with AVX512-BF16 or AMX and on recent GPUs; its figures "
+            "differ a little (docs/speed.md); default float32",
+        )
         policy = parser.add_argument_group("audit policies")
         policy.add_argument(
             "--conflicts",
@@ -353,7 +367,10 @@ class Run(Command):
         )
         execution = parser.add_argument_group("execution")
         execution.add_argument(
-            "--jobs", type=int, default=1, help="trials run side by side (default 1)"
+            "--jobs",
+            type=int,
+            help="trials run side by side, with the same figures whatever the "
+            "number (default: one per core, as memory allows)",
         )
         execution.add_argument(
             "--executor",
@@ -430,6 +447,7 @@ class Run(Command):
             label_map=args.label_map,
             strict=args.strict,
             calibration=args.calibration,
+            precision=args.precision,
             jobs=args.jobs,
             executor=args.executor,
             scheduler=args.scheduler,

@@ -43,6 +43,7 @@ SAME_SETTINGS = (
     "preprocessing",
     "cv",
     "calibration",
+    "precision",
 )
 #: Defaults written into a new baseline; the file is the authority afterwards.
 DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}

@@ -21,6 +21,8 @@ EXECUTORS: tuple[str, ...] = ("local", "dask")
 #: slices of each fold's training part (benchmarks.trials): none, Platt's
 #: sigmoid, isotonic regression, or one softmax temperature.
 CALIBRATIONS: tuple[str, ...] = ("none", "sigmoid", "isotonic", "temperature")
+#: The networks' compute precision (Keras dtype policies; models.PRECISIONS).
+PRECISIONS: tuple[str, ...] = ("float32", "mixed_bfloat16")
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,9 @@ class RunConfig:
     near_threshold: int = 4
     strict: bool = False
     calibration: str = "none"
-    jobs: int = field(default=1, compare=False)
+    precision: str = "float32"
+    #: None: one trial per core as memory allows (executors.default_jobs).
+    jobs: int | None = field(default=None, compare=False)
     executor: str = field(default="local", compare=False)
     scheduler: str | None = field(default=None, compare=False)
 
@@ -118,13 +122,17 @@ class RunConfig:
             raise UserError(f"--folds {self.folds}: choose a whole number >= 2")
         if self.seed < 0:
             raise UserError(f"--seed {self.seed}: choose a whole number >= 0")
-        if self.jobs < 1:
+        if self.jobs is not None and self.jobs < 1:
             raise UserError(f"--jobs {self.jobs}: choose a whole number >= 1")
         self._check_executor()
         if self.calibration not in CALIBRATIONS:
             raise UserError(
                 f"--calibration {self.calibration}: choose from "
                 f"{', '.join(CALIBRATIONS)}"
+            )
+        if self.precision not in PRECISIONS:
+            raise UserError(
+                f"--precision {self.precision}: choose from {', '.join(PRECISIONS)}"
             )
         for option, value in (
             ("--conflicts", self.conflicts),
@@ -210,7 +218,7 @@ class RunConfig:
                 "--executor dask: name the cluster with --scheduler ADDRESS (such as "
                 "tcp://host:8786, printed by 'dask scheduler')"
             )
-        if self.jobs != 1:
+        if self.jobs not in (None, 1):
             raise UserError(
                 f"--jobs {self.jobs}: only used with --executor local; on Dask the "
                 "workers' threads decide how many trials run at once"

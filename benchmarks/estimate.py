@@ -6,8 +6,12 @@ a mean over families is wrong for most of a run. The model counts a trial's
 work in units that scale with what dominates it (images seen times pixels for a
 network; rows times boosting rounds for trees), turns units into seconds with a
 rate per family, and takes that rate from trials timed on this machine before
-(a small history in the user cache) or, with none, from a prior. As trials
-finish, ``Estimate`` blends their measured times into the rest of the run.
+(a small history in the user cache) or, with none, from a prior. A trial of
+about the same work as recent timings of its family and strategy (the same data
+and profile run again) takes their median instead: no overhead or rate is
+guessed then. Timings are filed as if the trial had run alone, and the
+estimate slows each trial by the ones running beside it (``contention``). As
+trials finish, ``Estimate`` blends their measured times into the rest of the run.
 """
 
 from __future__ import annotations
@@ -30,11 +34,22 @@ if TYPE_CHECKING:
     from benchmarks.families import Family
 
 HISTORY_FILE = "timings.json"
-#: Bumped whenever the work units change meaning (old timings then read as none).
-HISTORY_VERSION = 2
-#: Timings kept per (machine, family, strategy): enough for a stable median,
-#: few enough that a faster library version shows within a run or two.
-HISTORY_KEEP = 20
+#: Bumped whenever the work units change meaning (old timings then read as none);
+#: 3: each timing says how many trials ran side by side.
+HISTORY_VERSION = 3
+#: Timings kept per (machine, family, strategy): room for a few data sets and
+#: profiles (a full run times 6 of each), few enough that old ones leave.
+HISTORY_KEEP = 40
+#: A trial is estimated from the latest NEAR_RECENT timings of its own
+#: (family, strategy) whose work was within NEAR_RATIO of its own, when there
+#: are any (a fold's and a final fit's work differ by 1.25x or more): the
+#: same data and profile, so no overhead or rate is guessed, and
+#: the latest run's conditions (a faster library, a quieter machine) win.
+NEAR_RATIO = 1.2
+NEAR_RECENT = 6
+#: Threads a trial of each kind keeps busy (the CNN families' fixed 2
+#: TensorFlow threads; XGBoost 1): how much side-by-side trials slow each other.
+THREADS = {"images": 2, "table": 1, "combine": 1, "step": 1}
 #: Seconds per work unit with no history, by kind: from the synthetic quick
 #: grid on a busy 2-core machine (a cnn fold 12-34 s, an xgb fold 2-5 s). A
 #: prior only needs the right order of magnitude; the history and the run's
@@ -61,6 +76,7 @@ STEP_FIXED = 0.5
 STEP_PRIORS = {
     "features": 0.04,  # per image at 180 px, all cores
     "decode": 0.002,  # per image and size
+    "preprocess": 0.01,  # per image: lesion-crop at 48 px (shades-of-gray 0.001)
     "audit": 0.004,  # per image, hashes and probes
     "report": 10.0,  # per run
 }
@@ -73,6 +89,21 @@ def machine_key() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
     text = f"{platform.node()}|{platform.system()}|{platform.machine()}|{cores}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def contention(kind: str, jobs: int, cores: int | None = None) -> float:
+    """How much longer a trial of ``kind`` takes with ``jobs`` trials side by
+    side than alone: the threads asked for over the cores there are, at least 1.
+
+    On 2 cores this says two CNN trials together take twice as long each (no
+    gain; measured 1.15x) and two XGBoost trials no longer (measured 1.7-1.9x
+    gain): a little pessimistic, never optimistic.
+    """
+    if cores is None:
+        from models._machine import available_cores
+
+        cores = available_cores()
+    return max(1.0, max(1, jobs) * THREADS.get(kind, 1) / max(1, cores))
 
 
 def base_family(name: str) -> str:
@@ -168,11 +199,19 @@ def record_timings(entries: Iterable[dict], cache: str | Path | None = None) -> 
 
 @dataclass
 class Rates:
-    """Seconds per work unit: by (family, strategy), by family, by kind."""
+    """Seconds per work unit: by (family, strategy), by family, by kind; and
+    each (family, strategy)'s timings as (units, seconds alone), oldest first.
+
+    Timings are filed as the seconds the trial would have taken alone (divided
+    by its ``contention``), so a history taken with --jobs 2 serves --jobs 1.
+    """
 
     by_pair: dict[tuple[str, str], float] = field(default_factory=dict)
     by_family: dict[str, float] = field(default_factory=dict)
     by_kind: dict[str, float] = field(default_factory=dict)
+    timed: dict[tuple[str, str], list[tuple[float, float]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def of(cls, history: Iterable[Mapping[str, Any]]) -> Rates:
@@ -181,25 +220,44 @@ class Rates:
         pairs: dict[tuple[str, str], list[float]] = {}
         families: dict[str, list[float]] = {}
         kinds: dict[str, list[float]] = {}
+        timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for entry in history:
             if entry.get("machine") != here:
                 continue
             try:
                 family, kind = str(entry["family"]), str(entry["kind"])
-                spent = float(entry["seconds"]) - OVERHEAD.get(kind, 0.0)
-                rate = max(spent, 0.0) / float(entry["units"])
+                units = float(entry["units"])
+                alone = float(entry["seconds"]) / contention(
+                    kind, int(entry.get("jobs", 1))
+                )
+                rate = max(alone - OVERHEAD.get(kind, 0.0), 0.0) / units
             except (KeyError, TypeError, ValueError, ZeroDivisionError):
                 continue
             if not math.isfinite(rate) or rate < 0:
                 continue
-            pairs.setdefault((family, str(entry.get("strategy"))), []).append(rate)
+            pair = (family, str(entry.get("strategy")))
+            pairs.setdefault(pair, []).append(rate)
             families.setdefault(family, []).append(rate)
             kinds.setdefault(kind, []).append(rate)
+            timed.setdefault(pair, []).append((units, alone))
 
         def median(groups: dict) -> dict:
             return {key: statistics.median(values) for key, values in groups.items()}
 
-        return cls(median(pairs), median(families), median(kinds))
+        return cls(median(pairs), median(families), median(kinds), timed)
+
+    def seconds(self, family: str, strategy: str, work: Work) -> float:
+        """Seconds a trial of ``work`` takes alone: the recent timings of the
+        same family and strategy at about the same work, else the rate model."""
+        pair = (base_family(family), strategy)
+        near = [
+            alone
+            for units, alone in self.timed.get(pair, [])
+            if 1 / NEAR_RATIO <= units / work.units <= NEAR_RATIO
+        ]
+        if near:
+            return statistics.median(near[-NEAR_RECENT:])
+        return OVERHEAD[work.kind] + work.units * self.rate(family, strategy, work.kind)
 
     def rate(self, family: str, strategy: str, kind: str) -> float:
         family = base_family(family)
@@ -322,26 +380,30 @@ def work_of(
     return works
 
 
-def estimate_grid(works: Mapping[Trial, Work], rates: Rates | None = None) -> Estimate:
-    """The run's Estimate from each trial's work and this machine's rates."""
+def estimate_grid(
+    works: Mapping[Trial, Work], rates: Rates | None = None, *, jobs: int = 1
+) -> Estimate:
+    """The run's Estimate from each trial's work and this machine's rates, each
+    trial slowed by the ``jobs`` - 1 running beside it."""
     rates = rates or Rates()
     return Estimate(
         {
-            trial: OVERHEAD[work.kind]
-            + work.units * rates.rate(trial.model, trial.strategy, work.kind)
+            trial: rates.seconds(trial.model, trial.strategy, work)
+            * contention(work.kind, jobs)
             for trial, work in works.items()
         }
     )
 
 
-def timing_entry(trial: Trial, work: Work, seconds: float) -> dict:
-    """One history entry for a finished trial."""
+def timing_entry(trial: Trial, work: Work, seconds: float, jobs: int = 1) -> dict:
+    """One history entry for a finished trial, run with ``jobs`` side by side."""
     return {
         "kind": work.kind,
         "family": base_family(trial.model),
         "strategy": trial.strategy,
         "units": work.units,
         "seconds": seconds,
+        "jobs": jobs,
     }
 
 

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +29,16 @@ from benchmarks.configuration import Trial
 from benchmarks.datasets import INFO, drop_unreadable, relative_path
 from benchmarks.environment import library_versions, machine
 from benchmarks.errors import UserError
-from benchmarks.executors import Executor, Outcome, TrialFailure, make_executor
+from benchmarks.executors import (
+    Executor,
+    Outcome,
+    TrialFailure,
+    make_executor,
+    trials_at_once,
+)
 from benchmarks.feature_cache import load_features
 from benchmarks.folds import assign_folds, source_folds
-from benchmarks.image_cache import load_images
+from benchmarks.image_cache import load_images, preprocessed_images
 from benchmarks.labels import read_label_map
 from benchmarks.leaderboard import leaderboard_of
 from benchmarks.shortcuts import shortcut_probes
@@ -310,14 +316,16 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                 estimate.record_timings(
                     [estimate.step_entry("features", len(table), spent)], cache
                 )
-        sizes = sorted(
-            {spec.image_size for spec in specs if spec.image_size is not None}
-        )
+        inputs = image_inputs(specs, config.preprocessing)
+        sizes = sorted({size for size, _ in inputs})
         with progress.activity(f"images at {', '.join(map(str, sizes))} px"):
             image_paths = {
                 size: str(load_images(table, size, cache=cache).filename)
                 for size in sizes
             }
+            # Once here, not once per worker: every trial then reads them.
+            for size, preprocessing in inputs:
+                preprocessed_images(image_paths[size], preprocessing)
         external_paths = {}
         for name, (rows, _) in externals.items():
             folder = store.external_dir(name)
@@ -349,16 +357,33 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         raise
 
 
+def image_inputs(
+    specs: Iterable[families.Family], preprocessing: str
+) -> list[tuple[int, str]]:
+    """The (image size, preprocessing) pairs the networks of a grid read."""
+    return sorted(
+        {
+            (spec.image_size, spec.input_preprocessing(preprocessing))
+            for spec in specs
+            if spec.image_size is not None
+        }
+    )
+
+
 def grid_estimate(
-    trials: list[Trial], workspace: Workspace, table: pd.DataFrame, cache: str | None
+    trials: list[Trial],
+    workspace: Workspace,
+    table: pd.DataFrame,
+    cache: str | None,
+    jobs: int = 1,
 ) -> tuple[estimate.Estimate, dict[Trial, estimate.Work]]:
-    """The cost model's estimate of ``trials`` on this run's folds, calibrated
-    by this machine's timing history."""
+    """The cost model's estimate of ``trials`` on this run's folds, ``jobs`` at
+    a time, calibrated by this machine's timing history."""
     test_rows = int((table["split"] == "test").sum())
     sizes = estimate.sizes_of_folds(table["fold"].to_numpy(), test_rows)
     works = estimate.work_of(trials, workspace.profile, sizes, workspace.plugins)
     rates = estimate.Rates.of(estimate.read_history(cache))
-    return estimate.estimate_grid(works, rates), works
+    return estimate.estimate_grid(works, rates, jobs=jobs), works
 
 
 def _by_family(trials: list[Trial], guess: estimate.Estimate) -> str:
@@ -407,7 +432,12 @@ def _run(
     prepared = prepare(config, out, cache)
     try:
         return _run_prepared(
-            prepared, executor, write, cache=cache, jobs=config.jobs, live=live
+            prepared,
+            executor,
+            write,
+            cache=cache,
+            jobs=trials_at_once(config),
+            live=live,
         )
     finally:
         prepared.lock.release()
@@ -434,7 +464,7 @@ def _run_prepared(
             f"resuming {store.run_dir}: {len(prepared.trials) - len(todo)} of "
             f"{len(prepared.trials)} trials already done"
         )
-    guess, works = grid_estimate(todo, workspace, store.manifest(), cache)
+    guess, works = grid_estimate(todo, workspace, store.manifest(), cache, jobs)
     if todo:
         write(
             f"estimated {progress.minutes(guess.total(jobs=jobs))} for {len(todo)} "
@@ -450,7 +480,7 @@ def _run_prepared(
         if not isinstance(outcome, TrialFailure):
             seconds = outcome.record["timings"]["wall_seconds"]
             estimate.record_timings(
-                [estimate.timing_entry(trial, works[trial], seconds)], cache
+                [estimate.timing_entry(trial, works[trial], seconds, jobs)], cache
             )
 
     if todo:
@@ -499,7 +529,7 @@ def dry_run(
     Why: a full grid takes hours on two cores; a user should know that, and
     what a resume would redo, before starting it.
     """
-    from benchmarks.image_cache import images_path
+    from benchmarks.image_cache import images_path, preprocessed_path
 
     manifest = _load_manifest(config, cache)
     table = manifest[manifest["readable"]].reset_index(drop=True)
@@ -566,8 +596,9 @@ def dry_run(
     todo = [trial for trial in trials if trial.key not in done]
     rates = estimate.Rates.of(estimate.read_history(cache))
     sizes = estimate.sizes_of_counts(n_cv, n_test, config.n_folds)
+    jobs = trials_at_once(config)
     guess = estimate.estimate_grid(
-        estimate.work_of(todo, config.settings, sizes, plugins), rates
+        estimate.work_of(todo, config.settings, sizes, plugins), rates, jobs=jobs
     )
     steps = {"audit": len(table) * rates.step("audit")}
     cached = []
@@ -584,16 +615,28 @@ def dry_run(
         else:
             cached.append(f"features ({preprocessing}) to compute")
             steps[f"features ({preprocessing})"] = len(table) * rates.step("features")
-    for size in sorted({s.image_size for s in specs.values() if s.image_size}):
+    inputs = image_inputs(specs.values(), config.preprocessing)
+    for size in sorted({size for size, _ in inputs}):
         if images_path(table["sha256"], size, cache).exists():
             cached.append(f"images at {size} px cached")
         else:
             cached.append(f"images at {size} px to decode")
             steps[f"images {size} px"] = len(table) * rates.step("decode")
+    for size, preprocessing in inputs:
+        if preprocessing == "none":
+            continue
+        plain = images_path(table["sha256"], size, cache)
+        if preprocessed_path(plain, preprocessing).exists():
+            cached.append(f"images at {size} px ({preprocessing}) cached")
+        else:
+            cached.append(f"images at {size} px ({preprocessing}) to compute")
+            steps[f"images {size} px ({preprocessing})"] = len(table) * rates.step(
+                "preprocess"
+            )
     lines.append("cache: " + ("; ".join(cached) or "nothing this grid reads"))
     if report:
         steps["report"] = rates.step("report")
-    trial_seconds = guess.total(jobs=config.jobs)
+    trial_seconds = guess.total(jobs=jobs)
     total = trial_seconds + sum(steps.values())
     recorded = any(estimate.base_family(n) in rates.by_family for n in per_family)
     basis = (
@@ -603,6 +646,7 @@ def dry_run(
     )
     lines.append(
         f"estimated wall time: {progress.minutes(total)} for {len(todo)} trials"
+        + f", {jobs} at a time"
         + (f" ({_by_family(todo, guess)})" if todo else "")
         + "; "
         + ", ".join(f"{name} {progress.minutes(s)}" for name, s in steps.items())

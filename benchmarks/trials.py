@@ -23,8 +23,8 @@ from benchmarks.environment import library_versions
 from benchmarks.errors import UserError
 from benchmarks.external import external_figures
 from benchmarks.families import Family, FitContext
+from benchmarks.image_cache import preprocessed_images
 from benchmarks.metrics import evaluate
-from benchmarks.preprocessing import preprocess
 from benchmarks.store import RunStore
 from benchmarks.strategies import Resampled, class_counts, resample
 from benchmarks.workspace import Workspace
@@ -64,8 +64,7 @@ def _external_table(run_dir: str, name: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def _images(path: str, preprocessing: str) -> np.ndarray:
-    images = np.load(path, mmap_mode="r")
-    return images if preprocessing == "none" else preprocess(preprocessing, images)
+    return preprocessed_images(path, preprocessing)
 
 
 def split_rows(table: pd.DataFrame, fold: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +100,7 @@ def fit_context(trial: Trial, workspace: Workspace, n_train: int, n_fit: int):
             name: _option_value(value)
             for name, value in workspace.options(trial.model).items()
         },
+        precision=workspace.precision,
     )
 
 

@@ -30,6 +30,7 @@ class Workspace:
     model_options: tuple[tuple[str, str], ...] = ()
     external_image_paths: dict[str, dict[int, str]] = field(default_factory=dict)
     calibration: str = "none"
+    precision: str = "float32"
 
     @property
     def store(self) -> RunStore:
@@ -69,6 +70,7 @@ class Workspace:
             model_options=config.model_options,
             external_image_paths=dict(external_image_paths or {}),
             calibration=config.calibration,
+            precision=config.precision,
         )
 
     @property

@@ -56,7 +56,7 @@ def build_seed_cnn(
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(128, activation="relu", name=EMBEDDING_LAYER)(x)
-    outputs = layers.Dense(n_classes, name="logits")(x)
+    outputs = layers.Dense(n_classes, name="logits", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="seed_cnn")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -152,7 +152,7 @@ def build_cnn(
         )
     x = layers.GlobalAveragePooling2D(name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    outputs = layers.Dense(n_classes, name="logits")(x)
+    outputs = layers.Dense(n_classes, name="logits", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="cnn")
     return _compile(
         model,
@@ -221,7 +221,7 @@ def build_transfer(
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Identity(name=EMBEDDING_LAYER)(base(inputs))
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    outputs = layers.Dense(n_classes, name="logits")(x)
+    outputs = layers.Dense(n_classes, name="logits", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name=f"transfer_{backbone}")
     return _compile(
         model,

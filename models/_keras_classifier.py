@@ -43,6 +43,8 @@ _MANAGED = ("input_shape", "n_classes", "seed", "learning_rate", "decay_steps")
 _METADATA = "melanoma_bench.json"
 _BATCH_SIZE, _MIN_STEPS = 32, 10
 _PREDICT_BATCH = 256
+#: Compute precisions a network can train in (Keras dtype policies).
+PRECISIONS = ("float32", "mixed_bfloat16")
 _HISTORY_KEYS = {
     "loss": "train_loss",
     "val_loss": "validation_loss",
@@ -159,6 +161,10 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
     n_threads : int or None
         TensorFlow intra-op threads; None uses every core this process may use.
         TensorFlow keeps the first value set in a process.
+    precision : {'float32', 'mixed_bfloat16'}
+        The network's compute precision ('mixed_bfloat16': bfloat16 maths,
+        float32 weights and logits). Faster only on hardware with bfloat16
+        units (AVX512-BF16 or AMX CPUs, recent GPUs); see docs/speed.md.
     seed : int
         Seeds weights, shuffling, augmentation and dropout: same seed and data,
         same weights on CPU.
@@ -197,6 +203,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         augment: str | None = None,
         validation_fraction: float = 0.15,
         n_threads: int | None = None,
+        precision: str = "float32",
         seed: int = 0,
         verbose: int = 0,
         **options: Any,
@@ -210,6 +217,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         self.augment = augment
         self.validation_fraction = validation_fraction
         self.n_threads = n_threads
+        self.precision = precision
         self.seed = seed
         self.verbose = verbose
         self._option_names = tuple(options)
@@ -270,6 +278,10 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.n_threads is not None and not _is_int(self.n_threads, 1):
             raise ValueError(f"n_threads={self.n_threads!r}: use None or an int >= 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision={self.precision!r}: choose from {', '.join(PRECISIONS)}"
+            )
         if not _is_int(self.seed, 0):
             raise ValueError(f"seed={self.seed!r}: use an integer >= 0")
         allowed = _factory_options(self.architecture)
@@ -414,7 +426,16 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         if "decay_steps" in inspect.signature(factory).parameters:
             arguments["decay_steps"] = n_steps
         shape = (self.image_size_, self.image_size_, 3)
-        return factory(shape, len(self.classes_), seed=self.seed, **arguments)
+        if self.precision == "float32":
+            return factory(shape, len(self.classes_), seed=self.seed, **arguments)
+        # Keras reads the policy when each layer is made; set only for this build,
+        # since a worker process goes on to build other networks.
+        before = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.precision)
+        try:
+            return factory(shape, len(self.classes_), seed=self.seed, **arguments)
+        finally:
+            keras.config.set_dtype_policy(before)
 
     def _train(
         self,

@@ -40,6 +40,13 @@ def _private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
+@pytest.fixture(autouse=True)
+def _one_trial_at_a_time(monkeypatch):
+    """Runs a test starts compute one trial at a time unless it asks for more
+    (--jobs): pytest's own process and monkeypatches stay where trials run."""
+    monkeypatch.setenv("MELANOMA_BENCH_JOBS", "1")
+
+
 @pytest.fixture(scope="session")
 def isic9_cache(tmp_path_factory) -> Path:
     """One cache for all isic9 tests, so the set is hashed once per session.

@@ -115,3 +115,28 @@ def test_unreadable_rows_must_be_dropped_first(image_folder):
 def test_cache_folder_comes_from_the_option(manifest, tmp_path):
     load_images(manifest, 16, cache=tmp_path / "mine")
     assert len(list((tmp_path / "mine").glob("images-*.npy"))) == 1
+
+
+def test_preprocessed_images_are_computed_once_and_kept(manifest, monkeypatch):
+    """The first call preprocesses and stores the array beside the decoded one;
+    the next (another worker, a later run) reads it; none is the array itself."""
+    import benchmarks.preprocessing as preprocessing
+
+    plain = load_images(manifest, 24)
+    expected = preprocessing.preprocess("shades-of-gray", np.asarray(plain))
+    first = image_cache.preprocessed_images(plain.filename, "shades-of-gray")
+    np.testing.assert_array_equal(first, expected)
+    assert image_cache.preprocessed_path(plain.filename, "shades-of-gray").is_file()
+
+    def no_preprocessing(*args, **kwargs):
+        raise AssertionError("preprocessed again")
+
+    monkeypatch.setattr(preprocessing, "preprocess", no_preprocessing)
+    second = image_cache.preprocessed_images(plain.filename, "shades-of-gray")
+    assert isinstance(second, np.memmap) and not second.flags.writeable
+    np.testing.assert_array_equal(second, expected)
+    np.testing.assert_array_equal(
+        image_cache.preprocessed_images(plain.filename, "none"), plain
+    )
+    with pytest.raises(AssertionError, match="preprocessed again"):
+        image_cache.preprocessed_images(plain.filename, "lesion-crop")

@@ -87,6 +87,7 @@ def _network(architecture: str, image_size: int, **options: Any):
             patience=None,
             validation_fraction=0.0,
             n_threads=context.n_threads,
+            precision=context.precision,
             seed=context.seed,
             **options,
             **context.options,
@@ -106,6 +107,7 @@ def _seed_cnn(context: FitContext) -> Any:
         patience=None,
         validation_fraction=0.0,
         n_threads=context.n_threads,
+        precision=context.precision,
         seed=context.seed,
     )
 

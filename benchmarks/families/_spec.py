@@ -38,6 +38,7 @@ class FitContext:
     n_train: int
     n_fit: int
     options: dict[str, str] = field(default_factory=dict)
+    precision: str = "float32"
 
 
 def mean_of(probabilities: Sequence[np.ndarray]) -> np.ndarray:

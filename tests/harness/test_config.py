@@ -89,6 +89,10 @@ def test_a_configuration_has_one_printed_form(text, expected):
         ({"folds": 1}, "--folds 1: choose a whole number >= 2"),
         ({"seed": -1}, "--seed -1"),
         ({"jobs": 0}, "--jobs 0"),
+        (
+            {"precision": "float16"},
+            "--precision float16: choose from float32, mixed_bfloat16",
+        ),
         ({"conflicts": "merge"}, "--conflicts merge: choose keep or drop"),
         ({"test_leaks": "hide"}, "--test-leaks hide: choose keep or drop"),
         (
@@ -128,6 +132,9 @@ def test_run_id_follows_what_decides_the_numbers():
     assert base.run_id("data") != RunConfig(seed=1).run_id("data")
     colour = RunConfig(preprocessing="shades-of-gray")
     assert base.run_id("data") != colour.run_id("data")
+    bfloat16 = RunConfig(precision="mixed_bfloat16")
+    assert base.run_id("data") != bfloat16.run_id("data")
+    assert base.run_id("data") == RunConfig(precision="float32").run_id("data")
     # The profile's fold count written out is the same run.
     assert base.run_id("data") == RunConfig(folds=3).run_id("data")
     assert base.run_id("data") != RunConfig(folds=4).run_id("data")
@@ -198,3 +205,26 @@ def test_dask_without_dask_installed_says_how_to_install(monkeypatch):
     )
     with pytest.raises(UserError, match=r'pip install "melanoma-bench\[dask\]"'):
         RunConfig(executor="dask", scheduler="tcp://h:8786")
+
+
+def test_jobs_default_to_one_per_core_as_memory_allows(monkeypatch):
+    """No --jobs: the executor runs one trial per core (capped by memory), or
+    what $MELANOMA_BENCH_JOBS says; on Dask one per task."""
+    from benchmarks import executors
+
+    monkeypatch.delenv(executors.JOBS_VARIABLE, raising=False)
+    monkeypatch.setattr(executors, "available_cores", lambda: 2)
+    assert executors.trials_at_once(RunConfig()) == 2
+    monkeypatch.setattr(executors, "available_cores", lambda: 10**6)
+    memory = executors.os.sysconf("SC_PHYS_PAGES") * executors.os.sysconf(
+        "SC_PAGE_SIZE"
+    )
+    assert executors.default_jobs() == max(1, memory // executors.WORKER_MEMORY)
+    assert executors.trials_at_once(RunConfig(jobs=1)) == 1
+    dask = RunConfig(executor="dask", scheduler="tcp://h:8786")
+    assert executors.trials_at_once(dask) == 1
+    monkeypatch.setenv(executors.JOBS_VARIABLE, "3")
+    assert executors.trials_at_once(RunConfig()) == 3
+    monkeypatch.setenv(executors.JOBS_VARIABLE, "two")
+    with pytest.raises(UserError, match="MELANOMA_BENCH_JOBS=two: choose"):
+        executors.default_jobs()

@@ -146,7 +146,7 @@ def test_dry_run_describes_the_grid_and_runs_nothing(image_folder, tmp_path):
     assert "families: xgb 3, cnn 3" in text
     assert "final fits: 2, scoring Test" in text
     assert "(new)" in text
-    assert "estimated wall time: " in text and "for 6 trials" in text
+    assert "estimated wall time: " in text and "for 6 trials, 1 at a time" in text
     assert "from priors" in text
     assert not out.exists() or not any(out.iterdir())
     # Once a cnn trial was timed on this machine, the estimate says so.
@@ -155,3 +155,60 @@ def test_dry_run_describes_the_grid_and_runs_nothing(image_folder, tmp_path):
     assert "calibrated by timings recorded on this machine" in runner.dry_run(
         config, out, report=False
     )
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    import models._machine
+
+    monkeypatch.setattr(models._machine, "available_cores", lambda: 2)
+
+
+def test_side_by_side_trials_share_the_cores(two_cores):
+    """On 2 cores two CNN trials (2 threads each) take twice as long each; two
+    XGBoost trials (1 thread each) no longer; on 8 cores neither slows."""
+    assert estimate.contention("images", 1) == 1.0
+    assert estimate.contention("images", 2) == 2.0
+    assert estimate.contention("table", 2) == 1.0
+    assert estimate.contention("table", 4) == 2.0
+    assert estimate.contention("images", 2, cores=8) == 1.0
+
+
+def test_a_trial_is_estimated_from_recent_timings_of_its_size(two_cores, tmp_path):
+    """Timings of the same family, strategy and about the same work answer
+    directly (the latest ones); other sizes go through the rate model."""
+    cache = str(tmp_path)
+    trial = Trial("xgb", "none", 0)
+    old = [estimate.timing_entry(trial, estimate.Work("table", 1.0), 9.0)] * 20
+    recent = [
+        estimate.timing_entry(trial, estimate.Work("table", units), seconds)
+        for units, seconds in ((1.0, 3.0), (1.1, 4.0), (0.9, 2.0))
+    ]
+    estimate.record_timings(old + recent, cache)
+    rates = estimate.Rates.of(estimate.read_history(cache))
+    near = estimate.NEAR_RECENT
+    expected = sorted([9.0] * (near - 3) + [3.0, 4.0, 2.0])
+    middle = (expected[(near - 1) // 2] + expected[near // 2]) / 2
+    assert rates.seconds("xgb", "none", estimate.Work("table", 1.05)) == middle
+    far = rates.seconds("xgb", "none", estimate.Work("table", 10.0))
+    assert far == pytest.approx(
+        estimate.OVERHEAD["table"] + 10.0 * rates.rate("xgb", "none", "table")
+    )
+
+
+def test_timings_taken_side_by_side_serve_any_jobs(two_cores, tmp_path):
+    """A CNN trial timed at 30 s beside another (--jobs 2 on 2 cores) is a 15 s
+    trial alone: --jobs 1 estimates 15 s a trial, --jobs 2 30 s a trial, two
+    at a time, so the same wall time."""
+    cache = str(tmp_path)
+    trial, work = Trial("cnn", "none", 0), estimate.Work("images", 100.0)
+    estimate.record_timings([estimate.timing_entry(trial, work, 30.0, jobs=2)], cache)
+    rates = estimate.Rates.of(estimate.read_history(cache))
+    trials = _trials("cnn", 4)
+    works = dict.fromkeys(trials, work)
+    alone = estimate.estimate_grid(works, rates, jobs=1)
+    paired = estimate.estimate_grid(works, rates, jobs=2)
+    assert alone.predicted[trials[0]] == pytest.approx(15.0)
+    assert paired.predicted[trials[0]] == pytest.approx(30.0)
+    assert alone.total(jobs=1) == pytest.approx(60.0)
+    assert paired.total(jobs=2) == pytest.approx(60.0)

@@ -114,3 +114,20 @@ def test_report_colours_are_distinct_for_any_number_of_families(monkeypatch):
 def test_a_spec_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         families.FAMILIES["xgb"].name = "other"
+
+
+@pytest.mark.parametrize("name", ["cnn", "seed-cnn", "transfer"])
+def test_precision_reaches_every_network(name):
+    """--precision sets each network's compute precision, the reference's too."""
+    pytest.importorskip("tensorflow")
+    workspace = Workspace(
+        run_dir="run",
+        classes=("a", "b"),
+        positive="a",
+        profile=PROFILES["quick"],
+        seed=0,
+        n_threads=1,
+        precision="mixed_bfloat16",
+    )
+    context = fit_context(Trial(name, "none", 0), workspace, 10, 10)
+    assert families.family(name).make(context).precision == "mixed_bfloat16"

@@ -306,3 +306,23 @@ def test_a_fusion_alone_runs_its_parts_first(image_folder, tiny_profile, tmp_pat
     models = {record["model"] for record in store.records()}
     assert models == {"xgb", "cnn", "fusion"}
     assert len(store.records()) == 3 * 2 * 3
+
+
+def test_a_variant_s_images_are_preprocessed_once_before_the_trials(
+    image_folder, tiny_profile, tmp_path
+):
+    """cnn@shades-of-gray's inputs are computed in the grid's process and kept
+    in the cache, so no worker computes them again; the seed-cnn's are not."""
+    from benchmarks.image_cache import preprocessed_path
+
+    config = RunConfig(
+        data=str(image_folder),
+        models=("cnn", "seed-cnn"),
+        strategies=("none",),
+        variants=("shades-of-gray",),
+    )
+    prepared = runner.prepare(config, tmp_path / "runs", str(tmp_path / "cache"))
+    prepared.lock.release()
+    paths = prepared.workspace.image_paths
+    assert preprocessed_path(paths[48], "shades-of-gray").is_file()
+    assert not preprocessed_path(paths[180], "shades-of-gray").exists()

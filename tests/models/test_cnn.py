@@ -211,6 +211,31 @@ def test_early_stopping_keeps_the_best_epoch(fitted, lesions):
     assert restored == pytest.approx(min(losses), rel=1e-4)
 
 
+def test_mixed_bfloat16_computes_in_bfloat16_and_scores_in_float32(lesions, tmp_path):
+    """The layers compute in bfloat16, keep float32 weights and give float32
+    logits; the process's policy is left as it was for the next network."""
+    images, labels, validation_images, _ = lesions
+    mixed = KerasImageClassifier(**TINY, precision="mixed_bfloat16").fit(
+        images, labels, validation_data=lesions[2:]
+    )
+    layers = {layer.name: layer for layer in mixed.model_.layers}
+    assert layers["embedding"].compute_dtype == "bfloat16"
+    assert all(weight.dtype == "float32" for weight in mixed.model_.weights)
+    assert layers["logits"].compute_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+    probabilities = mixed.predict_proba(validation_images)
+    assert probabilities.dtype == np.float64
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    loaded = KerasImageClassifier.load(mixed.save(tmp_path / "mixed.keras"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(validation_images), probabilities
+    )
+    plain = KerasImageClassifier(**TINY).fit(
+        images, labels, validation_data=lesions[2:]
+    )
+    assert not np.array_equal(probabilities, plain.predict_proba(validation_images))
+
+
 def test_without_validation_data_an_inner_split_stops_early(lesions):
     classifier = KerasImageClassifier(**{**TINY, "epochs": 1}).fit(*lesions[:2])
     assert len(classifier.history_["validation_loss"]) == 1
@@ -235,6 +260,7 @@ def test_clone_keeps_architecture_options():
         ({"validation_fraction": 0.9}, "validation_fraction=0.9"),
         ({"augment": True}, "augment=True: choose None"),
         ({"architecture": "seed-cnn", "width": 8}, "width: not an option of"),
+        ({"precision": "float16"}, "precision='float16': choose from float32, mixed"),
     ],
     ids=[
         "architecture",
@@ -246,6 +272,7 @@ def test_clone_keeps_architecture_options():
         "validation-fraction",
         "augment",
         "option",
+        "precision",
     ],
 )
 def test_bad_parameters_raise_one_line(lesions, params, match):
