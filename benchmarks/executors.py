@@ -89,9 +89,10 @@ def make_executor(config: RunConfig) -> Executor:
     return LocalExecutor(trials_at_once(config))
 
 
-#: Memory one worker process may hold at its peak: on the full isic9 grid a
-#: worker training the CNNs and the hybrids peaked at 1.4 GB.
-WORKER_MEMORY = 2 * 2**30
+#: Memory one worker process may hold at its peak: on isic9 a worker training
+#: the CNNs and hybrids peaked at 1.4 GB, one training the 180 px reference
+#: network (seed-cnn) at 3.4 GB.
+WORKER_MEMORY = 4 * 2**30
 JOBS_VARIABLE = "MELANOMA_BENCH_JOBS"
 
 
