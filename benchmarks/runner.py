@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock
 
-from benchmarks import estimate, external, families, grid, progress
+from benchmarks import estimate, external, families, grid, progress, strategies
 from benchmarks.audit import AuditReport, audit
 from benchmarks.cache import atomic_write, atomic_write_json, cache_dir, sweep_stale
 from benchmarks.config import RunConfig
@@ -45,6 +45,7 @@ from benchmarks.shortcuts import shortcut_probes
 from benchmarks.sources import load_sources, source_names
 from benchmarks.spreadsheet import csv_bytes
 from benchmarks.store import RunStore
+from benchmarks.strategies import class_counts
 from benchmarks.trials import CNN_THREADS
 from benchmarks.workspace import Workspace
 
@@ -100,6 +101,35 @@ def _apply_policies(
             dropped["test_leaks"] += int(keep[in_test].sum())
             keep[in_test] = False
     return keep, dropped
+
+
+def _folds(config: RunConfig, table: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
+    """Each row's cross-validation fold (-1: Test), once every strategy of the
+    grid is known to run on every fold's training part."""
+    in_cv = table["split"].isin(CV_SPLITS).to_numpy()
+    folds = np.full(len(table), -1, dtype=np.int64)
+    if config.scheme == "leave-source-out":
+        folds[in_cv] = source_folds(
+            table["source"].to_numpy()[in_cv],
+            groups[in_cv],
+            source_names(config.data),
+        )
+    else:
+        folds[in_cv] = assign_folds(
+            table["label"].to_numpy()[in_cv],
+            groups[in_cv],
+            n_folds=config.n_folds,
+            seed=config.seed,
+        )
+    labels = table["label"].astype(str).to_numpy()
+    strategies.check_parts(
+        (item.strategy for item in grid.configurations(config)),
+        {
+            f"fold {fold}": class_counts(labels[in_cv & (folds != fold)])
+            for fold in range(config.n_folds)
+        },
+    )
+    return folds
 
 
 def _fingerprint(table: pd.DataFrame) -> str:
@@ -197,20 +227,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             f"{len(trained_on)} class ({', '.join(trained_on) or 'none'}); a "
             "benchmark needs two or more, one class folder (or label) each"
         )
-    folds = np.full(len(table), -1, dtype=np.int64)
-    if config.scheme == "leave-source-out":
-        folds[in_cv] = source_folds(
-            table["source"].to_numpy()[in_cv],
-            groups[in_cv],
-            source_names(config.data),
-        )
-    else:
-        folds[in_cv] = assign_folds(
-            table["label"].to_numpy()[in_cv],
-            groups[in_cv],
-            n_folds=config.n_folds,
-            seed=config.seed,
-        )
+    folds = _folds(config, table, groups)
     has_test = bool((table["split"] == "test").any())
     fingerprint = _fingerprint(table)
     classes = tuple(sorted(table["label"].astype(str).unique()))
@@ -533,6 +550,15 @@ def dry_run(
 
     manifest = _load_manifest(config, cache)
     table = manifest[manifest["readable"]].reset_index(drop=True)
+    # What the run refuses before its audit, the dry run refuses too; its folds
+    # group by the manifest's groups (the run's audit may join a few more).
+    _positive_class(config, table)
+    _folds(config, table, table["group"].astype(str).to_numpy())
+    for name, path in config.external:
+        if not Path(path).exists():
+            raise UserError(
+                f"--external {name}={path}: no such file or folder; check the path"
+            )
     split = table["split"].to_numpy()
     n_cv = int(np.isin(split, CV_SPLITS).sum())
     n_test = int((split == "test").sum())

@@ -516,6 +516,7 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
             "n_fitted": len(fitted.y),
             "n_synthetic": fitted.n_synthetic,
             "class_counts_after": class_counts(fitted.y),
+            **({"resampling_notes": list(fitted.notes)} if fitted.notes else {}),
             "curves": _curves(estimator),
             "timings": {
                 "fit_seconds": fit_seconds,

@@ -9,23 +9,32 @@ made from those rows alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 
 from benchmarks.errors import UserError
 from benchmarks.plugins import STRATEGIES_GROUP, load_group
 from benchmarks.strategies._builtin import BUILTIN
-from benchmarks.strategies._imblearn import PREFIX, imblearn_strategy
+from benchmarks.strategies._imblearn import (
+    PREFIX,
+    check_fold_sizes,
+    imblearn_strategy,
+    sampler_names,
+)
 from benchmarks.strategies._spec import Resampled, Strategy, class_counts
 
 __all__ = [
     "STRATEGIES",
     "Resampled",
     "Strategy",
+    "check_parts",
     "class_counts",
     "default_names",
     "get",
     "installed",
     "resample",
+    "sampler_names",
 ]
 
 STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in BUILTIN}
@@ -52,6 +61,14 @@ def get(name: str) -> Strategy:
             "any imbalanced-learn sampler as imblearn:NAME (such as imblearn:ADASYN)"
         )
     return strategies[name]
+
+
+def check_parts(names: Iterable[str], parts: Mapping[str, Mapping[str, int]]) -> None:
+    """Refuse, before any trial, a strategy that cannot run on the class sizes
+    of a training part (``parts``: part name -> class counts)."""
+    for name in dict.fromkeys(names):
+        if name.startswith(PREFIX):
+            check_fold_sizes(name, parts)
 
 
 def resample(strategy: str, X: np.ndarray, y: np.ndarray, *, seed: int) -> Resampled:

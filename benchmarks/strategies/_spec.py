@@ -23,6 +23,9 @@ class Resampled:
     y: np.ndarray
     sample_weight: np.ndarray | None
     drawn: np.ndarray
+    #: What the strategy left undone and why, such as a class a sampler had
+    #: nothing to generate for; the trial's record keeps them.
+    notes: tuple[str, ...] = ()
 
     @property
     def n_synthetic(self) -> int:

@@ -10,8 +10,11 @@ from benchmarks.strategies import (
     STRATEGIES,
     Resampled,
     Strategy,
+    check_parts,
     class_counts,
+    get,
     resample,
+    sampler_names,
 )
 
 LABELS = np.array(["melanoma"] * 6 + ["nevus"] * 12 + ["vascular"] * 3)
@@ -123,3 +126,78 @@ def test_a_strategy_that_removes_a_class_is_refused(monkeypatch):
     )
     with pytest.raises(ValueError, match="greedy: left no training rows of class"):
         resample("greedy", _features(), LABELS, seed=0)
+
+
+#: A synthetic quick fold's training part, and a set with a class of 2 images.
+SYNTHETIC_FOLD = {
+    "pigmented benign keratosis": 62,
+    "melanoma": 59,
+    "basal cell carcinoma": 51,
+    "nevus": 49,
+    "squamous cell carcinoma": 26,
+    "vascular lesion": 19,
+    "actinic keratosis": 18,
+    "dermatofibroma": 16,
+    "seborrheic keratosis": 11,
+}
+CLASS_OF_TWO = {"melanoma": 2, "nevus": 10, "vascular": 30}
+
+
+def _clustered(counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Classes a few widths apart: some meet, some stand alone, as features do."""
+    rng = np.random.default_rng(3)
+    labels = np.repeat(list(counts), list(counts.values()))
+    centre = {label: 1.5 * index for index, label in enumerate(counts)}
+    X = rng.normal(size=(len(labels), 4))
+    X[:, 0] += [centre[label] for label in labels]
+    return X.astype(np.float32), labels
+
+
+@pytest.mark.parametrize(
+    "counts", [SYNTHETIC_FOLD, CLASS_OF_TWO], ids=["synthetic", "two"]
+)
+@pytest.mark.parametrize("sampler", sampler_names())
+def test_every_imblearn_sampler_runs_or_is_refused_in_one_line(sampler, counts):
+    """Each over-, under- and combined sampler imbalanced-learn ships either
+    resamples the part, every class kept, or is refused before any trial in
+    one line naming the sampler, the smallest class and its size, and a
+    sampler that would run."""
+    name = f"imblearn:{sampler}"
+    X, labels = _clustered(counts)
+    try:
+        get(name)
+        check_parts([name], {"fold 0": counts})
+    except UserError as error:
+        message = str(error)
+        assert "\n" not in message and message.startswith(f"--strategies {name}:")
+        assert "imblearn:Random" in message
+        if "needs settings" not in message:
+            smallest = min(counts, key=counts.get)
+            size = counts[smallest]
+            assert f"smallest class {smallest} has {size} image(s)" in message
+        return
+    result = resample(name, X, labels, seed=0)
+    assert set(result.y) == set(labels)
+
+
+def test_a_class_of_two_is_refused_by_smote_like_samplers_and_not_by_random_ones():
+    for sampler in ("SMOTE", "ADASYN", "NearMiss", "SMOTETomek"):
+        with pytest.raises(UserError, match="smallest class melanoma has 2 image"):
+            check_parts([f"imblearn:{sampler}"], {"fold 1": CLASS_OF_TWO})
+    check_parts(["imblearn:RandomOverSampler", "smote"], {"fold 1": CLASS_OF_TWO})
+
+
+def test_a_sampler_with_nothing_to_generate_for_a_class_leaves_it_as_it_is():
+    """ADASYN generates in proportion to other classes near a class; a class no
+    other class comes near gets nothing, and the note says so."""
+    X, labels = _clustered({"melanoma": 20, "nevus": 60, "vascular": 12})
+    X[labels == "vascular", 0] += 100.0
+    result = resample("imblearn:ADASYN", X, labels, seed=0)
+    counts = class_counts(result.y)
+    assert counts["vascular"] == 12 and counts["melanoma"] > 20
+    assert len(result.notes) == 1
+    assert result.notes[0].startswith(
+        "ADASYN had nothing to generate for class vascular"
+    )
+    again = resample("imblearn:ADASYN", X, labels, seed=0)
+    np.testing.assert_array_equal(result.X, again.X)
