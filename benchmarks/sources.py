@@ -23,11 +23,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 def named_path(text: str, option: str) -> tuple[str, str]:
     """``[NAME=]PATH`` as (name, path); without a name, the folder's (a CSV's
-    folder for a CSV)."""
+    folder for a CSV), the current folder's for ``meta.csv`` or ``.``."""
     name, equals, path = text.partition("=")
     if not equals:
         path = text
-        where = Path(text)
+        where = Path(os.path.abspath(text))
         name = (
             where.parent if where.suffix.lower() in (".csv", ".tsv") else where
         ).name

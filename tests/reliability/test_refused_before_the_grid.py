@@ -3,9 +3,13 @@ what --dry-run refuses the same way."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.cli import main
+from benchmarks.sources import load_sources, named_path
+from tests.conftest import write_image
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +38,25 @@ def test_a_sampler_a_fold_is_too_small_for_is_refused_before_any_trial(
     assert "smallest class café <b> has 2 image(s)" in err
     assert "choose imblearn:RandomOverSampler or smote" in err
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def _ham_csv(folder: Path, rows: list[tuple[str, str]]) -> Path:
+    """A HAM10000-format CSV beside its images (one per distinct id)."""
+    for index, image_id in enumerate(dict.fromkeys(image_id for image_id, _ in rows)):
+        write_image(folder / f"{image_id}.jpg", index)
+    csv = folder / "meta.csv"
+    csv.write_text(
+        "image_id,dx\n" + "".join(f"{image_id},{dx}\n" for image_id, dx in rows)
+    )
+    return csv
+
+
+@pytest.mark.parametrize("text", ["meta.csv", "./meta.csv"])
+def test_a_csv_in_the_current_folder_is_named_after_it(tmp_path, monkeypatch, text):
+    folder = tmp_path / "clinic"
+    _ham_csv(folder, [("a", "mel"), ("b", "nv")])
+    monkeypatch.chdir(folder)
+    assert named_path(text, "--data") == ("clinic", text)
+    manifest = load_sources((text,))
+    assert sorted(manifest["label"]) == ["mel", "nv"]
+    assert set(manifest["source"]) == {"clinic"}
