@@ -116,3 +116,14 @@ def count_differences(manifest: pd.DataFrame, info: DatasetInfo) -> list[str]:
                     f"{info.name} has {count}"
                 )
     return lines
+
+
+def is_subset(manifest: pd.DataFrame, info: DatasetInfo) -> bool:
+    """Whether no class holds more images than the registry's count of it over
+    all splits: a development sample or a re-split of the set, not another set."""
+    expected: dict[str, int] = {}
+    for counts in info.expected_counts.values():
+        for label, count in counts.items():
+            expected[label] = expected.get(label, 0) + count
+    found = manifest["label"].astype(str).value_counts()
+    return all(count <= expected.get(label, 0) for label, count in found.items())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from benchmarks.datasets import load_manifest
 from benchmarks.errors import UserError
-from tests.conftest import write_image
+from tests.conftest import HAM10000_DEV, requires_ham10000_dev, write_image
 
 
 @pytest.fixture
@@ -92,3 +94,33 @@ def test_rows_pointing_at_missing_files_are_reported(ham_folder):
 def test_missing_csv_file(tmp_path):
     with pytest.raises(UserError, match=r"nope.csv: no such file"):
         load_manifest(tmp_path / "nope.csv")
+
+
+def test_a_subset_of_ham10000_says_nothing_about_its_counts(ham_folder, caplog):
+    """Six of HAM10000's images: every class at or under the registry's count."""
+    load_manifest(ham_folder / "HAM10000_metadata.csv")
+    assert "counts differ" not in caplog.text
+
+
+def test_counts_over_the_registry_are_one_line(ham_folder, caplog, monkeypatch):
+    from benchmarks.datasets import INFO
+
+    smaller = dataclasses.replace(
+        INFO["ham10000"], expected_counts={"train": {"mel": 2, "nv": 5, "bcc": 1}}
+    )
+    monkeypatch.setitem(INFO, "ham10000", smaller)
+    load_manifest(ham_folder / "HAM10000_metadata.csv")
+    lines = [r.message for r in caplog.records if "counts differ" in r.message]
+    assert lines == [
+        "counts differ from the ham10000 registry: train/mel: 3 images, ham10000 "
+        "has 2; train/nv: 3 images, ham10000 has 5; train/bcc: 0 images, "
+        "ham10000 has 1"
+    ]
+
+
+@requires_ham10000_dev
+@pytest.mark.slow
+def test_ham10000_dev_reads_without_a_line_about_counts(caplog):
+    manifest = load_manifest(HAM10000_DEV / "metadata.csv")
+    assert manifest.attrs["dataset"] == "ham10000"
+    assert "counts differ" not in caplog.text
