@@ -259,9 +259,10 @@ class Run(Command):
 
         parser.add_argument(
             "what",
+            nargs="?",
             metavar="all|MODEL[,MODEL]",
             help="'all' (the built-in families) or a comma-separated list of "
-            "families ('list models'), plug-ins as module:factory",
+            "families ('list models'), plug-ins as module:factory; or --models",
         )
         _add_data_arguments(parser)
         parser.add_argument(
@@ -406,11 +407,13 @@ class Run(Command):
 
         writable_folder(args.out, "--out")
         _check_cache(args.cache)
-        if args.models and args.what != "all":
+        if args.models and args.what not in (None, "all"):
             raise UserError(
                 "name the models once: 'run all --models LIST' or 'run LIST'"
             )
         chosen = args.models or args.what
+        if chosen is None:
+            raise UserError("run: name the models, such as 'run all' or 'run xgb'")
         models = None if chosen == "all" else _listed(chosen)
         strategies = _listed(args.strategies) if args.strategies else None
         options = []

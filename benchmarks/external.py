@@ -207,7 +207,7 @@ def load_external(
     """
     from benchmarks.datasets import load_manifest, relative_path
 
-    manifest = load_manifest(source.path, cache=cache)
+    manifest = load_manifest(source.path, cache=cache, option="--external")
     readable = manifest["readable"].to_numpy()
     reasons = overlaps(
         manifest[readable], training[training["readable"]], near_threshold

@@ -554,10 +554,10 @@ def dry_run(
     # group by the manifest's groups (the run's audit may join a few more).
     _positive_class(config, table)
     _folds(config, table, table["group"].astype(str).to_numpy())
-    for name, path in config.external:
+    for _, path in config.external:
         if not Path(path).exists():
             raise UserError(
-                f"--external {name}={path}: no such file or folder; check the path"
+                f"--external {path}: no such file or folder; check the path"
             )
     split = table["split"].to_numpy()
     n_cv = int(np.isin(split, CV_SPLITS).sum())

@@ -70,8 +70,10 @@ def load_manifest(
     group_column: str | None = None,
     cache: str | Path | None = None,
     seed: int = 0,
+    option: str = "--data",
 ) -> pd.DataFrame:
-    """The Manifest of ``data``: 'synthetic', a folder, or a metadata .csv.
+    """The Manifest of ``data``: 'synthetic', a folder, or a metadata .csv;
+    errors name ``option``, the option that gave ``data``.
 
     Every file is listed, readable or not; ``drop_unreadable`` decides what to
     train on, and the audit reports the rest.
@@ -88,9 +90,10 @@ def load_manifest(
                 id_column=id_column,
                 label_column=label_column,
                 group_column=group_column,
+                option=option,
             )
         else:
-            entries = folder_entries(root)
+            entries = folder_entries(root, option)
             # A folder written by `data synth` says so; class names alone would
             # make it look like isic9.
             name = SYNTHETIC if (root / "synthetic.json").is_file() else "folder"

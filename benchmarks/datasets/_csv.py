@@ -32,14 +32,14 @@ KNOWN_LAYOUTS = (
 )
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, option: str) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         reason = str(error).splitlines()[0]
-        raise UserError(f"--data {path}: not a readable CSV ({reason})") from None
+        raise UserError(f"{option} {path}: not a readable CSV ({reason})") from None
     except pd.errors.EmptyDataError:
-        raise UserError(f"--data {path}: the CSV is empty") from None
+        raise UserError(f"{option} {path}: the CSV is empty") from None
 
 
 def _choose_layout(
@@ -48,6 +48,7 @@ def _choose_layout(
     id_column: str | None,
     label_column: str | None,
     group_column: str | None,
+    option: str,
 ) -> CsvLayout:
     columns = list(table.columns)
     if id_column is None and label_column is None:
@@ -75,7 +76,7 @@ def _choose_layout(
     ):
         if column is not None and column not in columns:
             raise UserError(
-                f"--data {path}: no column '{column}' (the {role}); columns found: "
+                f"{option} {path}: no column '{column}' (the {role}); columns found: "
                 f"{', '.join(columns)}; pass {option} NAME"
             )
     return layout
@@ -98,6 +99,7 @@ def csv_entries(
     id_column: str | None = None,
     label_column: str | None = None,
     group_column: str | None = None,
+    option: str = "--data",
 ) -> tuple[list[FileEntry], str]:
     """One entry per table row, and the name of the layout that was recognised.
 
@@ -105,22 +107,24 @@ def csv_entries(
     the audit reports it and loading skips it.
     """
     if not path.is_file():
-        raise UserError(f"--data {path}: no such file; check the path")
+        raise UserError(f"{option} {path}: no such file; check the path")
     images = images or path.parent
     if not images.is_dir():
         raise UserError(f"--images {images}: no such folder; check the path")
-    table = _read_table(path)
-    layout = _choose_layout(table, path, id_column, label_column, group_column)
+    table = _read_table(path, option)
+    layout = _choose_layout(
+        table, path, id_column, label_column, group_column, option
+    )
     if table.empty:
         raise UserError(
-            f"--data {path}: a header and no rows; list one image per row "
+            f"{option} {path}: a header and no rows; list one image per row "
             f"({layout.id_column}, {layout.label_column})"
         )
     if layout.split_column is not None:
         unknown = sorted(set(table[layout.split_column]) - set(SPLITS))
         if unknown:
             raise UserError(
-                f"--data {path}: column 'split' has {', '.join(map(repr, unknown))}; "
+                f"{option} {path}: column 'split' has {', '.join(map(repr, unknown))}; "
                 f"allowed: {', '.join(SPLITS)}"
             )
     index = _image_index(images)

@@ -58,8 +58,9 @@ def _class_entries(split_folder: Path, split: str, root: Path) -> list[FileEntry
     return entries
 
 
-def folder_entries(root: Path) -> list[FileEntry]:
-    """Every file under the class folders of ``root``, labelled by its folder name.
+def folder_entries(root: Path, option: str = "--data") -> list[FileEntry]:
+    """Every file under the class folders of ``root``, labelled by its folder name;
+    errors name ``option``, the option that gave ``root``.
 
     Raises
     ------
@@ -67,10 +68,10 @@ def folder_entries(root: Path) -> list[FileEntry]:
         When ``root`` is missing, empty, or has images but no class folders.
     """
     if not root.exists():
-        raise UserError(f"--data {root}: no such file or folder; check the path")
+        raise UserError(f"{option} {root}: no such file or folder; check the path")
     if not root.is_dir():
         raise UserError(
-            f"--data {root}: not a folder; give a folder of class sub-folders, "
+            f"{option} {root}: not a folder; give a folder of class sub-folders, "
             "a metadata .csv, or 'synthetic'"
         )
     subfolders = sorted(p for p in root.iterdir() if p.is_dir())
@@ -90,11 +91,11 @@ def folder_entries(root: Path) -> list[FileEntry]:
         images = [p for p in _files_below(root) if is_image_name(p)]
         if images:
             raise UserError(
-                f"--data {root}: found {len(images)} image(s) but no class folders; "
+                f"{option} {root}: found {len(images)} image(s) but no class folders; "
                 f"put each class's images in its own sub-folder ({root}/<class>/*.jpg)"
             )
         raise UserError(
-            f"--data {root}: no images found; expected {root}/<class>/*.jpg "
+            f"{option} {root}: no images found; expected {root}/<class>/*.jpg "
             f"or {root}/Train/<class>/*.jpg"
         )
     return entries

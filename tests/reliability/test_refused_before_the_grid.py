@@ -60,3 +60,32 @@ def test_a_csv_in_the_current_folder_is_named_after_it(tmp_path, monkeypatch, te
     manifest = load_sources((text,))
     assert sorted(manifest["label"]) == ["mel", "nv"]
     assert set(manifest["source"]) == {"clinic"}
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["run", "dry-run"])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--external", "/missing"], "--external /missing: no such file or folder"),
+        (["--positive-class", "nope"], "--positive-class nope: no such class"),
+        (["--folds", "100"], "--folds 100: class "),
+    ],
+    ids=["external", "positive-class", "folds"],
+)
+def test_the_dry_run_refuses_what_the_run_refuses(
+    image_folder, tmp_path, capsys, dry_run, options, expected
+):
+    runs = tmp_path / "runs"
+    command = ["run", "xgb", "--data", str(image_folder), "--out", str(runs)]
+    assert main(command + options + dry_run) == 2
+    assert expected in _one_line(capsys)
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_models_alone_names_the_grid(image_folder, tmp_path, capsys):
+    command = ["run", "--models", "xgb", "--strategies", "none", "--folds", "2"]
+    command += ["--data", str(image_folder), "--out", str(tmp_path), "--dry-run"]
+    assert main(command) == 0
+    assert "families: xgb 3" in capsys.readouterr().out
+    assert main(["run", "--out", str(tmp_path)]) == 2
+    assert "run: name the models" in _one_line(capsys)
