@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmarks.datasets._manifest import SPLITS, FileEntry
 from benchmarks.errors import UserError
 from benchmarks.images import is_image_name
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,13 @@ class CsvLayout:
     group_column: str | None = None
     split_column: str | None = None
 
+
+#: Image ids looked for before the whole table is read, spread over its rows;
+#: under this share found, the table is refused. A table shorter than
+#: MIN_CHECKED_IDS rows is read whole: its missing files are listed instead.
+CHECKED_IDS = 500
+MIN_CHECKED_IDS = 20
+MIN_FOUND_SHARE = 0.05
 
 # Known exports, tried in order; the first whose id and label columns exist wins.
 KNOWN_LAYOUTS = (
@@ -92,6 +103,44 @@ def _image_index(images: Path) -> dict[str, Path]:
     return index
 
 
+def _first_of_each_id(
+    table: pd.DataFrame, id_column: str, path: Path, option: str
+) -> pd.DataFrame:
+    """The table with each image id once: a repeated row would count an image
+    twice in every fold and figure."""
+    repeated = table[id_column].duplicated()
+    if repeated.any():
+        logger.warning(
+            "%s %s: %d row(s) repeat an image id of an earlier row; each image is "
+            "kept once, as its first row says",
+            option,
+            path,
+            int(repeated.sum()),
+        )
+    return table[~repeated]
+
+
+def _check_ids_name_files(
+    ids: pd.Series, index: dict[str, Path], images: Path, path: Path, option: str
+) -> None:
+    """Refuse a table in which nearly no image id names a file: a wrong CSV,
+    --images or --id-column, said in a second rather than after every row has
+    been looked for."""
+    if len(ids) < MIN_CHECKED_IDS:
+        return
+    rows = np.linspace(0, len(ids) - 1, min(len(ids), CHECKED_IDS)).astype(int)
+    checked = ids.iloc[np.unique(rows)]
+    found = sum(
+        image_id in index or (images / image_id).is_file() for image_id in checked
+    )
+    if found < MIN_FOUND_SHARE * len(checked):
+        raise UserError(
+            f"{option} {path}: {found} of {len(checked)} image ids checked (such as "
+            f"{checked.iloc[0]!r}) name a file under {images}; check the CSV, "
+            "--images and --id-column"
+        )
+
+
 def csv_entries(
     path: Path,
     *,
@@ -127,7 +176,9 @@ def csv_entries(
                 f"{option} {path}: column 'split' has {', '.join(map(repr, unknown))}; "
                 f"allowed: {', '.join(SPLITS)}"
             )
+    table = _first_of_each_id(table, layout.id_column, path, option)
     index = _image_index(images)
+    _check_ids_name_files(table[layout.id_column], index, images, path, option)
     entries = []
     for _, row in table.iterrows():
         image_id = row[layout.id_column]

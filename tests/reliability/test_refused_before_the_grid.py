@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cli import main
+from benchmarks.datasets import load_manifest
+from benchmarks.errors import UserError
 from benchmarks.sources import load_sources, named_path
 from tests.conftest import write_image
 
@@ -89,3 +91,40 @@ def test_models_alone_names_the_grid(image_folder, tmp_path, capsys):
     assert "families: xgb 3" in capsys.readouterr().out
     assert main(["run", "--out", str(tmp_path)]) == 2
     assert "run: name the models" in _one_line(capsys)
+
+
+def test_repeated_csv_ids_are_kept_once_and_counted_in_one_line(tmp_path, caplog):
+    rows = [("a", "mel"), ("b", "nv"), ("a", "mel"), ("c", "nv"), ("a", "nv")]
+    csv = _ham_csv(tmp_path / "clinic", rows)
+    manifest = load_manifest(csv)
+    assert sorted(manifest["path"].str.rsplit("/", n=1).str[-1]) == [
+        "a.jpg",
+        "b.jpg",
+        "c.jpg",
+    ]
+    assert manifest.set_index(manifest["path"].str[-5:])["label"]["a.jpg"] == "mel"
+    lines = [r.message for r in caplog.records if "repeat an image id" in r.message]
+    assert len(lines) == 1 and ": 2 row(s) repeat an image id" in lines[0]
+
+
+def test_a_csv_whose_ids_name_no_file_is_refused_before_it_is_read(
+    tmp_path, monkeypatch
+):
+    """200,000 rows of ids that name nothing: refused from a sample of them,
+    before any row is looked for or hashed."""
+    folder = tmp_path / "clinic"
+    write_image(folder / "real.jpg", 1)
+    ids = [f"{index:016x}" for index in range(200_000)]
+    (folder / "meta.csv").write_text(
+        "image_id,dx\n" + "".join(f"{image_id},nv\n" for image_id in ids)
+    )
+
+    def never(*args, **kwargs):
+        raise AssertionError("every row was read")
+
+    monkeypatch.setattr("benchmarks.datasets.build_manifest", never)
+    with pytest.raises(UserError) as refused:
+        load_manifest(folder / "meta.csv")
+    message = str(refused.value)
+    assert "0 of 500 image ids checked (such as '0000000000000000')" in message
+    assert "check the CSV, --images and --id-column" in message
