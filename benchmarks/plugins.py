@@ -26,7 +26,15 @@ def is_path(name: str) -> bool:
 
 
 def _spec(loaded: Any, kind: type, where: str) -> Any:
-    spec = loaded() if callable(loaded) and not isinstance(loaded, kind) else loaded
+    spec = loaded
+    if callable(loaded) and not isinstance(loaded, kind):
+        try:
+            spec = loaded()
+        except Exception as error:  # a broken plug-in must not break the suite
+            raise UserError(
+                f"{where}: the plug-in's factory raised {type(error).__name__}: "
+                f"{error}; fix the plug-in or leave it out"
+            ) from None
     if not isinstance(spec, kind):
         raise UserError(
             f"{where}: gives a {type(spec).__name__}, not a {kind.__name__}; "

@@ -128,3 +128,19 @@ def test_a_csv_whose_ids_name_no_file_is_refused_before_it_is_read(
     message = str(refused.value)
     assert "0 of 500 image ids checked (such as '0000000000000000')" in message
     assert "check the CSV, --images and --id-column" in message
+
+
+def test_a_plug_in_factory_that_raises_is_one_line(tmp_path, monkeypatch, capsys):
+    package = tmp_path / "raising_plugins"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "family.py").write_text(
+        "def factory():\n    raise RuntimeError('no weights here')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    command = ["run", "raising_plugins.family:factory", "--out", str(tmp_path)]
+    assert main(command) == 2
+    assert (
+        "raising_plugins.family:factory: the plug-in's factory raised "
+        "RuntimeError: no weights here; fix the plug-in or leave it out"
+    ) in _one_line(capsys)
