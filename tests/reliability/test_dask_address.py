@@ -16,7 +16,8 @@ SECONDS = 45
 
 
 @pytest.mark.parametrize(
-    "address", ["not an address", "tcp://127.0.0.1", "host", "tcp://h:port", "foo://h:1"]
+    "address",
+    ["not an address", "tcp://127.0.0.1", "host", "tcp://h:port", "foo://h:1"],
 )
 def test_a_malformed_address_is_refused_in_one_line(address):
     with pytest.raises(UserError, match="not a Dask scheduler address") as caught:
