@@ -30,6 +30,7 @@ from benchmarks.store import RunStore
 from benchmarks.trials import TrialResult, compute_trial
 from benchmarks.workspace import Workspace
 from models import available_cores
+from models._machine import exit_with_parent
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -194,9 +195,9 @@ class LocalExecutor(Executor):
         warnings.filterwarnings(
             "ignore", message="A worker stopped while some jobs", category=UserWarning
         )
-        return Parallel(n_jobs=self.jobs, return_as="generator")(
-            delayed(_attempt)(trial, workspace) for trial in trials
-        )
+        return Parallel(
+            n_jobs=self.jobs, return_as="generator", initializer=exit_with_parent
+        )(delayed(_attempt)(trial, workspace) for trial in trials)
 
 
 def _check_address(address: str) -> None:

@@ -417,6 +417,7 @@ def shortcut_probes(
     cache: str | Path | None = None,
     splits: Sequence[str] = CV_SPLITS,
     size: int = IMAGE_SIZE,
+    n_jobs: int | None = None,
 ) -> dict:
     """Score each probe's out-of-fold melanoma AUC from acquisition cues alone.
 
@@ -437,6 +438,8 @@ def shortcut_probes(
         ``n_folds`` folds stratified on ``positive`` vs the rest that, as a
         run's folds do, keep copies and one lesion's images together (the
         audit's copy groups).
+    n_jobs
+        Threads that decode the images when they are not cached (None: all cores).
 
     Returns
     -------
@@ -471,7 +474,8 @@ def shortcut_probes(
             return json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             logger.warning("cached shortcut figures %s unreadable; probing again", path)
-    result = _probe(rows, target, row_folds, positive, seed, size, cache)
+    images = np.asarray(load_images(rows, size, cache=cache, n_jobs=n_jobs))
+    result = _probe(rows, images, target, row_folds, positive, seed)
     text = json.dumps(result, sort_keys=True)
     try:
         write_cached(path, lambda stream: stream.write(text.encode("utf-8")))
@@ -510,15 +514,13 @@ def _figures_path(
 
 def _probe(
     rows: pd.DataFrame,
+    images: np.ndarray,
     target: np.ndarray,
     row_folds: np.ndarray,
     positive: str,
     seed: int,
-    size: int,
-    cache: str | Path | None,
 ) -> dict:
-    """Decode, segment, and score every probe out of fold."""
-    images = np.asarray(load_images(rows, size, cache=cache))
+    """Segment the images, and score every probe out of fold."""
     outside, fallbacks = _outside_lesion(images)
     inputs = _Inputs(rows=rows, images=images, outside=outside)
     probes = {}
