@@ -121,7 +121,9 @@ def test_figures_are_read_back_until_an_input_changes(mixed, tmp_path, monkeypat
         return probe(*args, **kwargs)
 
     monkeypatch.setattr(shortcuts, "_probe", counted)
-    assert shortcut_probes(manifest, MELANOMA, seed=SEED, cache=tmp_path) == first
+    again = shortcut_probes(manifest, MELANOMA, seed=SEED, cache=tmp_path)
+    assert again == first
+    assert list(again["probes"]) == list(first["probes"]) == list(PROBES)
     assert computed == []
     shortcut_probes(manifest, MELANOMA, seed=SEED + 1, cache=tmp_path)
     shortcut_probes(manifest, "nevus", seed=SEED, cache=tmp_path)
