@@ -50,14 +50,18 @@ NEAR_RECENT = 6
 #: Threads a trial of each kind keeps busy (the CNN families' fixed 2
 #: TensorFlow threads; XGBoost 1): how much side-by-side trials slow each other.
 THREADS = {"images": 2, "table": 1, "combine": 1, "step": 1}
-#: Seconds per work unit with no history, by kind: from the synthetic quick
-#: grid on a busy 2-core machine (a cnn fold 12-34 s, an xgb fold 2-5 s). A
-#: prior only needs the right order of magnitude; the history and the run's
-#: own trials correct it.
-PRIOR_RATES = {"images": 0.15, "table": 6.5, "combine": 0.5, "step": 1.0}
+#: Seconds per work unit with no history, by kind, alone on an idle 2-core
+#: AMD EPYC (docs/speed.md, 2026-11-30): isic9 full-profile folds of cnn (82 s
+#: alone, 2,350 units), seed-cnn (300 s, 9,200 units) and xgb (10.5 s, 9.4
+#: units). With OVERHEAD they put a fresh machine's first estimate within 30%
+#: of the synthetic and the isic9 quick `run all` (the figures there); the
+#: history and the run's own trials correct the rest.
+PRIOR_RATES = {"images": 0.0335, "table": 1.0, "combine": 0.5, "step": 1.0}
 #: Seconds a trial of each kind costs whatever its size (a network's graph
-#: built and traced, a process warmed up): what dominates on tiny data.
-OVERHEAD = {"images": 6.0, "table": 0.5, "combine": 0.0, "step": 0.0}
+#: built and traced, a process warmed up): what dominates on tiny data. The
+#: two isic9 networks alone would say 7 s for images; 3 s also fits the
+#: synthetic grid's 375-image folds (its `run all` took 180 s).
+OVERHEAD = {"images": 3.0, "table": 0.5, "combine": 0.0, "step": 0.0}
 #: Trials a family's own measurements need to outweigh the model's guess
 #: (shrinkage: weight n / (n + PRIOR_STRENGTH)).
 PRIOR_STRENGTH = 1.0

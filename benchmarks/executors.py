@@ -30,6 +30,7 @@ from benchmarks.store import RunStore
 from benchmarks.trials import TrialResult, compute_trial
 from benchmarks.workspace import Workspace
 from models import available_cores
+from models._machine import exit_with_parent
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -194,9 +195,31 @@ class LocalExecutor(Executor):
         warnings.filterwarnings(
             "ignore", message="A worker stopped while some jobs", category=UserWarning
         )
-        return Parallel(n_jobs=self.jobs, return_as="generator")(
-            delayed(_attempt)(trial, workspace) for trial in trials
-        )
+        return Parallel(
+            n_jobs=self.jobs, return_as="generator", initializer=exit_with_parent
+        )(delayed(_attempt)(trial, workspace) for trial in trials)
+
+
+def _check_address(address: str) -> None:
+    """Refuse an address Dask cannot parse before a Client is made of it.
+
+    Why: a Client whose constructor fails to parse its address raises, then
+    hangs for twice its timeout when it is collected and prints a traceback.
+    """
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r}")
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as error:
+        raise UserError(
+            f"--scheduler {address}: not a Dask scheduler address ({error}); "
+            "pass the address 'dask scheduler' prints, such as tcp://host:8786"
+        ) from None
 
 
 def _compute_on_worker(trial: Trial, workspace: Workspace) -> TrialResult:
@@ -285,6 +308,7 @@ class DaskExecutor(Executor):
     def _connect(self) -> Client:
         from distributed import Client
 
+        _check_address(self.scheduler)
         try:
             client = Client(
                 self.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False

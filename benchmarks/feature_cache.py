@@ -61,18 +61,20 @@ def load_features(
     extractor: HandcraftedFeatures | None = None,
     cache: str | Path | None = None,
     preprocessing: str = "none",
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """The feature table of ``manifest`` (one row per manifest row, same order),
     computed on its images after ``preprocessing``.
 
-    Extraction runs on all cores the first time; later calls read
+    Extraction (and decoding) runs in ``n_jobs`` processes the first time (None:
+    all cores; a given ``extractor`` keeps its own); later calls read
     ``features-<key>.parquet`` from the cache folder.
     """
     # Imported here, not at module level: the command line reads FEATURE_SIZE
     # while building its parser, and every command would pay for the import.
     from features import HandcraftedFeatures
 
-    extractor = extractor or HandcraftedFeatures()
+    extractor = extractor or HandcraftedFeatures(n_jobs=n_jobs)
     path = features_path(
         manifest,
         size=size,
@@ -83,7 +85,8 @@ def load_features(
     if cached(path):
         return pd.read_parquet(path)
     images = preprocess(
-        preprocessing, np.asarray(load_images(manifest, size, cache=cache))
+        preprocessing,
+        np.asarray(load_images(manifest, size, cache=cache, n_jobs=n_jobs)),
     )
     logger.info("extracting features of %d images at %d px", len(images), size)
     values = extractor.fit_transform(np.asarray(images))

@@ -144,6 +144,7 @@ def _shortcuts(
     folds: np.ndarray,
     config: RunConfig,
     cache: str | None,
+    jobs: int | None,
 ) -> dict:
     """The shortcut probes on the run's own folds (stratified ones over the
     pooled sources in a leave-source-out run: a cue that tells the sources
@@ -151,7 +152,7 @@ def _shortcuts(
     own = folds if config.scheme == "stratified" else None
     try:
         return shortcut_probes(
-            table, positive, folds=own, seed=config.seed, cache=cache
+            table, positive, folds=own, seed=config.seed, cache=cache, n_jobs=jobs
         )
     except UserError as error:
         return {"skipped": str(error), "flagged": []}
@@ -206,6 +207,9 @@ def _load_manifest(config: RunConfig, cache: str | None) -> pd.DataFrame:
 
 def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
     """Load, audit and fold the data and write the run folder's inputs."""
+    # --jobs bounds the processes that decode and extract too (a cluster's
+    # run does those here, on every core).
+    jobs = None if config.executor == "dask" else trials_at_once(config)
     manifest = _load_manifest(config, cache)
     with progress.activity(f"auditing {len(manifest)} images"):
         report = audit(manifest, near_threshold=config.near_threshold)
@@ -272,7 +276,9 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                 "dropped_unreadable_images": int((~readable).sum()),
             }
             facts["external"] = {name: about for name, (_, about) in externals.items()}
-            facts["shortcuts"] = _shortcuts(table, positive, folds, config, cache)
+            facts["shortcuts"] = _shortcuts(
+                table, positive, folds, config, cache, jobs
+            )
             atomic_write_json(store.path("audit.json"), facts)
             described = pd.DataFrame(
                 {
@@ -323,6 +329,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                             rows.reset_index(drop=True),
                             cache=cache,
                             preprocessing=preprocessing,
+                            n_jobs=jobs,
                         ).to_numpy(np.float32)
                         for _, rows in table.groupby("source", sort=False)
                     ]
@@ -337,7 +344,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         sizes = sorted({size for size, _ in inputs})
         with progress.activity(f"images at {', '.join(map(str, sizes))} px"):
             image_paths = {
-                size: str(load_images(table, size, cache=cache).filename)
+                size: str(load_images(table, size, cache=cache, n_jobs=jobs).filename)
                 for size in sizes
             }
             # Once here, not once per worker: every trial then reads them.
@@ -358,11 +365,11 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
                     continue
                 logger.info("features (%s) of external set %s", preprocessing, name)
                 values = load_features(
-                    rows, cache=cache, preprocessing=preprocessing
+                    rows, cache=cache, preprocessing=preprocessing, n_jobs=jobs
                 ).to_numpy(np.float32)
                 store.write_array(path, values)
             external_paths[name] = {
-                size: str(load_images(rows, size, cache=cache).filename)
+                size: str(load_images(rows, size, cache=cache, n_jobs=jobs).filename)
                 for size in sizes
             }
         workspace = Workspace.of(

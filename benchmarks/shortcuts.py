@@ -10,24 +10,27 @@ means the benchmark's figures may not carry over to other clinics' images.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-from benchmarks.audit import audit
+from benchmarks.audit import DEFAULT_NEAR_THRESHOLD, audit
+from benchmarks.cache import cache_dir, cached, write_cached
 from benchmarks.errors import UserError
 from benchmarks.filenames import real
-from benchmarks.folds import assign_folds
 from benchmarks.image_cache import load_images
 from benchmarks.preprocessing import SHADES_OF_GRAY_POWER
+
+logger = logging.getLogger(__name__)
 
 #: A probe at or above this melanoma AUC is flagged in the result and the text.
 WARNING_AUC = 0.70
@@ -50,6 +53,9 @@ _HEAD_BYTES = 1 << 16
 CV_SPLITS = ("train", "val")
 # Colour features: RGB at 3 levels, Lab at 2, 4 from HSV, illuminant, 2 ratios.
 _N_COLOUR = 3 * 3 + 3 * 2 + 4 + 3 + 2
+#: Bump when a probe's features, model or scoring change, so that figures cached
+#: by an earlier version are computed again.
+PROBES_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -355,6 +361,8 @@ def _out_of_fold(
     seed: int,
 ) -> np.ndarray:
     """Each row's melanoma score from a model that never saw its fold."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     scores = np.empty(len(target), np.float64)
     for fold in np.unique(folds):
         held_out = folds == fold
@@ -385,6 +393,8 @@ def _fold_means(
     each fold model's own offset into the ranking. Folds without both classes
     are skipped.
     """
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
     aucs, accuracies = [], []
     for fold in np.unique(folds):
         held_out = folds == fold
@@ -408,11 +418,14 @@ def shortcut_probes(
     cache: str | Path | None = None,
     splits: Sequence[str] = CV_SPLITS,
     size: int = IMAGE_SIZE,
+    n_jobs: int | None = None,
 ) -> dict:
     """Score each probe's out-of-fold melanoma AUC from acquisition cues alone.
 
     Why: a benchmark whose melanomas share a camera, archive or file format can
     reward models for recognising those instead of the lesion; this measures it.
+    The figures are cached (``shortcuts-<key>.json``): probing the same files,
+    classes and folds again reads them back.
 
     Parameters
     ----------
@@ -426,6 +439,8 @@ def shortcut_probes(
         ``n_folds`` folds stratified on ``positive`` vs the rest that, as a
         run's folds do, keep copies and one lesion's images together (the
         audit's copy groups).
+    n_jobs
+        Threads that decode the images when they are not cached (None: all cores).
 
     Returns
     -------
@@ -449,12 +464,75 @@ def shortcut_probes(
             f"positive class {positive!r}: needs images of it and of other classes "
             f"among the probed rows; labels there: {present}"
         )
+    path = _figures_path(rows, positive, target, row_folds, n_folds, seed, size, cache)
+    if cached(path):
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            logger.warning("cached shortcut figures %s unreadable; probing again", path)
     if row_folds is None:
+        from benchmarks.folds import assign_folds  # sklearn: only when probing
+
         # Stratified on the probes' own target, so a class of one image is fine.
         strata = np.where(target == 1, positive, "the rest")
         groups = audit(rows).copy_group
         row_folds = assign_folds(strata, groups, n_folds=n_folds, seed=seed)
-    images = np.asarray(load_images(rows, size, cache=cache))
+    images = np.asarray(load_images(rows, size, cache=cache, n_jobs=n_jobs))
+    result = _probe(rows, images, target, row_folds, positive, seed)
+    text = json.dumps(result)  # in the probes' order, as printed
+    try:
+        write_cached(path, lambda stream: stream.write(text.encode("utf-8")))
+    except OSError as error:  # a read-only cache costs the next audit the time
+        logger.warning("shortcut figures not cached (%s)", error)
+    return result
+
+
+def _figures_path(
+    rows: pd.DataFrame,
+    positive: str,
+    target: np.ndarray,
+    folds: np.ndarray | None,
+    n_folds: int,
+    seed: int,
+    size: int,
+    cache: str | Path | None,
+) -> Path:
+    """Where the figures of these probes live: keyed by every input they read.
+
+    Why: the probes audit, decode, segment and fit 3 x folds boosters (about
+    12 s on isic9, 2 cores); an audit of unchanged data reads their figures
+    back. The key is the files' content and suffix, the positive class and
+    target, the folds given or else what the probes' own folds follow from
+    (the copies the audit finds: pixel and perceptual hashes, source groups;
+    ``n_folds``), the seed, the image side, this module's and scikit-learn's
+    versions.
+    """
+    digest = hashlib.sha256(
+        f"v{PROBES_VERSION}:{version('scikit-learn')}:{size}:{seed}:{positive}:"
+        f"{n_folds if folds is None else 'given'}:{DEFAULT_NEAR_THRESHOLD}:".encode()
+    )
+    suffixes = [Path(path).suffix.lower() for path in rows["path"]]
+    if folds is None:
+        hashes = rows[["pixel_sha256", "phash", "group"]].astype(str)
+        fold_of = ["|".join(row) for row in hashes.itertuples(index=False)]
+    else:
+        fold_of = [str(fold) for fold in folds]
+    for sha256, suffix, melanoma, fold in zip(
+        rows["sha256"], suffixes, target, fold_of, strict=True
+    ):
+        digest.update(f"{sha256}{suffix}:{melanoma}:{fold};".encode())
+    return cache_dir(cache) / f"shortcuts-{digest.hexdigest()[:24]}.json"
+
+
+def _probe(
+    rows: pd.DataFrame,
+    images: np.ndarray,
+    target: np.ndarray,
+    row_folds: np.ndarray,
+    positive: str,
+    seed: int,
+) -> dict:
+    """Segment the images, and score every probe out of fold."""
     outside, fallbacks = _outside_lesion(images)
     inputs = _Inputs(rows=rows, images=images, outside=outside)
     probes = {}

@@ -33,6 +33,7 @@ from benchmarks.model_dir import LoadedModel, synthetic_warning
 from benchmarks.preprocessing import preprocess
 from benchmarks.spreadsheet import csv_bytes
 from models import available_cores
+from models._machine import exit_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -381,7 +382,9 @@ def _chunks_of(
         for start in range(0, len(files), CHUNK)
     )
     # A generator with joblib's bounded pre-dispatch: a few chunks in flight.
-    return Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    return Parallel(
+        n_jobs=n_jobs, return_as="generator", initializer=exit_with_parent
+    )(tasks)
 
 
 def _worklist(

@@ -183,7 +183,11 @@ class HandcraftedFeatures(TransformerMixin, BaseEstimator):
         if n_jobs == 1 or len(starts) == 1:
             results = [_extract_chunk(images, remove_hair, groups)]
         else:
-            results = Parallel(n_jobs=n_jobs, backend="loky")(
+            from models._machine import exit_with_parent
+
+            results = Parallel(
+                n_jobs=n_jobs, backend="loky", initializer=exit_with_parent
+            )(
                 delayed(_extract_chunk)(
                     images[start : start + chunk], remove_hair, groups
                 )

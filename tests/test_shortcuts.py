@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import shortcuts
 from benchmarks.cli import main
 from benchmarks.datasets import CLASS_NAMES, load_manifest, write_synthetic
 from benchmarks.errors import UserError
@@ -101,10 +102,39 @@ def test_given_folds_are_used_and_negative_rows_left_out(mixed):
     assert result["n_folds"] == 3
 
 
-def test_same_seed_gives_the_same_result(mixed):
+def test_same_seed_gives_the_same_result(mixed, tmp_path):
     manifest, cache = mixed
     first = shortcut_probes(manifest, MELANOMA, seed=SEED, cache=cache)
-    assert shortcut_probes(manifest, MELANOMA, seed=SEED, cache=cache) == first
+    # Another cache: computed again, not read back.
+    assert shortcut_probes(manifest, MELANOMA, seed=SEED, cache=tmp_path) == first
+
+
+def test_figures_are_read_back_until_an_input_changes(mixed, tmp_path, monkeypatch):
+    manifest, _ = mixed
+    first = shortcut_probes(manifest, MELANOMA, seed=SEED, cache=tmp_path)
+    (entry,) = tmp_path.glob("shortcuts-*.json")
+    computed = []
+    probe = shortcuts._probe
+
+    def counted(*args, **kwargs):
+        computed.append(args)
+        return probe(*args, **kwargs)
+
+    monkeypatch.setattr(shortcuts, "_probe", counted)
+    again = shortcut_probes(manifest, MELANOMA, seed=SEED, cache=tmp_path)
+    assert again == first
+    assert list(again["probes"]) == list(first["probes"]) == list(PROBES)
+    assert computed == []
+    shortcut_probes(manifest, MELANOMA, seed=SEED + 1, cache=tmp_path)
+    shortcut_probes(manifest, "nevus", seed=SEED, cache=tmp_path)
+    folds = np.arange(len(manifest)) % 2
+    shortcut_probes(manifest, MELANOMA, folds=folds, seed=SEED, cache=tmp_path)
+    assert len(computed) == 3
+    assert len(list(tmp_path.glob("shortcuts-*.json"))) == 4
+    # A damaged entry is computed again, never read.
+    entry.write_text("{}", "utf-8")
+    assert shortcut_probes(manifest, MELANOMA, seed=SEED, cache=tmp_path) == first
+    assert len(computed) == 4
 
 
 @pytest.mark.parametrize(

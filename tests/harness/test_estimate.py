@@ -76,6 +76,39 @@ def test_work_grows_with_images_epochs_and_input_size():
     assert estimate.trial_work(fusion, QUICK, 400, 600) == estimate.Work("combine", 1)
 
 
+@pytest.mark.parametrize(
+    ("model", "n_train", "n_scored", "seconds"),
+    [
+        # isic9, full profile, 5 folds, a fold's fit (docs/speed.md, 2-core
+        # AMD EPYC, 2026-11-30): cnn 164 s and seed-cnn 599 s two at a time
+        # (2 threads each on 2 cores: half that alone), xgb 10.5 s.
+        ("cnn", 1793, 2241, 82.0),
+        ("seed-cnn", 1793, 2241, 300.0),
+        ("xgb", 1793, 2241, 10.5),
+    ],
+)
+def test_priors_give_the_trials_timed_on_two_cores(model, n_train, n_scored, seconds):
+    """With no history, a trial's prior is within 30% of its measured time."""
+    work = estimate.trial_work(families.family(model), FULL, n_train, n_scored)
+    prior = estimate.Rates().seconds(model, "none", work)
+    assert prior == pytest.approx(seconds, rel=0.30)
+
+
+def test_priors_scale_with_the_work_not_a_fixed_cost():
+    """A fresh machine's estimate of a 10x larger data set is several times
+    longer, and a longer profile costs more: the priors' overheads are small."""
+    rates = estimate.Rates()
+    for model in ("cnn", "seed-cnn", "xgb"):
+        family = families.family(model)
+
+        def prior(profile, n_train, family=family, model=model):
+            work = estimate.trial_work(family, profile, n_train, n_train)
+            return rates.seconds(model, "none", work)
+
+        assert prior(QUICK, 3750) > 4 * prior(QUICK, 375)
+        assert prior(FULL, 1800) > 2 * prior(QUICK, 1800)
+
+
 def test_history_calibrates_this_machine_only(tmp_path):
     cache = str(tmp_path)
     trial = Trial("cnn", "none", 0)
