@@ -55,6 +55,30 @@ def _add_cache_argument(parser: argparse._ActionsContainer) -> None:
     )
 
 
+def _add_plugin_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE:FACTORY",
+        help="a plug-in family the folder was made with that is not installed; "
+        "naming it runs its code (a folder's own list is never imported)",
+    )
+
+
+def _allow_plugins(names: list[str]) -> None:
+    """Let the plug-ins named with --plugin be imported (and run)."""
+    from benchmarks.plugins import allow, is_path
+
+    for name in names:
+        if not is_path(name):
+            raise UserError(
+                f"--plugin {name}: write MODULE:FACTORY, such as "
+                "examples.logistic_regression:family"
+            )
+    allow(names)
+
+
 def _data(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.data or ["synthetic"])
 
@@ -405,6 +429,7 @@ class Run(Command):
         from benchmarks.config import RunConfig
         from benchmarks.external import ExternalSource
         from benchmarks.leaderboard import leaderboard_of, to_text
+        from benchmarks.plugins import is_path
         from benchmarks.runner import run
         from benchmarks.sources import is_synthetic
 
@@ -418,6 +443,13 @@ class Run(Command):
         if chosen is None:
             raise UserError("run: name the models, such as 'run all' or 'run xgb'")
         models = None if chosen == "all" else _listed(chosen)
+        named = [name for name in models or () if is_path(name)]
+        if args.dry_run and named:
+            raise UserError(
+                f"--dry-run runs nothing, but naming the plug-in {named[0]} runs "
+                "its code; drop --dry-run, or install the plug-in (an entry point) "
+                "to estimate its grid"
+            )
         strategies = _listed(args.strategies) if args.strategies else None
         options = []
         for setting in args.model_option:
@@ -725,10 +757,12 @@ class Train(Command):
             "(CNN models whose images are not in the cache need it)",
         )
         _add_cache_argument(parser)
+        _add_plugin_argument(parser)
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.training import train
 
+        _allow_plugins(args.plugin)
         folder, metadata = train(
             args.run,
             args.out,
@@ -778,6 +812,7 @@ class Triage(Command):
             "that raised its melanoma score most, or the network's Grad-CAM heat "
             "map (slower when many images are URGENT)",
         )
+        _add_plugin_argument(parser)
 
     def execute(self, args: argparse.Namespace) -> int:
         import warnings
@@ -787,6 +822,7 @@ class Triage(Command):
 
         if args.jobs is not None and args.jobs < 1:
             raise UserError(f"--jobs {args.jobs}: choose a whole number >= 1")
+        _allow_plugins(args.plugin)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ModelVersionWarning)
             model = load_model(args.model)

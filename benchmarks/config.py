@@ -150,7 +150,7 @@ class RunConfig:
     def _check_registered(self) -> None:
         """Every model, strategy and preprocessing named is in its registry."""
         # Imported here: the registries sit above this module in the flow.
-        from benchmarks import families, preprocessing, strategies
+        from benchmarks import families, plugins, preprocessing, strategies
 
         for option, values in (
             ("--models", self.models),
@@ -158,6 +158,9 @@ class RunConfig:
         ):
             if values is not None and not values:
                 raise UserError(f"{option}: name at least one")
+        # A config built here was named by its caller (a folder's is
+        # ``recorded``): its plug-in paths may be imported, and run.
+        plugins.allow(self.models or ())
         for name in self.models or ():
             families.resolve(name)
         for name in self.strategies or ():

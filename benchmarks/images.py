@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -29,6 +31,30 @@ class UnreadableImage(Exception):
 
 def is_image_name(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+#: What a path that is not a regular file is, by its stat mode test.
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def not_a_file(path: str | Path) -> str | None:
+    """Why ``path`` must not be opened as an image, or None for a regular file
+    (after links): a FIFO would block the reader forever, a device never end.
+    A path that cannot be looked at is left to the reader to report."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((kind for test, kind in _KINDS if test(mode)), "a special file")
+    return f"not a regular file: {kind}"
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

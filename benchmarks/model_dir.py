@@ -173,6 +173,11 @@ def write_model(out: str | Path, metadata: dict, estimators: dict[str, Any]) -> 
             shutil.rmtree(retired)
         else:
             os.replace(staging, out)  # replaces an empty folder too
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        # Named by the folder asked for, not the hidden one it was staged in.
+        reason = error.strerror or str(error)
+        raise OSError(error.errno, reason, str(out)) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -321,11 +326,177 @@ def load_model(folder: str | Path) -> LoadedModel:
             f"this one reads format {FORMAT_VERSION}: re-create it with train"
         )
     try:
+        _check_schema(folder, metadata)
         return _loaded(folder, metadata, expected)
     except (KeyError, TypeError, AttributeError) as error:
         raise UserError(
             f"{folder / METADATA}: lacks what this version reads ({error!r}); {_REDO}"
         ) from None
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _wrong(folder: Path, field: str, what: str) -> UserError:
+    return UserError(f"{folder / METADATA}: {field} {what}; {_REDO}")
+
+
+def _check_schema(folder: Path, metadata: dict) -> None:
+    """Refuse a model.json whose fields have the wrong type or disagree.
+
+    Why: SHA256SUMS proves the files whole, not model.json sane; a wrong field
+    signed again would otherwise surface as a traceback in the middle of a
+    triage.
+    """
+
+    def need(ok: bool, field: str, what: str) -> None:
+        if not ok:
+            raise _wrong(folder, field, what)
+
+    need(_text(metadata.get("model")), "model", "must name a model family")
+    need(_text(metadata.get("strategy")), "strategy", "must name a strategy")
+    classes = metadata.get("classes")
+    need(
+        isinstance(classes, list)
+        and len(classes) >= 2
+        and all(map(_text, classes))
+        and len(set(classes)) == len(classes),
+        "classes",
+        "must list two or more distinct class names",
+    )
+    need(metadata.get("positive_class") in classes, "positive_class", "not in classes")
+    plugins = metadata.get("plugins", [])
+    need(
+        isinstance(plugins, list) and all(map(_text, plugins)),
+        "plugins",
+        "must list module:factory names",
+    )
+    threshold = metadata.get("threshold")
+    value = threshold.get("threshold") if isinstance(threshold, dict) else None
+    need(
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= 1,
+        "threshold.threshold",
+        "must be a number from 0 to 1",
+    )
+    files, formats = metadata.get("files"), metadata.get("formats")
+    need(
+        isinstance(files, dict)
+        and bool(files)
+        and all(_text(name) and _FILE.match(str(file)) for name, file in files.items()),
+        "files",
+        "must name the file of each fitted family",
+    )
+    need(
+        isinstance(formats, dict)
+        and set(formats) == set(files)
+        and all(
+            formats[name] in SUFFIXES and file.endswith(SUFFIXES[formats[name]])
+            for name, file in files.items()
+        ),
+        "formats",
+        "must give the format of each file, as its suffix says",
+    )
+    inputs = metadata.get("inputs")
+    need(isinstance(inputs, dict), "inputs", "must describe the model's inputs")
+    images = inputs.get("images")
+    need(
+        isinstance(images, list)
+        and all(
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], int)
+            and 0 < pair[0] <= 4096
+            for pair in images
+        ),
+        "inputs.images",
+        "must list [image side, preprocessed] pairs",
+    )
+    if "features" in inputs:
+        _check_features(folder, inputs["features"])
+    need(isinstance(metadata.get("training"), dict), "training", "must be an object")
+
+
+def _check_features(folder: Path, features: Any) -> None:
+    """The feature columns model.json names are those the extractor computes."""
+    from features import HandcraftedFeatures
+
+    field = "inputs.features"
+    if not isinstance(features, dict):
+        raise _wrong(folder, field, "must be an object")
+    groups = features.get("groups")
+    if not isinstance(groups, list) or not all(map(_text, groups)):
+        raise _wrong(folder, f"{field}.groups", "must list feature groups")
+    try:
+        computed = HandcraftedFeatures(groups=tuple(groups)).get_feature_names_out()
+    except ValueError as error:
+        reason = f"are not the extractor's ({error})"
+        raise _wrong(folder, f"{field}.groups", reason) from None
+    names = features.get("names")
+    if names != computed.tolist():
+        given = len(names) if isinstance(names, list) else repr(names)
+        raise _wrong(
+            folder,
+            f"{field}.names",
+            f"must be the {len(computed)} columns the extractor computes for its "
+            f"groups, not {given}",
+        )
+
+
+@dataclass(frozen=True)
+class _Blank:
+    """One black image as each input of the model reads it, to try the parts
+    on: a part fitted on other inputs or classes fails here, on load."""
+
+    inputs: dict
+
+    @property
+    def preprocessing(self) -> str:
+        return self.inputs["preprocessing"]
+
+    def features(self, preprocessing: str) -> Any:
+        import numpy as np
+
+        return np.zeros((1, len(self.inputs["features"]["names"])), np.float32)
+
+    def images(self, size: int, preprocessing: str) -> Any:
+        import numpy as np
+
+        return np.zeros((1, size, size, 3), np.uint8)
+
+    def embeddings(self, model: str) -> Any:
+        raise RuntimeError("the parts' embeddings come from their fitted networks")
+
+
+def _check_parts(folder: Path, metadata: dict, estimators: dict[str, Any]) -> None:
+    """Score a blank image with the model as triage will; refuse a folder whose
+    files do not fit its model.json (a part swapped for another family's, a
+    class list shortened) in one line now rather than a traceback later."""
+    import numpy as np
+
+    from benchmarks import families
+
+    classes = tuple(metadata["classes"])
+    try:
+        proba = families.predict_proba(
+            metadata["model"],
+            estimators,
+            _Blank(metadata["inputs"]),
+            classes,
+            metadata.get("plugins", ()),
+        )
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else ""
+        raise UserError(
+            f"{folder}: its files do not fit its {METADATA} "
+            f"({type(error).__name__}: {reason}); {_REDO}"
+        ) from None
+    if np.shape(proba) != (1, len(classes)) or not np.isfinite(proba).all():
+        raise UserError(
+            f"{folder}: scores {np.shape(proba)} for {len(classes)} classes; {_REDO}"
+        )
 
 
 def _loaded(folder: Path, metadata: dict, expected: dict[str, str]) -> LoadedModel:
@@ -343,4 +514,5 @@ def _loaded(folder: Path, metadata: dict, expected: dict[str, str]) -> LoadedMod
         estimators[name] = _load_estimator(
             metadata["formats"][name], folder / file, package
         )
+    _check_parts(folder, metadata, estimators)
     return LoadedModel(folder, metadata, estimators)

@@ -4,12 +4,17 @@ Two ways in, as pytest and asv take theirs: an entry point in a named group
 (``melanoma_bench.models``, ``melanoma_bench.strategies``), or a
 ``module:attribute`` path on the command line. Either names a spec, or a
 callable that returns one.
+
+Importing a path runs its code, so only a path this process's caller named
+is imported (``allow``: the command line, or a ``RunConfig`` built in
+Python); one that a run or model folder names is refused, never imported.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -43,9 +48,37 @@ def _spec(loaded: Any, kind: type, where: str) -> Any:
     return spec
 
 
-@functools.cache
+#: The ``module:attribute`` paths this process was told to import.
+_ALLOWED: set[str] = set()
+
+
+def allow(paths: Iterable[str]) -> None:
+    """Let ``load_path`` import ``paths``: the caller named them (the command
+    line, or a ``RunConfig`` built in Python), so running their code is asked
+    for."""
+    _ALLOWED.update(path for path in paths if is_path(path))
+
+
+def allowed(paths: Iterable[str]) -> tuple[str, ...]:
+    """Those of ``paths`` that ``load_path`` may import."""
+    return tuple(path for path in paths if path in _ALLOWED)
+
+
 def load_path(path: str, kind: type) -> Any:
-    """The spec a ``module:attribute`` path names (or its callable returns)."""
+    """The spec a ``module:attribute`` path names (or its callable returns);
+    refused unless the caller named it (``allow``)."""
+    if path not in _ALLOWED:
+        raise UserError(
+            f"plug-in {path}: named by a run or model folder, and a folder's "
+            "plug-ins are never imported from it; install the plug-in (an entry "
+            f"point), or pass --plugin {path} if you trust its code (naming it "
+            "runs it)"
+        )
+    return _import(path, kind)
+
+
+@functools.cache
+def _import(path: str, kind: type) -> Any:
     module_name, _, attribute = path.partition(":")
     try:
         module = importlib.import_module(module_name)

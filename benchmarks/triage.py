@@ -10,9 +10,11 @@ file that cannot be read is listed in unreadable.csv and the page, never fatal.
 from __future__ import annotations
 
 import base64
+import errno
 import io
 import logging
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +30,13 @@ from benchmarks import drift, families
 from benchmarks.cache import atomic_write
 from benchmarks.errors import UserError
 from benchmarks.filenames import real, shown
-from benchmarks.images import UnreadableImage, decode_resized, is_image_name, open_rgb
+from benchmarks.images import (
+    UnreadableImage,
+    decode_resized,
+    is_image_name,
+    not_a_file,
+    open_rgb,
+)
 from benchmarks.model_dir import LoadedModel, synthetic_warning
 from benchmarks.preprocessing import preprocess
 from benchmarks.spreadsheet import csv_bytes
@@ -65,26 +73,71 @@ class TriageResult:
 
 def find_files(folder: Path, skip: Path | None = None) -> tuple[list[str], list[dict]]:
     """Image files below ``folder`` (relative POSIX paths, sorted), and every
-    other file as {file, reason}; hidden files, and ``skip``, are left out."""
-    images, others = [], []
-    skip = skip.resolve() if skip is not None else None
-    for directory, folders, names in os.walk(folder):
-        here = Path(directory)
-        folders[:] = sorted(
-            name
-            for name in folders
-            if not name.startswith(".") and (here / name).resolve() != skip
-        )
-        for name in names:
-            if name.startswith("."):
+    other file as {file, reason}; hidden files, and ``skip``, are left out.
+
+    Links to folders are listed, never followed: one inside ``folder`` leads
+    to images scored under their own path (following it would score them
+    twice, or loop for ever), one outside it leaves the folder given. Broken
+    or looping links are listed, and so is anything that is not a regular
+    file, unopened (a FIFO would block its reader for ever).
+    """
+    images: list[str] = []
+    others: list[dict] = []
+    root = folder.resolve()
+    skipped = skip.resolve() if skip is not None else None
+
+    def listed(path: Path) -> str:
+        return shown(path.relative_to(folder).as_posix())
+
+    def walk(here: Path) -> None:
+        try:
+            found = sorted(here.iterdir(), key=lambda path: path.name)
+        except OSError as error:
+            reason = f"folder not listed: {error.strerror or error}"
+            others.append({"file": listed(here), "reason": reason})
+            return
+        for path in found:
+            if path.name.startswith("."):
                 continue
-            relative = shown((here / name).relative_to(folder).as_posix())
-            if is_image_name(name):
-                images.append(relative)
+            reason = None
+            if path.is_symlink():
+                reason = _folder_link(path, root)
+            elif path.is_dir():
+                if path.resolve() != skipped:
+                    walk(path)
+                continue
+            if reason is None:
+                reason = not_a_file(path)
+            if reason is None and not is_image_name(path.name):
+                reason = f"not an image file type ({path.suffix or 'no suffix'})"
+            if reason is None:
+                images.append(listed(path))
             else:
-                reason = f"not an image file type ({Path(name).suffix or 'no suffix'})"
-                others.append({"file": relative, "reason": reason})
+                others.append({"file": listed(path), "reason": reason})
+
+    walk(folder)
     return sorted(images), sorted(others, key=lambda item: item["file"])
+
+
+def _folder_link(path: Path, root: Path) -> str | None:
+    """Why a link is listed rather than opened or followed; None for a link
+    to a file, which is read as the file."""
+    try:
+        is_folder = stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "link loop: its links lead round in a circle"
+        if error.errno == errno.ENOENT:
+            return f"broken link: {shown(os.readlink(path))} does not exist"
+        return f"link not followed: {error.strerror or error}"
+    if not is_folder:
+        return None
+    target = path.resolve()
+    if path.parent.resolve().is_relative_to(target):
+        return "link to a folder above it (a loop), not followed"
+    if target.is_relative_to(root):
+        return "link to a folder inside --images, whose images are scored there"
+    return "link to a folder outside --images, not followed (pass that folder)"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from benchmarks.external import external_figures
 from benchmarks.families import Family, FitContext
 from benchmarks.image_cache import preprocessed_images
 from benchmarks.metrics import evaluate
+from benchmarks.plugins import allow
 from benchmarks.store import RunStore
 from benchmarks.strategies import Resampled, class_counts, resample
 from benchmarks.workspace import Workspace
@@ -462,6 +463,8 @@ def _compute_combined(trial: Trial, family: Family, workspace: Workspace):
 
 def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     """Fit and score one trial; writes nothing (``TrialResult.save`` does)."""
+    # A worker process: its parent was allowed these (``Workspace.of``).
+    allow(workspace.plugins)
     family = families.family(trial.model, workspace.plugins)
     if not family.fits:
         return _compute_combined(trial, family, workspace)

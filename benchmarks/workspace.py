@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchmarks.config import Profile
-from benchmarks.plugins import is_path
+from benchmarks.plugins import allowed, is_path
 from benchmarks.store import RunInfo, RunStore
 
 
@@ -15,7 +15,8 @@ class Workspace:
 
     ``image_paths`` maps an image side to the decoded images of every row;
     ``plugins`` are the ``module:factory`` families and strategies named on
-    the command line, so that a worker process can register them too.
+    the command line, so that a worker process can register them too; a
+    workspace holds only those its process was allowed to import.
     """
 
     run_dir: str
@@ -66,7 +67,7 @@ class Workspace:
             n_threads=n_threads,
             image_paths=dict(image_paths or {}),
             preprocessing=config.preprocessing,
-            plugins=tuple(name for name in config.models or () if is_path(name)),
+            plugins=allowed(name for name in config.models or () if is_path(name)),
             model_options=config.model_options,
             external_image_paths=dict(external_image_paths or {}),
             calibration=config.calibration,

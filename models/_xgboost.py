@@ -327,8 +327,17 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
             "best_iteration": self.best_iteration_,
             "history": self.history_,
         }
-        self.booster_.get_booster().set_attr(**{_METADATA: json.dumps(metadata)})
-        self.booster_.save_model(path)
+        booster = self.booster_.get_booster()
+        booster.set_attr(**{_METADATA: json.dumps(metadata)})
+        # The bytes XGBClassifier.save_model writes, written by Python: its C++
+        # writer reports a full disk as an XGBoostError, or not at all, where
+        # Python raises OSError ENOSPC.
+        booster.set_attr(scikit_learn=json.dumps({"_estimator_type": "classifier"}))
+        try:
+            data = bytes(booster.save_raw(raw_format="json"))
+        finally:
+            booster.set_attr(scikit_learn=None)
+        path.write_bytes(data)
         return path
 
     @classmethod

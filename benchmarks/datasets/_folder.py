@@ -32,13 +32,10 @@ def _group_of(path: Path, root: Path) -> str:
 
 
 def _files_below(folder: Path) -> list[Path]:
-    """Files, and links to nothing (broken or looping), which the audit then
-    reports instead of passing over them."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() or (path.is_symlink() and not path.exists())
-    )
+    """Everything but folders: files, links to nothing (broken or looping)
+    and FIFOs, sockets or devices, which the audit then reports (never opens)
+    instead of passing over them."""
+    return sorted(path for path in folder.rglob("*") if not path.is_dir())
 
 
 def _class_entries(split_folder: Path, split: str, root: Path) -> list[FileEntry]:

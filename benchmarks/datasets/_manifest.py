@@ -18,7 +18,7 @@ import pandas as pd
 from benchmarks.cache import atomic_write_json, cache_dir
 from benchmarks.errors import UserError
 from benchmarks.filenames import shown
-from benchmarks.images import UnreadableImage, open_rgb
+from benchmarks.images import UnreadableImage, not_a_file, open_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,8 @@ def _row(entry: FileEntry, cache: _HashCache) -> dict[str, object]:
     }
     if entry.error:
         return {**row, "readable": False, "error": entry.error}
+    if kind := not_a_file(entry.path):
+        return {**row, "readable": False, "error": kind}
     try:
         data = entry.path.read_bytes()
     except FileNotFoundError:

@@ -85,7 +85,7 @@ def family(name: str, plugins: Iterable[str] = ()) -> Family:
             return found
     raise UserError(
         f"model family {name!r} is not installed here; install the plug-in that "
-        "provides it (or pass its module:factory)"
+        "provides it, or name its module:factory (--plugin, for train and triage)"
     )
 
 
