@@ -123,8 +123,12 @@ def test_a_binary_checksum_list_or_a_schema_error_is_one_line(copy):
 def test_a_model_json_without_its_fields_is_refused_by_name(xgb_model, tmp_path):
     folder = Path(shutil.copytree(xgb_model, tmp_path / "schema"))
     _edit_metadata(folder, lambda metadata: metadata.pop("formats"))
-    with pytest.raises(UserError, match=r"model.json: lacks what this version reads"):
+    with pytest.raises(UserError, match=r"model.json: formats must give the format"):
         load_model(folder)
+    other = Path(shutil.copytree(xgb_model, tmp_path / "inputs"))
+    _edit_metadata(other, lambda data: data["inputs"].pop("image_cache_version"))
+    with pytest.raises(UserError, match=r"model.json: lacks what this version reads"):
+        load_model(other)
 
 
 def test_a_calibrated_xgboost_model_round_trips(tmp_path):
