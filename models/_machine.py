@@ -1,4 +1,4 @@
-"""How many cores a model may use."""
+"""How many cores a model may use, and worker processes that end with their parent."""
 
 from __future__ import annotations
 

@@ -106,9 +106,19 @@ def _start_sleepy_run(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     return run, _children(run.pid)
 
 
-@pytest.mark.slow
-def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
+@pytest.fixture
+def sleepy_run(tmp_path):
+    """The run and its children; whatever the test found, none is left behind."""
     run, children = _start_sleepy_run(tmp_path)
+    yield run, children
+    run.kill()
+    for pid in filter(_alive, children):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_run_as_ctrl_c_does(sleepy_run):
+    run, children = sleepy_run
     assert children
     run.send_signal(signal.SIGTERM)
     _, stderr = run.communicate(timeout=GONE_WITHIN)
@@ -119,10 +129,11 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_workers_of_a_killed_run_exit(tmp_path):
-    run, children = _start_sleepy_run(tmp_path)
+def test_the_workers_of_a_killed_run_exit(sleepy_run):
+    run, children = sleepy_run
     assert children
     run.kill()
+    # The pipe closes when no process holds it: the workers inherited it.
     run.communicate(timeout=GONE_WITHIN)
     assert _wait_until(lambda: not any(map(_alive, children)), GONE_WITHIN), [
         Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if _alive(pid)
