@@ -108,13 +108,14 @@ def _figures(metadata: dict) -> list[str]:
 def _threshold(metadata: dict) -> list[str]:
     point = metadata["threshold"]
     positive = metadata["positive_class"]
+    low, high = point["specificity_ci"]
     return [
         f"URGENT at {positive} probability >= {point['threshold']:.4f}. It was "
         f"set on the run's out-of-fold scores (each image scored by a fold model "
         f"that did not train on it) as the highest score that flags at least "
         f"{point['target_sensitivity']:.0%} of the {point['n_positive']} "
         f"{positive} images; it flagged {point['sensitivity']:.1%} of them and "
-        f"left {point['specificity']:.1%}{_interval(point['specificity_ci'])} of "
+        f"left {point['specificity']:.1%} [95% CI {low:.1%}, {high:.1%}] of "
         f"{point['n_negative']} others unflagged.",
         "",
         "This holds for images like the training images. At a new site, set the "
@@ -122,6 +123,13 @@ def _threshold(metadata: dict) -> list[str]:
         "(`triage --calibrate FILE`), or flag the top of the list "
         "(`triage --flag-top N`); docs/triage.md, \"Using a model at a new site\".",
     ]
+
+
+def _chosen(metadata: dict) -> str:
+    rule = metadata["selection"]["rule"]
+    if rule == "--config":
+        return "chosen by --config"
+    return f"chosen as the best by {rule}"
 
 
 def model_card(metadata: dict) -> str:
@@ -133,8 +141,7 @@ def model_card(metadata: dict) -> str:
         "",
         f"Made by melanoma-bench `train` from run {training['run_id']} "
         f"(profile {training['profile']}, seed {training['seed']}, "
-        f"cross-validation {training['cross_validation']}); chosen "
-        f"{metadata['selection']['rule']}.",
+        f"cross-validation {training['cross_validation']}); {_chosen(metadata)}.",
         "",
         "## Intended use",
         "",

@@ -28,7 +28,7 @@ def test_the_card_states_model_json_figures(xgb_only_model):
     point = metadata["threshold"]
     assert f">= {point['threshold']:.4f}" in card
     low, high = point["specificity_ci"]
-    assert f"{point['specificity']:.1%} [95% CI {low:.3f}, {high:.3f}]" in card
+    assert f"{point['specificity']:.1%} [95% CI {low:.1%}, {high:.1%}]" in card
     assert f"of the {point['n_positive']} melanoma images" in card
     for source, counts in metadata["training"]["class_counts_by_source"].items():
         shown = ", ".join(f"{name} {count}" for name, count in counts.items())
