@@ -353,6 +353,29 @@ def _counts_by_source(rows: pd.DataFrame) -> dict[str, dict[str, int]]:
     }
 
 
+#: What model.json keeps of each held-out source's and external set's figures.
+_HELD_OUT_COLUMNS = (
+    "held_out",
+    "trained_on",
+    "n",
+    "n_melanoma",
+    "melanoma_auc",
+    "melanoma_auc_ci",
+)
+_EXTERNAL_COLUMNS = (
+    "external",
+    "n",
+    "n_melanoma",
+    "melanoma_auc",
+    "melanoma_auc_ci",
+    "threshold",
+    "sensitivity",
+    "sensitivity_ci",
+    "specificity",
+    "specificity_ci",
+)
+
+
 def _evaluation(store: RunStore, info: RunInfo, chosen: Configuration) -> dict:
     """The chosen configuration's figures on images it never trained on: each
     held-out source (leave-source-out) and each external set, with the
@@ -361,17 +384,7 @@ def _evaluation(store: RunStore, info: RunInfo, chosen: Configuration) -> dict:
 
     board, records = leaderboard_of(store), store.records()
     board = board[board["configuration"] == str(chosen)]
-    columns = {
-        "held_out": (
-            "held_out", "trained_on", "n", "n_melanoma", "melanoma_auc",
-            "melanoma_auc_ci",
-        ),
-        "external": (
-            "external", "n", "n_melanoma", "melanoma_auc", "melanoma_auc_ci",
-            "threshold", "sensitivity", "sensitivity_ci", "specificity",
-            "specificity_ci",
-        ),
-    }
+    columns = {"held_out": _HELD_OUT_COLUMNS, "external": _EXTERNAL_COLUMNS}
     tables = {
         "held_out": held_out_table(store, info, board, records),
         "external": generalization_table(store, info, board, records),
