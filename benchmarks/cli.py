@@ -813,6 +813,20 @@ class Triage(Command):
             "map (slower when many images are URGENT)",
         )
         _add_plugin_argument(parser)
+        parser.add_argument(
+            "--calibrate",
+            metavar="FILE.csv",
+            help="set this site's URGENT threshold from a few dozen of its labelled "
+            "images: a CSV with columns file (absolute or relative to the CSV) and "
+            "label (a training class such as melanoma or nevus); they are left "
+            "out of the worklist",
+        )
+        parser.add_argument(
+            "--flag-top",
+            metavar="N|PCT%",
+            help="flag the N (or PCT%%) highest-scoring images as URGENT instead of "
+            "any threshold, such as 20 or 10%%",
+        )
 
     def execute(self, args: argparse.Namespace) -> int:
         import warnings
@@ -843,9 +857,18 @@ class Triage(Command):
                 n_jobs=args.jobs,
                 write=write,
                 explain=args.explain,
+                calibrate=args.calibrate,
+                flag_top=args.flag_top,
             )
         if result.warning:
             print(f"melanoma-bench: warning: {result.warning}", file=sys.stderr)
+            if not (args.calibrate or args.flag_top):
+                print(
+                    "melanoma-bench: warning: do not trust the model's URGENT "
+                    "threshold for these images; set the site's with --calibrate "
+                    "FILE.csv or flag the top of the list with --flag-top N",
+                    file=sys.stderr,
+                )
         if result.scored == result.unreadable == 0:
             print(
                 f"melanoma-bench: warning: no files in {args.images}; the worklist "
@@ -857,6 +880,8 @@ class Triage(Command):
             f"({result.images_per_second:.0f}/s): {result.urgent} URGENT, "
             f"{result.unreadable} not scored"
         )
+        if result.threshold_note:
+            print(f"URGENT: {result.threshold_note}")
         for name in (WORKLIST, PAGE, UNREADABLE):
             print(f"  {result.out / name}")
         return 0

@@ -7,6 +7,7 @@ Layout of MODEL_DIR:
     FAMILY.keras        a fitted network (Keras safe-mode format), one per family
     FAMILY.xgboost.json fitted boosted trees (XGBoost's JSON format)
     FAMILY.skops        any other scikit-learn estimator (skops, types checked)
+    MODEL_CARD.md       what the model is for and how far to trust it, in words
     SHA256SUMS          sha256 of every other file, in ``sha256sum -c`` format
 
 One file per fitted family of the configuration: its own, and its parts' (a
@@ -24,6 +25,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ FORMAT = "melanoma-bench model"
 FORMAT_VERSION = 2
 METADATA = "model.json"
 CHECKSUMS = "SHA256SUMS"
+#: Text documents a model folder may hold beside its model files.
+DOCUMENTS = ("MODEL_CARD.md",)
 #: Estimator format -> the suffix of its file.
 SUFFIXES: dict[str, str] = {
     "keras": ".keras",
@@ -89,7 +93,7 @@ def _sha256(path: Path) -> str:
 
 
 def _is_model_folder(folder: Path, names: set[str]) -> bool:
-    ours = {METADATA, CHECKSUMS}
+    ours = {METADATA, CHECKSUMS, *DOCUMENTS}
     if METADATA not in names or any(
         name not in ours and not _FILE.match(name) for name in names
     ):
@@ -138,9 +142,18 @@ def _save(estimator: Any, path: Path, kind: str) -> None:
         estimator.save(path)
 
 
-def write_model(out: str | Path, metadata: dict, estimators: dict[str, Any]) -> dict:
+def write_model(
+    out: str | Path,
+    metadata: dict,
+    estimators: dict[str, Any],
+    documents: dict[str, Callable[[dict], str]] | None = None,
+) -> dict:
     """Save ``estimators`` (family -> fitted estimator) and ``metadata`` as the
-    model folder ``out``; returns model.json's contents."""
+    model folder ``out``; returns model.json's contents.
+
+    ``documents`` maps a file name in ``DOCUMENTS`` to what writes its text from
+    model.json's contents (MODEL_CARD.md), checksummed like every other file.
+    """
     out = Path(out)
     check_output_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -161,9 +174,13 @@ def write_model(out: str | Path, metadata: dict, estimators: dict[str, Any]) -> 
         }
         text = json.dumps(described, indent=2, sort_keys=True, ensure_ascii=False)
         (staging / METADATA).write_text(text + "\n", encoding="utf-8")
+        for name, render in (documents or {}).items():
+            if name not in DOCUMENTS:
+                raise ValueError(f"{name}: not a model folder document")
+            (staging / name).write_text(render(described), encoding="utf-8")
         sums = "".join(
             f"{_sha256(staging / name)}  {name}\n"
-            for name in sorted([METADATA, *files.values()])
+            for name in sorted([METADATA, *(documents or {}), *files.values()])
         )
         (staging / CHECKSUMS).write_text(sums, encoding="utf-8")
         if out.exists() and any(out.iterdir()):

@@ -30,6 +30,7 @@ from benchmarks.leaderboard import (
     best_configuration,
     leaderboard_of,
 )
+from benchmarks.model_card import MODEL_CARD, model_card
 from benchmarks.model_dir import (
     SYNTHETIC_WARNING,
     check_output_folder,
@@ -263,6 +264,7 @@ def train(
     source = _TrainingRows(rows, store, images, info.config.preprocessing)
     estimators = fit_configuration(chosen, workspace, source, labels[rows])
     inputs = model_inputs(chosen.model, workspace.preprocessing, workspace.plugins)
+    cv_rows = table.iloc[rows]
     metadata = {
         "model": chosen.model,
         "strategy": chosen.strategy,
@@ -286,6 +288,7 @@ def train(
             "seed": info.config.seed,
             "images": len(rows),
             "class_counts": class_counts(labels[rows]),
+            "class_counts_by_source": _counts_by_source(cv_rows),
             "held_out": "the run's Test split, never used for fitting or the threshold",
             "sources": list(info.sources),
             "cross_validation": info.config.scheme,
@@ -295,9 +298,13 @@ def train(
         },
         # What its final fit scored on sets it never saw (external figures).
         "external": _external_figures(store, chosen),
+        "evaluation": _evaluation(store, info, chosen),
+        "shortcut_audit": _shortcut_audit(store),
         "versions": library_versions(),
     }
-    return out, write_model(out, metadata, estimators)
+    return out, write_model(
+        out, metadata, estimators, documents={MODEL_CARD: model_card}
+    )
 
 
 def trained_on_synthetic(info: RunInfo) -> bool:
@@ -334,6 +341,86 @@ def _external_figures(store: RunStore, chosen: Configuration) -> dict:
     if key not in store.done():
         return {}
     return store.record(key).get("external", {})
+
+
+def _counts_by_source(rows: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Class counts of the training images, per source (one source: its name)."""
+    if "source" not in rows:
+        return {}
+    return {
+        str(source): class_counts(group["label"].astype(str).to_numpy())
+        for source, group in rows.groupby("source", sort=False)
+    }
+
+
+#: What model.json keeps of each held-out source's and external set's figures.
+_HELD_OUT_COLUMNS = (
+    "held_out",
+    "trained_on",
+    "n",
+    "n_melanoma",
+    "melanoma_auc",
+    "melanoma_auc_ci",
+)
+_EXTERNAL_COLUMNS = (
+    "external",
+    "n",
+    "n_melanoma",
+    "melanoma_auc",
+    "melanoma_auc_ci",
+    "threshold",
+    "sensitivity",
+    "sensitivity_ci",
+    "specificity",
+    "specificity_ci",
+)
+
+
+def _evaluation(store: RunStore, info: RunInfo, chosen: Configuration) -> dict:
+    """The chosen configuration's figures on images it never trained on: each
+    held-out source (leave-source-out) and each external set, with the
+    lesion-level intervals the report shows."""
+    from benchmarks.generalization import generalization_table, held_out_table
+
+    board, records = leaderboard_of(store), store.records()
+    board = board[board["configuration"] == str(chosen)]
+    columns = {"held_out": _HELD_OUT_COLUMNS, "external": _EXTERNAL_COLUMNS}
+    tables = {
+        "held_out": held_out_table(store, info, board, records),
+        "external": generalization_table(store, info, board, records),
+    }
+    return {
+        name: [
+            {column: _plain(row[column]) for column in columns[name]}
+            for row in tables[name].to_dict("records")
+        ]
+        for name in columns
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A table cell as JSON: NumPy numbers as Python's, intervals as lists."""
+    if isinstance(value, (tuple, list)):
+        return [float(item) for item in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _number(float(value))
+    return value
+
+
+def _shortcut_audit(store: RunStore) -> dict | None:
+    """The shortcut probes' verdict from audit.json (None when not run)."""
+    shortcuts = store.audit().get("shortcuts")
+    if not shortcuts or "probes" not in shortcuts:
+        return None
+    return {
+        "flagged": list(shortcuts["flagged"]),
+        "warning_auc": shortcuts["warning_auc"],
+        "probe_melanoma_auc": {
+            name: probe["melanoma_auc"] for name, probe in shortcuts["probes"].items()
+        },
+    }
 
 
 def _number(value: float | None) -> float | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import errno
 import io
+import json
 import logging
 import os
 import stat
@@ -39,6 +40,8 @@ from benchmarks.images import (
 )
 from benchmarks.model_dir import LoadedModel, synthetic_warning
 from benchmarks.preprocessing import preprocess
+from benchmarks.site_threshold import parse_flag_top, read_calibration, top_count
+from benchmarks.threshold import choose_operating_point
 from benchmarks.spreadsheet import csv_bytes
 from models import available_cores
 from models._machine import exit_with_parent
@@ -53,6 +56,8 @@ CHUNK = 64
 THUMBNAIL = 80
 TOP_CLASSES = 3
 WORKLIST, UNREADABLE, PAGE = "worklist.csv", "unreadable.csv", "worklist.html"
+#: The copy of model.json a triage writes, with the threshold it used.
+MODEL_COPY = "model.json"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class TriageResult:
     seconds: float
     out: Path
     warning: str | None = None
+    #: Where the URGENT threshold came from, in words.
+    threshold_note: str = ""
 
     @property
     def images_per_second(self) -> float:
@@ -335,6 +342,7 @@ class _Reasons:
     """
 
     model: LoadedModel
+    threshold: float
     groups: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
     heat_maps: dict[int, str] = field(default_factory=dict)
     scored: int = 0
@@ -345,7 +353,7 @@ class _Reasons:
         metadata = self.model.metadata
         positive = metadata["positive_class"]
         melanoma = proba[:, list(metadata["classes"]).index(positive)]
-        urgent = np.flatnonzero(melanoma >= metadata["threshold"]["threshold"])
+        urgent = np.flatnonzero(melanoma >= self.threshold)
         start, self.scored = self.scored, self.scored + len(proba)
         if not len(urgent):
             return
@@ -441,10 +449,15 @@ def _chunks_of(
 
 
 def _worklist(
-    files: list[str], scored: list[int], proba: np.ndarray, model: LoadedModel
+    files: list[str],
+    scored: list[int],
+    proba: np.ndarray,
+    model: LoadedModel,
+    threshold: Threshold,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The worklist table, most urgent first (ties in file order), and each
-    row's position in ``scored``."""
+    row's position in ``scored``; URGENT by ``threshold``'s score, or its
+    first ``top`` rows."""
     metadata = model.metadata
     classes = np.array(metadata["classes"], dtype=object)
     melanoma = proba[:, list(classes).index(metadata["positive_class"])]
@@ -456,9 +469,7 @@ def _worklist(
             "rank": np.arange(1, len(order) + 1),
             "file": [files[scored[index]] for index in order],
             "melanoma_probability": melanoma.round(6),
-            "flag": np.where(
-                melanoma >= metadata["threshold"]["threshold"], "URGENT", ""
-            ),
+            "flag": np.where(threshold.flags(melanoma), "URGENT", ""),
             "predicted_class": classes[proba.argmax(axis=1)],
         }
     )
@@ -467,6 +478,8 @@ def _worklist(
         table[f"top{place + 1}_probability"] = np.take_along_axis(
             proba, top[:, place : place + 1], axis=1
         )[:, 0].round(6)
+    table["threshold"] = round(threshold.used(melanoma), 6)
+    table["threshold_from"] = threshold.source
     return table, order
 
 
@@ -497,6 +510,123 @@ def _page_rows(
         }
 
 
+@dataclass(frozen=True)
+class Threshold:
+    """The URGENT rule a triage applies: a score (the model's or a site's), or
+    the ``top`` highest scores of the list."""
+
+    score: float
+    source: str
+    note: str = ""
+    top: tuple[float, bool] | None = None
+    calibration: dict | None = None
+
+    def flags(self, ordered: np.ndarray) -> np.ndarray:
+        """URGENT or not for scores sorted highest first."""
+        if self.top is None:
+            return ordered >= self.score
+        return np.arange(len(ordered)) < top_count(self.top, len(ordered))
+
+    def used(self, ordered: np.ndarray) -> float:
+        """The score at which images were flagged (the lowest URGENT score
+        under ``--flag-top``; NaN when it flagged none)."""
+        if self.top is None:
+            return self.score
+        count = top_count(self.top, len(ordered))
+        return float(ordered[count - 1]) if count else float("nan")
+
+
+def _model_threshold(metadata: dict) -> Threshold:
+    return Threshold(metadata["threshold"]["threshold"], "model")
+
+
+def _flag_top_threshold(flag_top: tuple[float, bool]) -> Threshold:
+    value, percent = flag_top
+    amount = f"{value:g}%" if percent else f"{value:g}"
+    return Threshold(
+        -np.inf,
+        f"flag-top {amount}",
+        note=f"the top {amount} of the list by melanoma probability "
+        "(--flag-top), not a threshold: no melanoma share is promised",
+        top=flag_top,
+    )
+
+
+def _score_files(
+    model: LoadedModel, paths: list[Path], inputs: _Inputs, n_jobs: int
+) -> np.ndarray:
+    """The model's melanoma probability of each of ``paths`` (absolute); a
+    file that cannot be read is an error, as it carries a label."""
+    files = [str(path) for path in paths]
+    chunks = list(_chunks_of(Path("/"), files, inputs, n_jobs))
+    for chunk in chunks:
+        for index, reason in chunk.failures:
+            raise UserError(
+                f"--calibrate: {files[index]}: cannot be read ({reason}); remove "
+                "it from the CSV or replace the file"
+            )
+    metadata = model.metadata
+    proba = _probabilities(model, chunks)
+    return proba[:, list(metadata["classes"]).index(metadata["positive_class"])]
+
+
+def _calibrated_threshold(
+    model: LoadedModel, csv: str | Path, inputs: _Inputs, n_jobs: int
+) -> tuple[Threshold, set[Path]]:
+    """The site's threshold from its labelled images (the rule ``train`` used),
+    and those images, which the worklist leaves out."""
+    metadata = model.metadata
+    positive = metadata["positive_class"]
+    images = read_calibration(csv, list(metadata["classes"]), positive)
+    scores = _score_files(model, images.paths, inputs, n_jobs)
+    saved = metadata["threshold"]
+    point = choose_operating_point(
+        images.labels == positive,
+        scores,
+        saved["target_sensitivity"],
+        seed=metadata["training"].get("seed", 0),
+    )
+    note = (
+        f"{positive} probability at or above {point.threshold:.4f}, set for this "
+        f"site from {len(images.paths)} labelled images ({point.n_positive} "
+        f"{positive}) in {images.csv.name}: it flagged {point.sensitivity:.0%} of "
+        f"their {positive} images (target {point.target_sensitivity:.0%}) and left "
+        f"{point.specificity:.0%} of the {point.n_negative} others unflagged (95% "
+        f"bootstrap CI {point.specificity_ci[0]:.0%}-{point.specificity_ci[1]:.0%}"
+        f"); the model's own threshold was {saved['threshold']:.4f}"
+    )
+    calibration = {
+        **point.to_dict(),
+        "csv": str(images.csv),
+        "images": len(images.paths),
+    }
+    threshold = Threshold(
+        point.threshold, f"calibrated on {images.csv.name}", note, None, calibration
+    )
+    return threshold, set(images.paths)
+
+
+def _write_model_copy(
+    out: Path, model: LoadedModel, threshold: Threshold, table: pd.DataFrame
+) -> None:
+    """OUT/model.json: the model's model.json as it is, and under ``triage``
+    the threshold this worklist used and where it came from."""
+    used = threshold.used(table["melanoma_probability"].to_numpy())
+    record = {
+        **model.metadata,
+        "triage": {
+            "model_folder": str(model.folder),
+            "threshold_used": None if np.isnan(used) else used,
+            "threshold_from": threshold.source,
+            "model_threshold": model.metadata["threshold"]["threshold"],
+            "calibration": threshold.calibration,
+            "flag_top": None if threshold.top is None else threshold.source,
+        },
+    }
+    text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write(out / MODEL_COPY, lambda stream: stream.write(text.encode("utf-8")))
+
+
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
     atomic_write(path, lambda stream: stream.write(csv_bytes(table)))
 
@@ -509,6 +639,8 @@ def triage(
     n_jobs: int | None = None,
     write: Callable[[str], None] = logger.info,
     explain: bool = False,
+    calibrate: str | Path | None = None,
+    flag_top: str | None = None,
 ) -> TriageResult:
     """Score every image file below ``images`` and write OUT/worklist.csv,
     OUT/unreadable.csv and OUT/worklist.html.
@@ -518,6 +650,12 @@ def triage(
     adds, for each URGENT image, the feature groups that raised its
     melanoma score most and a network's Grad-CAM map (``_Reasons``); off by
     default, as with every image URGENT it can double a CNN's triage time.
+
+    ``calibrate`` (a CSV of file,label) sets the site's URGENT threshold from
+    those images, which the worklist then leaves out; ``flag_top`` ('N' or
+    'PCT%') flags the top of the list instead of any threshold. Without
+    either, the model's threshold applies, and the page says not to trust it
+    when the images are unlike the training images.
     """
     from reports import write_worklist_html
 
@@ -528,8 +666,23 @@ def triage(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
     out.mkdir(parents=True, exist_ok=True)
+    top = parse_flag_top(flag_top)
+    if top is not None and calibrate is not None:
+        raise UserError(
+            "--calibrate and --flag-top: choose one (a site threshold from "
+            "labelled images, or the top of the list)"
+        )
     files, unreadable = find_files(folder, skip=out)
     inputs = _Inputs.of(model.metadata)
+    jobs = n_jobs or available_cores()
+    threshold = _model_threshold(model.metadata)
+    if top is not None:
+        threshold = _flag_top_threshold(top)
+    elif calibrate is not None:
+        threshold, labelled = _calibrated_threshold(model, calibrate, inputs, jobs)
+        files = [
+            name for name in files if real(folder / name).resolve() not in labelled
+        ]
     synthetic = synthetic_warning(model.metadata)
     if synthetic:
         logger.warning("%s (model %s)", synthetic, model.folder)
@@ -537,7 +690,8 @@ def triage(
     parts: list[np.ndarray] = []
     looks: list[np.ndarray] = []
     sizes: list[tuple[int, int]] = []
-    reasons = _Reasons(model) if explain else None
+    # Under --flag-top the cut is known only at the end: explain every image.
+    reasons = _Reasons(model, threshold.score) if explain else None
     with tempfile.TemporaryFile() as stream:
         spool = _Spool(stream)
         pending: list[_Chunk] = []
@@ -551,7 +705,7 @@ def triage(
                     reasons.add(pending, parts[-1])
             pending.clear()
 
-        for chunk in _chunks_of(folder, files, inputs, n_jobs or available_cores()):
+        for chunk in _chunks_of(folder, files, inputs, jobs):
             pending.append(chunk)
             scored.extend(chunk.read)
             sizes.extend(chunk.sizes)
@@ -568,11 +722,12 @@ def triage(
         n_classes = len(model.metadata["classes"])
         proba = np.concatenate(parts) if parts else np.zeros((0, n_classes))
         warning = _drift_warning(model.metadata, looks, sizes)
-        table, order = _worklist(files, scored, proba, model)
+        table, order = _worklist(files, scored, proba, model, threshold)
         unreadable.sort(key=lambda item: item["file"])
         _write_csv(out / WORKLIST, table)
         listing = pd.DataFrame(unreadable, columns=["file", "reason"])
         _write_csv(out / UNREADABLE, listing)
+        _write_model_copy(out, model, threshold, table)
         metadata = model.metadata
         write_worklist_html(
             out / PAGE,
@@ -588,6 +743,8 @@ def triage(
             classes=metadata["classes"],
             positive=metadata["positive_class"],
             drift_warning=warning,
+            threshold_note=threshold.note,
+            threshold_untrusted=bool(warning) and threshold.source == "model",
             synthetic_warning=synthetic,
             explained=reasons is not None,
         )
@@ -598,4 +755,5 @@ def triage(
         seconds=time.perf_counter() - started,
         out=out,
         warning=warning,
+        threshold_note=threshold.note,
     )

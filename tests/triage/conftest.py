@@ -27,8 +27,8 @@ class TinyRun:
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> TinyRun:
-    """A finished quick run (2 folds) of every model family under 'none'."""
+def tiny_run_data(tmp_path_factory) -> Path:
+    """The tiny run's image folder (Train and Test class folders)."""
     root = tmp_path_factory.mktemp("data") / "lesions"
     seed = 900
     for split, counts in COUNTS.items():
@@ -36,6 +36,13 @@ def tiny_run(tmp_path_factory) -> TinyRun:
             for index in range(count):
                 write_image(root / split / label / f"{label[0]}{index}.jpg", seed)
                 seed += 1
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_run_data) -> TinyRun:
+    """A finished quick run (2 folds) of every model family under 'none'."""
+    root = tiny_run_data
     config = RunConfig(
         data=str(root),
         models=("xgb", "cnn", "hybrid", "fusion", "seed-cnn"),
@@ -76,3 +83,16 @@ def fusion_model(tmp_path_factory, tiny_run) -> Path:
 @pytest.fixture(scope="session")
 def seed_cnn_model(tmp_path_factory, tiny_run) -> Path:
     return _trained(tmp_path_factory, tiny_run, "seed-cnn:none")
+
+
+@pytest.fixture(scope="session")
+def xgb_only_model(tmp_path_factory, tiny_run_data) -> Path:
+    """A model from a tiny run of xgb alone: for tests of what train and
+    triage do around any model, without the networks' minutes."""
+    config = RunConfig(data=str(tiny_run_data), models=("xgb",), strategies=("none",))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PROFILES, "quick", TINY)
+        patch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        store = run(config, tmp_path_factory.mktemp("runs"), write=lambda line: None)
+    out = tmp_path_factory.mktemp("models") / "xgb-only"
+    return train(store.run_dir, out, configuration="xgb:none")[0]
