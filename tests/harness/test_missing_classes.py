@@ -12,8 +12,10 @@ import pytest
 
 from benchmarks.config import RunConfig
 from benchmarks.families import FAMILIES, FitContext
-from benchmarks.leaderboard import leaderboard_of
+from benchmarks.leaderboard import WORST_SOURCE_AUC, leaderboard_of
 from benchmarks.runner import run
+from benchmarks.threshold import TARGET_SENSITIVITY, threshold_for_sensitivity
+from reports import write_report
 from tests.conftest import write_image
 from tests.harness.conftest import TINY
 
@@ -95,3 +97,47 @@ def test_a_network_given_the_runs_classes_has_an_output_for_each():
     assert network.classes_.tolist() == ["dermatofibroma", "melanoma", "nevus"]
     assert network.predict_proba(images).shape == (8, 3)
     assert len(network.history_["validation_loss"]) == network.epochs
+
+
+def test_three_sources_report_each_source_its_threshold_and_winners(
+    three_sources, tiny_profile, tmp_path
+):
+    config = RunConfig(
+        data=three_sources, models=("xgb", "linear-invariant"), strategies=("none",)
+    )
+    store = run(config, tmp_path / "runs", write=lambda line: None)
+    board = leaderboard_of(store).set_index("configuration")
+    table = store.manifest()
+    is_melanoma = table["label"].to_numpy() == "melanoma"
+    column = store.info().classes.index("melanoma")
+    scores = {
+        fold: store.scores(f"linear-invariant__none__fold{fold}") for fold in range(3)
+    }
+    for fold, name in enumerate(SOURCES):
+        # Carried over: set on the other two sources' out-of-fold melanomas.
+        others = np.concatenate(
+            [
+                scores[other]["evaluation_proba"][:, column][
+                    is_melanoma[scores[other]["evaluation_rows"]]
+                ]
+                for other in range(3)
+                if other != fold
+            ]
+        )
+        threshold = threshold_for_sensitivity(others, TARGET_SENSITIVITY)
+        rows = scores[fold]["evaluation_rows"]
+        flagged = scores[fold]["evaluation_proba"][:, column] >= threshold
+        negative = ~is_melanoma[rows]
+        row = board.loc["linear-invariant:none"]
+        assert row[f"held_out_{name}_carried_specificity"] == pytest.approx(
+            (~flagged[negative]).mean()
+        )
+        assert row[f"held_out_{name}_own_sensitivity"] >= TARGET_SENSITIVITY
+    assert WORST_SOURCE_AUC in board
+
+    html = write_report(store.run_dir).read_text("utf-8")
+    section = html[html.index('id="leave-source-out"') :]
+    for name in SOURCES:
+        assert f'data-value="{name}">{name}</td>' in section
+    assert "specificity at carried-over threshold" in section
+    assert 'id="family-by-source"' in section and "worst" in section
