@@ -20,6 +20,7 @@ from benchmarks.leaderboard import (
     BEST_RULE,
     RANKING,
     SIGNIFICANCE,
+    WORST_SOURCE_AUC,
     best_index,
     paired_differences,
     paired_test,
@@ -275,11 +276,66 @@ def best(board: pd.DataFrame) -> list[str]:
         low = max(float(row[f"{name}_ci_low"]), 0.0)
         high = min(float(row[f"{name}_ci_high"]), 1.0)
         shown += f" [{low:.3f}, {high:.3f}]"
+    worst = row.get(WORST_SOURCE_AUC)
+    if worst is not None and not pd.isna(worst):
+        return [
+            f"Best, and what train fits by default: {row['configuration']}, melanoma "
+            f"AUC {worst:.3f} on its worst held-out source, "
+            f"{row['melanoma_auc_mean']:.3f} on average over the "
+            f"{row['folds']} held-out sources. Rule: {BEST_RULE}."
+        ]
     return [
         f"Best, and what train fits by default: {row['configuration']}, melanoma "
         f"sensitivity at 80% specificity {shown} (mean [95% CI] over "
         f"{row['folds']} folds). Rule: {BEST_RULE}."
     ]
+
+
+#: Below this specificity at the threshold carried over to a held-out source,
+#: its worklist would flag most of its benign lesions as urgent.
+MIN_CARRIED_SPECIFICITY = 0.40
+
+
+def carried_thresholds(board: pd.DataFrame) -> list[str]:
+    """Leave-source-out: one sentence per held-out source where the best
+    configuration's threshold carried over from the other sources keeps a
+    specificity below ``MIN_CARRIED_SPECIFICITY``, with the figures at the
+    source's own threshold beside."""
+    if board.empty or not board["best"].any():
+        return []
+    row = board[board["best"]].iloc[0]
+    suffix = "_carried_specificity"
+    sources = [
+        column[len("held_out_") : -len(suffix)]
+        for column in board.columns
+        if column.startswith("held_out_") and column.endswith(suffix)
+    ]
+    sentences = []
+    for source in sources:
+        figures = {
+            name: row.get(f"held_out_{source}_{name}")
+            for name in (
+                "carried_sensitivity",
+                "carried_specificity",
+                "own_sensitivity",
+                "own_specificity",
+            )
+        }
+        if any(value is None or pd.isna(value) for value in figures.values()):
+            continue
+        if figures["carried_specificity"] >= MIN_CARRIED_SPECIFICITY:
+            continue
+        sentences.append(
+            f"The threshold does not carry over to {source}: set on the other "
+            f"sources' out-of-fold scores as train sets it, {row['configuration']}'s "
+            f"melanoma threshold keeps specificity {figures['carried_specificity']:.2f}"
+            f" there (sensitivity {figures['carried_sensitivity']:.2f}); set on "
+            f"{source}'s own scores by the same rule it would keep "
+            f"{figures['own_specificity']:.2f} (sensitivity "
+            f"{figures['own_sensitivity']:.2f}). At a new site, set the threshold "
+            "on labelled images of that site before trusting the worklist."
+        )
+    return sentences
 
 
 def findings(

@@ -15,7 +15,11 @@ from benchmarks.configuration import Configuration, Trial
 from benchmarks.errors import UserError
 from benchmarks.external import DROP_FINDING, bootstrap
 from benchmarks.store import RunInfo, RunStore
-from benchmarks.threshold import TARGET_SENSITIVITY, choose_operating_point
+from benchmarks.threshold import (
+    TARGET_SENSITIVITY,
+    choose_operating_point,
+    threshold_for_sensitivity,
+)
 from benchmarks.training import out_of_fold_scores
 
 
@@ -118,6 +122,113 @@ def findings(table: pd.DataFrame) -> list[str]:
     return sentences
 
 
+#: A site's threshold, two ways: carried over from the other sources, and set
+#: on the site's own scores (leaderboard columns held_out_NAME_...).
+SITE_THRESHOLD_FIGURES = (
+    "carried_sensitivity",
+    "carried_specificity",
+    "own_sensitivity",
+    "own_specificity",
+)
+
+
+def _operating(
+    is_positive: np.ndarray, score: np.ndarray, threshold: float | None
+) -> tuple[float | None, float | None]:
+    """Sensitivity and specificity of flagging ``score >= threshold``."""
+    if threshold is None:
+        return None, None
+    flagged = score >= threshold
+    sensitivity = float(flagged[is_positive].mean()) if is_positive.any() else None
+    negative = ~is_positive
+    specificity = float((~flagged[negative]).mean()) if negative.any() else None
+    return sensitivity, specificity
+
+
+def _threshold(is_positive: np.ndarray, score: np.ndarray) -> float | None:
+    """The melanoma threshold ``train`` would save from these scores (flag
+    ``TARGET_SENSITIVITY`` of the melanomas); None without a melanoma."""
+    if not is_positive.any():
+        return None
+    return threshold_for_sensitivity(score[is_positive], TARGET_SENSITIVITY)
+
+
+def site_thresholds(
+    store: RunStore, info: RunInfo, records: list[dict]
+) -> dict[tuple[str, int], dict]:
+    """Leave-source-out: for each (configuration, fold), the held-out source's
+    sensitivity and specificity at the threshold carried over from the other
+    sources (set as ``train`` sets its saved one, on their out-of-fold
+    scores) and at the threshold the same rule sets on its own scores.
+
+    Why: a clinic gets the carried-over threshold; its own is what it would
+    get by setting the threshold on its own labelled images. The gap between
+    the two is what a new site loses by not calibrating.
+    """
+    if not info.leave_source_out:
+        return {}
+    table = store.manifest()
+    is_melanoma = table["label"].astype(str).to_numpy() == info.positive
+    column = info.classes.index(info.positive)
+    by_configuration: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+    for record in records:
+        if record["fold"] == "final":
+            continue
+        scores = store.scores(record["key"])
+        rows = np.asarray(scores["evaluation_rows"])
+        configuration = str(Configuration(record["model"], record["strategy"]))
+        by_configuration.setdefault(configuration, {})[record["fold"]] = (
+            rows,
+            np.asarray(scores["evaluation_proba"][:, column], dtype=float),
+        )
+    figures = {}
+    for configuration, folds in by_configuration.items():
+        for fold, (rows, score) in folds.items():
+            others = [other for key, other in folds.items() if key != fold]
+            is_positive = is_melanoma[rows]
+            carried = None
+            if others:
+                carried = _threshold(
+                    np.concatenate([is_melanoma[r] for r, _ in others]),
+                    np.concatenate([s for _, s in others]),
+                )
+            own = _threshold(is_positive, score)
+            carried_figures = _operating(is_positive, score, carried)
+            own_figures = _operating(is_positive, score, own)
+            figures[configuration, fold] = {
+                "carried_threshold": carried,
+                "own_threshold": own,
+                **dict(
+                    zip(
+                        SITE_THRESHOLD_FIGURES,
+                        (*carried_figures, *own_figures),
+                        strict=True,
+                    )
+                ),
+            }
+    return figures
+
+
+def with_site_thresholds(
+    board: pd.DataFrame, store: RunStore, info: RunInfo, records: list[dict]
+) -> pd.DataFrame:
+    """``board`` with held_out_NAME_carried_sensitivity (and _specificity,
+    own_sensitivity, own_specificity) per held-out source; unchanged outside
+    leave-source-out runs."""
+    figures = site_thresholds(store, info, records)
+    if not figures or board.empty:
+        return board
+    columns = {
+        f"held_out_{name}_{figure}": [
+            figures.get((configuration, fold), {}).get(figure)
+            for configuration in board["configuration"]
+        ]
+        for fold, name in enumerate(info.sources)
+        for figure in SITE_THRESHOLD_FIGURES
+    }
+    return board.assign(**columns)
+
+
 def held_out_table(
     store: RunStore, info: RunInfo, board: pd.DataFrame, records: list[dict]
 ) -> pd.DataFrame:
@@ -131,6 +242,7 @@ def held_out_table(
     groups = table["group"].astype(str).to_numpy()
     column = info.classes.index(info.positive)
     configurations = set(board["configuration"])
+    thresholds = site_thresholds(store, info, records)
     rows = []
     for record in records:
         configuration = Configuration(record["model"], record["strategy"])
@@ -141,28 +253,41 @@ def held_out_table(
         evaluated = scores["evaluation_rows"]
         is_positive = labels[evaluated] == info.positive
         figures = record["metrics"]["validation"]
-        interval = None
+        site = thresholds.get((str(configuration), record["fold"]), {})
+        score = np.asarray(scores["evaluation_proba"][:, column], dtype=float)
+        carried = site.get("carried_threshold")
+        intervals: dict = {}
         if is_positive.any() and not is_positive.all():
-            interval = bootstrap(
+            intervals = bootstrap(
                 is_positive,
-                scores["evaluation_proba"][:, column],
-                np.zeros(len(evaluated), dtype=bool),
+                score,
+                np.zeros(len(evaluated), dtype=bool)
+                if carried is None
+                else score >= carried,
                 groups[evaluated],
                 seed=info.config.seed,
-            )["melanoma_auc"]
+            )
         rows.append(
             {
                 "configuration": str(configuration),
+                "model": record["model"],
                 "held_out": held_out,
                 "trained_on": " + ".join(s for s in info.sources if s != held_out),
                 "n": len(evaluated),
                 "n_melanoma": int(is_positive.sum()),
                 "melanoma_auc": figures["melanoma_auc"],
-                "melanoma_auc_ci": interval,
+                "melanoma_auc_ci": intervals.get("melanoma_auc"),
                 "melanoma_sensitivity_at_80_specificity": figures[
                     "melanoma_sensitivity_at_80_specificity"
                 ],
                 "balanced_accuracy": figures["balanced_accuracy"],
+                **{name: site.get(name) for name in SITE_THRESHOLD_FIGURES},
+                "carried_sensitivity_ci": intervals.get("sensitivity")
+                if carried is not None
+                else None,
+                "carried_specificity_ci": intervals.get("specificity")
+                if carried is not None
+                else None,
             }
         )
     order = {name: index for index, name in enumerate(board["configuration"])}
@@ -171,3 +296,22 @@ def held_out_table(
         return frame
     frame["_order"] = frame["configuration"].map(order)
     return frame.sort_values(["_order", "held_out"]).drop(columns="_order")
+
+
+def family_by_source(
+    held_out: pd.DataFrame, sources: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Leave-source-out: each family's best melanoma AUC (over its strategies)
+    on each held-out source, families as rows in leaderboard order, sources as
+    columns; which family wins on which source is each column's maximum."""
+    if held_out.empty:
+        return pd.DataFrame()
+    auc = held_out.assign(melanoma_auc=held_out["melanoma_auc"].astype(float))
+    table = auc.pivot_table(
+        index="model", columns="held_out", values="melanoma_auc", aggfunc="max"
+    )
+    families = list(dict.fromkeys(held_out["model"]))
+    shown = [name for name in sources if name in set(held_out["held_out"])]
+    return table.reindex(
+        index=families, columns=shown or list(dict.fromkeys(held_out["held_out"]))
+    )

@@ -56,8 +56,16 @@ BEST_RULE = (
     "(p >= 0.05) the one with the smallest train-val gap wins (all families "
     "compete when the run has none such); with "
     "leave-source-out folds, by the mean over the held-out sources, among all "
-    "families"
+    "families; with three or more sources, by the melanoma AUC on the worst "
+    "held-out source, ties by the mean over the held-out sources "
+    "(leave-one-domain-out selection, as DomainBed states it)"
 )
+#: From this many held-out sources on, the best is judged by its worst source.
+WORST_SOURCE_MINIMUM = 3
+#: The leaderboard column of the worst held-out source's melanoma AUC, and the
+#: columns that rank configurations by it (its ties by the mean).
+WORST_SOURCE_AUC = "worst_held_out_melanoma_auc"
+WORST_SOURCE_RANKING = (WORST_SOURCE_AUC, "melanoma_auc_mean")
 #: A configuration whose paired test against the best gives p at or above this
 #: is "not distinguishable" from it.
 SIGNIFICANCE = 0.05
@@ -101,12 +109,17 @@ def _fold_values(
     return {record["fold"]: record["metrics"]["validation"][name] for record in folds}
 
 
-def best_index(board: pd.DataFrame, eligible: Collection[str] | None = None) -> int:
-    """The position of the best row by ``RANKING``, among the rows of the
-    ``eligible`` families where any is on the board."""
+def best_index(
+    board: pd.DataFrame,
+    eligible: Collection[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> int:
+    """The position of the best row by ``columns`` (default: the fold means of
+    ``RANKING``), among the rows of the ``eligible`` families where any is on
+    the board."""
     # Rounded so that equal fold means computed in another order still tie;
     # the first in leaderboard order wins an exact tie.
-    keys = board[[f"{name}_mean" for name in RANKING]]
+    keys = board[list(columns or [f"{name}_mean" for name in RANKING])]
     keys = keys.astype(float).round(9).fillna(-1.0).to_numpy()
     candidates = [
         index
@@ -148,9 +161,15 @@ def _acquisition_invariant(model: str, plugins: Sequence[str] = ()) -> bool:
 
 def leaderboard_of(store: RunStore) -> pd.DataFrame:
     """A run folder's leaderboard: its records in its grid's order, the best
-    by ``BEST_RULE`` given its audit and folds."""
+    by ``BEST_RULE`` given its audit and folds; a leave-source-out run's with
+    each held-out source's sensitivity and specificity at the threshold
+    carried over from the others and at its own (``with_site_thresholds``)."""
     audit = store.audit() if store.path("audit.json").is_file() else {}
-    return run_leaderboard(store.info(), store.records(), audit)
+    info, records = store.info(), store.records()
+    board = run_leaderboard(info, records, audit)
+    from benchmarks.generalization import with_site_thresholds
+
+    return with_site_thresholds(board, store, info, records)
 
 
 def run_leaderboard(info: RunInfo, records: list[dict], audit: dict) -> pd.DataFrame:
@@ -252,6 +271,11 @@ def leaderboard(
                         for metric in EXTERNAL_METRICS
                     }
                 )
+        if len(held_out) >= WORST_SOURCE_MINIMUM:
+            row[WORST_SOURCE_AUC] = _worst(
+                [r["metrics"]["validation"]["melanoma_auc"] for r in folds],
+                len(held_out),
+            )
         for source, figures in (final[0].get("external", {}) if final else {}).items():
             row.update(
                 {
@@ -265,7 +289,8 @@ def leaderboard(
     board = pd.DataFrame(rows, columns=[*COLUMNS, *dict.fromkeys(extra)])
     if board.empty:
         return board
-    best = best_index(board, eligible)
+    worst_first = len(held_out) >= WORST_SOURCE_MINIMUM
+    best = best_index(board, eligible, WORST_SOURCE_RANKING if worst_first else None)
     n_folds = max(len(folds) for folds in fold_records)
     tested: dict[tuple[int, int], tuple[float | None, bool | None]] = {}
 
@@ -287,6 +312,13 @@ def leaderboard(
     board["p_vs_best"] = [p for p, _ in tests]
     board["distinguishable"] = [distinct for _, distinct in tests]
     return board
+
+
+def _worst(values: list[float | None], n_sources: int) -> float | None:
+    """The lowest of the held-out sources' figures; None until every source
+    has one (a configuration missing a source cannot be judged by its worst)."""
+    present = [value for value in values if value is not None]
+    return min(present) if len(present) == n_sources else None
 
 
 def _least_overfit(

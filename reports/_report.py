@@ -15,10 +15,12 @@ import pandas as pd
 from benchmarks.cache import atomic_write, atomic_write_json
 from benchmarks.errors import UserError
 from benchmarks.external import BOOTSTRAP_RESAMPLES
+from benchmarks.findings import carried_thresholds
 from benchmarks.findings import findings as run_findings
+from benchmarks.generalization import family_by_source
 from benchmarks.generalization import findings as generalization_findings
 from benchmarks.grid import plugins
-from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE
+from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE, WORST_SOURCE_MINIMUM
 from benchmarks.metrics import summarize
 from benchmarks.shortcuts import warnings as shortcut_warnings
 from benchmarks.spreadsheet import csv_bytes
@@ -204,11 +206,45 @@ def _held_out_rows(tables: RunTables) -> list[dict]:
             ("auc", "melanoma_auc", "melanoma_auc_ci"),
             ("sensitivity", "melanoma_sensitivity_at_80_specificity", None),
             ("balanced", "balanced_accuracy", None),
+            ("carried_sensitivity", "carried_sensitivity", "carried_sensitivity_ci"),
+            ("carried_specificity", "carried_specificity", "carried_specificity_ci"),
+            ("own_sensitivity", "own_sensitivity", None),
+            ("own_specificity", "own_specificity", None),
         ):
             shown[name] = _interval(row[column], row[interval] if interval else None)
             shown[f"{name}_sort"] = _sortable(row[column])
         rows.append(shown)
     return rows
+
+
+def _family_wins(tables: RunTables) -> dict:
+    """Which family wins on which held-out source: each family's best melanoma
+    AUC per source, the highest of each source marked."""
+    table = family_by_source(tables.held_out, tables.info.sources)
+    if table.empty:
+        return {}
+    best = table.max(axis=0)
+    return {
+        "sources": list(table.columns),
+        "rows": [
+            {
+                "family": family,
+                "cells": [
+                    {
+                        "text": _number(value),
+                        "sort": _sortable(value),
+                        "wins": not pd.isna(value) and value == best[source],
+                    }
+                    for source, value in row.items()
+                ],
+            }
+            for family, row in table.iterrows()
+        ],
+        "winners": [
+            ", ".join(table.index[table[source] == best[source]]) or "-"
+            for source in table.columns
+        ],
+    }
 
 
 def _source_counts(audit: dict) -> dict:
@@ -330,7 +366,8 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
             f"Shortcut audit: {sentence}"
             for sentence in shortcut_warnings(tables.audit.get("shortcuts", {}))
         ]
-        + generalization_findings(tables.generalization),
+        + generalization_findings(tables.generalization)
+        + carried_thresholds(tables.leaderboard),
         results=run_findings(
             tables.leaderboard,
             tables.records,
@@ -341,6 +378,9 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
         resamples=BOOTSTRAP_RESAMPLES,
         generalization=_generalization_rows(tables),
         held_out=_held_out_rows(tables),
+        family_wins=_family_wins(tables),
+        worst_source_rule=tables.info.leave_source_out
+        and len(tables.info.sources) >= WORST_SOURCE_MINIMUM,
         source_counts=_source_counts(tables.audit),
         external_sets=[
             {

@@ -9,7 +9,11 @@ import pandas as pd
 
 from benchmarks.configuration import Trial
 from benchmarks.external import BOOTSTRAP_RESAMPLES, _auc_rows
-from benchmarks.generalization import generalization_table, held_out_table
+from benchmarks.generalization import (
+    generalization_table,
+    held_out_table,
+    with_site_thresholds,
+)
 from benchmarks.leaderboard import FOLD_METRICS, run_leaderboard
 from benchmarks.metrics import CONFIDENCE_LEVEL, MAX_FALSE_POSITIVE_RATE
 from benchmarks.store import RunInfo, RunStore
@@ -226,7 +230,9 @@ def build(store: RunStore) -> RunTables:
     info = store.info()
     audit = store.audit()
     records = store.records()
-    board = run_leaderboard(info, records, audit)
+    board = with_site_thresholds(
+        run_leaderboard(info, records, audit), store, info, records
+    )
     return RunTables(
         info,
         audit,

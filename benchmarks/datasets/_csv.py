@@ -40,6 +40,8 @@ KNOWN_LAYOUTS = (
     CsvLayout("ham10000", "image_id", "dx", group_column="lesion_id"),
     CsvLayout("isic-archive", "isic_id", "diagnosis", group_column="lesion_id"),
     CsvLayout("isic-archive", "isic_id", "diagnosis_1", group_column="lesion_id"),
+    # Class names already in a 'label' column (derm7pt-dev: isic9's names).
+    CsvLayout("labelled", "image_id", "label", group_column="lesion_id"),
 )
 
 
