@@ -160,6 +160,8 @@ def summary(table: pd.DataFrame) -> str:
     """One line: masks written, unreliable ones and, against experts, Jaccard's
     mean and median, Dice's mean and the share below ``FAILED_JACCARD``."""
     written = table[table["error"] == ""]
+    if written.empty:
+        return f"no masks written: all {len(table)} images were unreadable"
     line = (
         f"{len(written)} masks written, {int(written['unreliable'].sum())} look "
         f"unreliable ({written['unreliable'].mean():.1%}), "

@@ -129,6 +129,8 @@ def test_summary_counts_failed_masks() -> None:
     )
     line = summary(table)
     assert "1 look unreliable (25.0%)" in line
+    unreadable = pd.DataFrame({"image": ["x"], "error": ["truncated image"]})
+    assert summary(unreadable) == "no masks written: all 1 images were unreadable"
     assert "Jaccard mean 0.625, median 0.750, 25.0% below 0.65" in line
 
 
