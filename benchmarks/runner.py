@@ -41,6 +41,7 @@ from benchmarks.folds import assign_folds, source_folds
 from benchmarks.image_cache import load_images, preprocessed_images
 from benchmarks.labels import read_label_map
 from benchmarks.leaderboard import leaderboard_of
+from benchmarks.segment import audit_masks
 from benchmarks.shortcuts import shortcut_probes
 from benchmarks.sources import load_sources, source_names
 from benchmarks.spreadsheet import csv_bytes
@@ -279,6 +280,7 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             facts["shortcuts"] = _shortcuts(
                 table, positive, folds, config, cache, jobs
             )
+            facts["segmentation"] = audit_masks(table, cache=cache, n_jobs=jobs)
             atomic_write_json(store.path("audit.json"), facts)
             described = pd.DataFrame(
                 {

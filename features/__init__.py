@@ -14,8 +14,9 @@ from features._handcrafted import (
     camera_independent,
     extract_features,
     feature_names,
+    lesion_mask,
 )
-from features._segmentation import fallback_mask, segment_lesion
+from features._segmentation import fallback_mask, mask_unreliable, segment_lesion
 from features._texture import texture_features
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "feature_names",
     "feature_table_markdown",
     "hair_mask",
+    "lesion_mask",
+    "mask_unreliable",
     "remove_hair",
     "segment_lesion",
     "texture_features",

@@ -21,7 +21,7 @@ from features._validation import check_images
 logger = logging.getLogger(__name__)
 
 #: Bump whenever any feature's value or the column order changes (cache key).
-EXTRACTOR_VERSION = "1.0"
+EXTRACTOR_VERSION = "1.1"
 ABCD_GROUPS: tuple[str, ...] = ("asymmetry", "border", "colour", "diameter")
 ALL_GROUPS: tuple[str, ...] = (*ABCD_GROUPS, "texture")
 
@@ -68,6 +68,18 @@ def camera_independent(names: Sequence[str]) -> list[int]:
     ]
 
 
+def lesion_mask(
+    image: np.ndarray, *, remove_hair: bool = True
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(image the features read, its bool lesion mask, whether segmentation fell
+    back) of one uint8 RGB image: the one path to the mask features, ``segment``
+    and the audit share."""
+    if remove_hair:
+        image = _remove_hair(image)
+    mask, used_fallback = segment_lesion(image)
+    return image, mask, used_fallback
+
+
 def extract_features(
     image: np.ndarray,
     *,
@@ -78,9 +90,7 @@ def extract_features(
 
     Hair removal and segmentation run once and every group shares the result.
     """
-    if remove_hair:
-        image = _remove_hair(image)
-    mask, used_fallback = segment_lesion(image)
+    image, mask, used_fallback = lesion_mask(image, remove_hair=remove_hair)
     view = LesionView(image, mask)
     values: list[float] = []
     for group in groups:
