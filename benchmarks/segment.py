@@ -8,6 +8,9 @@ writes and scores is what ``features``, ``run`` and ``triage`` measure.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
 from pathlib import Path
 
@@ -17,9 +20,12 @@ import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from PIL import Image, UnidentifiedImageError
 
+from benchmarks.cache import cache_dir, cached, write_cached
 from benchmarks.errors import UserError
 from benchmarks.feature_cache import FEATURE_SIZE
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name
+
+logger = logging.getLogger(__name__)
 
 #: The ISIC 2018 challenge's cut: a mask below this Jaccard index has failed.
 FAILED_JACCARD = 0.65
@@ -218,14 +224,33 @@ def audit_masks(
     manifest: pd.DataFrame, *, cache: str | None = None, n_jobs: int | None = None
 ) -> dict:
     """``mask_audit`` of the readable images of a manifest, decoded as the
-    feature cache decodes them (and cached alike)."""
+    feature cache decodes them; the figures are cached by the images' contents
+    and the extractor's version, so a second audit of unchanged data segments
+    nothing."""
     from benchmarks.image_cache import load_images
 
     readable = manifest[manifest["readable"]].reset_index(drop=True)
     if readable.empty:
         return mask_audit(np.zeros((0, FEATURE_SIZE, FEATURE_SIZE, 3), np.uint8))
+    from features import EXTRACTOR_VERSION
+
+    digest = hashlib.sha256(f"masks:{EXTRACTOR_VERSION}:{FEATURE_SIZE}:".encode())
+    for sha256 in sorted(readable["sha256"].astype(str)):
+        digest.update(f"{sha256};".encode())
+    path = cache_dir(cache) / f"masks-{digest.hexdigest()[:24]}.json"
+    if cached(path):
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            logger.warning("cached mask figures %s unreadable; segmenting again", path)
     images = load_images(readable, FEATURE_SIZE, cache=cache, n_jobs=n_jobs)
-    return mask_audit(np.asarray(images), n_jobs=n_jobs)
+    facts = mask_audit(np.asarray(images), n_jobs=n_jobs)
+    text = json.dumps(facts)
+    try:
+        write_cached(path, lambda stream: stream.write(text.encode("utf-8")))
+    except OSError as error:  # a read-only cache costs the next audit the time
+        logger.warning("mask figures not cached (%s)", error)
+    return facts
 
 
 def audit_line(facts: dict) -> str:

@@ -22,7 +22,12 @@ from benchmarks.segment import (
     summary,
 )
 from features import lesion_mask, mask_unreliable
-from tests.conftest import HAM10000_DEV, SEED, requires_ham10000_dev
+from tests.conftest import (
+    HAM10000_DEV,
+    SEED,
+    requires_ham10000_dev,
+    write_class_folders,
+)
 
 #: Images of the fixed ham10000-dev sample the figure is guarded on.
 SAMPLE = 150
@@ -199,3 +204,24 @@ def test_masks_match_experts_on_a_ham10000_sample(tmp_path) -> None:
     assert len(table) == SAMPLE
     assert table["jaccard"].mean() >= 0.80
     assert (table["jaccard"] < FAILED_JACCARD).mean() <= SAMPLE_FAILED
+
+
+def test_a_second_mask_audit_of_unchanged_data_segments_nothing(
+    tmp_path, monkeypatch
+) -> None:
+    from benchmarks import segment
+    from benchmarks.datasets import load_manifest
+
+    root = write_class_folders(tmp_path / "data", {"melanoma": 3, "nevus": 3}, SEED)
+    manifest = load_manifest(str(root))
+    first = segment.audit_masks(manifest, cache=str(tmp_path / "cache"), n_jobs=1)
+    assert first["images"] == int(manifest["readable"].sum()) > 0
+
+    def segments(*args, **kwargs):
+        raise AssertionError("segmented again")
+
+    monkeypatch.setattr(segment, "mask_audit", segments)
+    again = segment.audit_masks(manifest, cache=str(tmp_path / "cache"), n_jobs=1)
+    assert again == first
+    with pytest.raises(AssertionError, match="segmented again"):
+        segment.audit_masks(manifest, cache=str(tmp_path / "other"), n_jobs=1)
