@@ -29,6 +29,7 @@ KNOWN_LAYOUTS = (
     CsvLayout("ham10000", "image_id", "dx", group_column="lesion_id"),
     CsvLayout("isic-archive", "isic_id", "diagnosis", group_column="lesion_id"),
     CsvLayout("isic-archive", "isic_id", "diagnosis_1", group_column="lesion_id"),
+    CsvLayout("derm7pt", "image_id", "label", group_column="lesion_id"),
 )
 
 

@@ -52,6 +52,25 @@ def test_reads_isic_archive_export(tmp_path):
     assert list(manifest["group"]) == ["ISIC_0000001", "ISIC_0000002"]
 
 
+def test_reads_derm7pt_layout_with_lesion_groups(tmp_path):
+    """derm7pt-dev's table (image_id, label, lesion_id) reads without options, so
+    it can be one --data of several beside HAM10000's (whose label column is dx)."""
+    for index in range(3):
+        write_image(tmp_path / "images" / f"D7_{index}.jpg", index)
+    pd.DataFrame(
+        {
+            "lesion_id": ["L0", "L0", "L1"],
+            "image_id": ["D7_0", "D7_1", "D7_2"],
+            "label": ["melanoma", "melanoma", "other"],
+            "diagnosis": ["melanoma", "melanoma", "melanosis"],
+        }
+    ).to_csv(tmp_path / "metadata.csv", index=False)
+    manifest = load_manifest(tmp_path / "metadata.csv")
+    assert list(manifest["label"]) == ["melanoma", "melanoma", "other"]
+    assert manifest["group"].nunique() == 2
+    assert manifest.attrs["dataset"] == "derm7pt"
+
+
 def test_column_names_can_be_overridden(tmp_path):
     write_image(tmp_path / "img" / "a.png", 1)
     pd.DataFrame({"file": ["a"], "class": ["melanoma"]}).to_csv(
