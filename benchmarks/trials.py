@@ -101,6 +101,7 @@ def fit_context(trial: Trial, workspace: Workspace, n_train: int, n_fit: int):
             for name, value in workspace.options(trial.model).items()
         },
         precision=workspace.precision,
+        classes=tuple(workspace.classes),
     )
 
 

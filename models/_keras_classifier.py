@@ -9,7 +9,7 @@ import numbers
 import time
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,12 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
     seed : int
         Seeds weights, shuffling, augmentation and dropout: same seed and data,
         same weights on CPU.
+    classes : sequence or None
+        Labels the network gives an output besides those of ``y`` (None: only
+        ``y``'s). Why: a training part may lack a class its validation part
+        holds (a source without dermatofibromas); given every class, the
+        network scores those images in its learning curves instead of refusing
+        them, and predicts the class with a probability near 0.
     verbose : int
         Keras progress output (0 silent, 1 bar, 2 one line per epoch).
     **options
@@ -205,6 +211,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         n_threads: int | None = None,
         precision: str = "float32",
         seed: int = 0,
+        classes: Sequence | None = None,
         verbose: int = 0,
         **options: Any,
     ) -> None:
@@ -219,6 +226,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.precision = precision
         self.seed = seed
+        self.classes = classes
         self.verbose = verbose
         self._option_names = tuple(options)
         for name, value in options.items():
@@ -338,22 +346,23 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
                     f"positive sum, got shape {np.shape(sample_weight)}"
                 )
         if class_weight is not None:
+            present = np.unique(y)
             if isinstance(class_weight, str):
                 if class_weight != "balanced":
                     raise ValueError(
                         f"class_weight={class_weight!r}: use 'balanced', a dict "
                         "label -> weight, or None"
                     )
-                per_class = compute_class_weight("balanced", classes=self.classes_, y=y)
+                per_class = compute_class_weight("balanced", classes=present, y=y)
             else:
-                missing = [c for c in self.classes_ if c not in class_weight]
+                missing = [c for c in present if c not in class_weight]
                 if missing:
                     raise ValueError(
                         f"class_weight: no weight for class {_shown(missing[0])}; "
                         "give one per class or 'balanced'"
                     )
-                per_class = np.array([class_weight[c] for c in self.classes_], float)
-            weights = weights * per_class[np.searchsorted(self.classes_, y)]
+                per_class = np.array([class_weight[c] for c in present], float)
+            weights = weights * per_class[np.searchsorted(present, y)]
         return weights.astype(np.float32)
 
     def fit(
@@ -377,11 +386,12 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
         y = np.asarray(y).reshape(-1)
         if len(y) != len(X):
             raise ValueError(f"y: {len(y)} labels for {len(X)} images")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y: only one class ({_shown(self.classes_[0])}); need two"
-            )
+        present = np.unique(y)
+        if len(present) < 2:
+            raise ValueError(f"y: only one class ({_shown(present[0])}); need two")
+        self.classes_ = present
+        if self.classes is not None and len(self.classes):
+            self.classes_ = np.union1d(present, list(self.classes))
         weights = self._weights(y, sample_weight, class_weight)
         self.image_size_ = self.image_size or DEFAULT_IMAGE_SIZES[self.architecture]
         configure_threads(self.n_threads)

@@ -89,6 +89,7 @@ def _network(architecture: str, image_size: int, **options: Any):
             n_threads=context.n_threads,
             precision=context.precision,
             seed=context.seed,
+            classes=context.classes or None,
             **options,
             **context.options,
         )
@@ -109,6 +110,7 @@ def _seed_cnn(context: FitContext) -> Any:
         n_threads=context.n_threads,
         precision=context.precision,
         seed=context.seed,
+        classes=context.classes or None,
     )
 
 

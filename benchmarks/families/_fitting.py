@@ -85,7 +85,8 @@ def fit_estimator(
 
     The weights go in only where a strategy made some, and the monitoring
     part only to an estimator whose ``fit`` takes ``validation_data`` (it
-    draws learning curves; nothing is chosen by it).
+    draws learning curves; nothing is chosen by it), and of it only the rows
+    of classes the estimator will know (``_known_rows``).
     """
     estimator = spec.make(context)
     accepted = inspect.signature(estimator.fit).parameters
@@ -93,8 +94,27 @@ def fit_estimator(
     if sample_weight is not None:
         arguments[_weight_argument(spec, context, estimator, accepted)] = sample_weight
     if monitor is not None and "validation_data" in accepted:
-        arguments["validation_data"] = monitor
+        known = _known_rows(monitor, y, estimator)
+        if len(known[1]):
+            arguments["validation_data"] = known
     return estimator.fit(X, y, **arguments)
+
+
+def _known_rows(
+    monitor: tuple[np.ndarray, np.ndarray], y: np.ndarray, estimator: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The monitoring rows whose class the estimator will know: its training
+    labels' and those it was given (``classes``, as the networks are).
+
+    Why: in a leave-source-out fold the held-out source may hold a class no
+    training source has; a plug-in's fit that only knows its training labels
+    would refuse the whole trial over a learning curve.
+    """
+    X, labels = monitor
+    given = getattr(estimator, "classes", None)
+    known = set(np.unique(y).tolist()) | set(() if given is None else given)
+    keep = np.isin(labels, list(known))
+    return monitor if keep.all() else (X[keep], labels[keep])
 
 
 def class_probabilities(

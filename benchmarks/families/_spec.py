@@ -26,7 +26,10 @@ class FitContext:
 
     ``n_train`` counts the training rows before the strategy, ``n_fit`` after
     it (oversampling can double a fold); ``options`` are the family's
-    ``--model-option`` settings.
+    ``--model-option`` settings. ``classes`` are every class of the run: a
+    training part may lack some (a source without dermatofibromas) that its
+    evaluation part holds, and a network given them all scores those images
+    rather than refusing them.
     """
 
     model: str
@@ -39,6 +42,7 @@ class FitContext:
     n_fit: int
     options: dict[str, str] = field(default_factory=dict)
     precision: str = "float32"
+    classes: tuple[str, ...] = ()
 
 
 def mean_of(probabilities: Sequence[np.ndarray]) -> np.ndarray:
