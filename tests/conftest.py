@@ -27,6 +27,17 @@ requires_ham10000_dev = pytest.mark.skipif(
     reason="the external set is not at ../shared/data/ham10000-dev (set "
     "MELANOMA_BENCH_HAM10000_DEV to its folder to run these tests)",
 )
+DERM7PT_DEV = Path(
+    os.environ.get(
+        "MELANOMA_BENCH_DERM7PT_DEV",
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "derm7pt-dev",
+    )
+)
+requires_derm7pt_dev = pytest.mark.skipif(
+    not (DERM7PT_DEV / "metadata.csv").is_file(),
+    reason="the third source is not at ../shared/data/derm7pt-dev (set "
+    "MELANOMA_BENCH_DERM7PT_DEV to its folder to run these tests)",
+)
 requires_isic9 = pytest.mark.skipif(
     not ISIC9.is_dir(),
     reason="the real isic9 set is not at ../shared/data/isic9 "

@@ -22,7 +22,6 @@ at specificity 0.228. Specificity 0.40 at that sensitivity needs an AUC near
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -36,19 +35,15 @@ from benchmarks.model_dir import load_model
 from benchmarks.runner import run
 from benchmarks.training import train
 from benchmarks.triage import triage
-from tests.conftest import HAM10000_DEV, ISIC9, requires_ham10000_dev, requires_isic9
+from tests.conftest import (
+    DERM7PT_DEV,
+    HAM10000_DEV,
+    ISIC9,
+    requires_derm7pt_dev,
+    requires_ham10000_dev,
+    requires_isic9,
+)
 
-DERM7PT_DEV = Path(
-    os.environ.get(
-        "MELANOMA_BENCH_DERM7PT_DEV",
-        Path(__file__).resolve().parents[3] / "shared" / "data" / "derm7pt-dev",
-    )
-)
-requires_derm7pt_dev = pytest.mark.skipif(
-    not (DERM7PT_DEV / "metadata.csv").is_file(),
-    reason="the third source is not at ../shared/data/derm7pt-dev (set "
-    "MELANOMA_BENCH_DERM7PT_DEV to its folder to run this test)",
-)
 #: The leave-source-out pick of the isic9 + ham10000-dev feature families.
 CONFIG = Configuration("linear-invariant", "oversample")
 CALIBRATION_IMAGES = 60

@@ -14,8 +14,6 @@ keep it short (docs/generalization.md has what was measured).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
@@ -24,16 +22,15 @@ from benchmarks.families import default_names
 from benchmarks.leaderboard import WORST_SOURCE_AUC, leaderboard_of
 from benchmarks.runner import run
 from reports import write_report
-from tests.conftest import HAM10000_DEV, ISIC9, requires_ham10000_dev, requires_isic9
+from tests.conftest import (
+    DERM7PT_DEV,
+    HAM10000_DEV,
+    ISIC9,
+    requires_derm7pt_dev,
+    requires_ham10000_dev,
+    requires_isic9,
+)
 
-DERM7PT_DEV = Path(
-    os.environ.get("MELANOMA_BENCH_DERM7PT_DEV", ISIC9.parent / "derm7pt-dev")
-)
-requires_derm7pt_dev = pytest.mark.skipif(
-    not (DERM7PT_DEV / "metadata.csv").is_file(),
-    reason="the third source is not at ../shared/data/derm7pt-dev (set "
-    "MELANOMA_BENCH_DERM7PT_DEV to its folder to run this test)",
-)
 SOURCES = ("isic9", "ham", "derm7pt")
 FAMILIES = tuple(name for name in default_names() if name != "seed-cnn")
 
