@@ -21,7 +21,7 @@ from features._validation import check_images
 logger = logging.getLogger(__name__)
 
 #: Bump whenever any feature's value or the column order changes (cache key).
-EXTRACTOR_VERSION = "1.1"
+EXTRACTOR_VERSION = "1.0"
 ABCD_GROUPS: tuple[str, ...] = ("asymmetry", "border", "colour", "diameter")
 ALL_GROUPS: tuple[str, ...] = (*ABCD_GROUPS, "texture")
 

@@ -31,8 +31,8 @@ from tests.conftest import (
 
 #: Images of the fixed ham10000-dev sample the figure is guarded on.
 SAMPLE = 150
-#: The most of them below 0.65 the guard allows: the sample's 17, and two more.
-SAMPLE_FAILED = 19 / SAMPLE
+#: The most of them below 0.65 the guard allows: the sample's 32, and two more.
+SAMPLE_FAILED = 34 / SAMPLE
 
 
 def _lesion_image(width: int, height: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,8 +189,8 @@ def test_truth_without_any_match_is_an_error(folders, tmp_path, capsys) -> None:
 @requires_ham10000_dev
 def test_masks_match_experts_on_a_ham10000_sample(tmp_path) -> None:
     """The figure docs/features.md states, guarded on a fixed sample: on all
-    1,680 images mean Jaccard 0.833 and 9.5% below 0.65; on this sample 0.828 and
-    11.3% (17 images; 150 images put about 2.4 points of chance on the share)."""
+    1,680 images mean Jaccard 0.707 and 25.1% below 0.65; on this sample 0.719
+    and 21.3% (32 images). A mask that gets worse fails it."""
     files = sorted((HAM10000_DEV / "images").glob("*.jpg"))
     rng = np.random.default_rng(SEED)
     chosen = sorted(rng.choice(len(files), SAMPLE, replace=False))
@@ -202,7 +202,7 @@ def test_masks_match_experts_on_a_ham10000_sample(tmp_path) -> None:
         images, tmp_path, HAM10000_DEV / "masks", n_jobs=1
     ).dropna(subset=["jaccard"])
     assert len(table) == SAMPLE
-    assert table["jaccard"].mean() >= 0.80
+    assert table["jaccard"].mean() >= 0.71
     assert (table["jaccard"] < FAILED_JACCARD).mean() <= SAMPLE_FAILED
 
 
