@@ -4,7 +4,6 @@ and ``--dry-run`` refuses a plug-in path rather than run its code."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.errors import UserError
 from benchmarks.model_dir import load_model
+from tests.conftest import resign
 
 EVIL = "hostile_plugin_{tag}.evil:factory"
 
@@ -32,21 +32,6 @@ def plant(root: Path, tag: str, monkeypatch) -> tuple[str, Path]:
     )
     monkeypatch.syspath_prepend(str(root))
     return EVIL.format(tag=tag), marker
-
-
-def resign(folder: Path, change) -> None:
-    """Change model.json and recompute its checksum, as an attacker would."""
-    path = folder / "model.json"
-    metadata = json.loads(path.read_text("utf-8"))
-    change(metadata)
-    path.write_text(json.dumps(metadata), encoding="utf-8")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    sums = folder / "SHA256SUMS"
-    lines = [
-        f"{digest}  model.json" if line.endswith("  model.json") else line
-        for line in sums.read_text().splitlines()
-    ]
-    sums.write_text("\n".join(lines) + "\n")
 
 
 def one_line(capsys) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cli import main
-from tests.reliability.test_folders_run_no_code import one_line, resign
+from tests.conftest import resign
+from tests.reliability.test_folders_run_no_code import one_line
 
 
 def swap_in_linear(folder: Path, linear: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from pathlib import Path
 
@@ -13,26 +11,12 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.errors import UserError
 from benchmarks.model_dir import ModelVersionWarning, _load_estimator, load_model
+from tests.conftest import resign
 
 
 @pytest.fixture
 def copy(xgb_model, tmp_path) -> Path:
     return Path(shutil.copytree(xgb_model, tmp_path / "model"))
-
-
-def _edit_metadata(folder: Path, change) -> None:
-    """Change model.json and re-sign it, as a newer or older version would have."""
-    path = folder / "model.json"
-    metadata = json.loads(path.read_text("utf-8"))
-    change(metadata)
-    path.write_text(json.dumps(metadata), encoding="utf-8")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    sums = folder / "SHA256SUMS"
-    lines = [
-        f"{digest}  model.json" if line.endswith("  model.json") else line
-        for line in sums.read_text().splitlines()
-    ]
-    sums.write_text("\n".join(lines) + "\n")
 
 
 def test_a_fresh_model_loads_without_warnings(xgb_model, recwarn):
@@ -74,7 +58,7 @@ def test_another_package_version_warns(copy):
     def older(metadata):
         metadata["versions"]["melanoma-bench"] = "0.0.1"
 
-    _edit_metadata(copy, older)
+    resign(copy, older)
     with pytest.warns(ModelVersionWarning, match=r"melanoma-bench 0\.0\.1 \(now "):
         model = load_model(copy)
     assert model.estimators["xgb"] is not None
@@ -84,7 +68,7 @@ def test_other_features_are_refused(copy):
     def other_extractor(metadata):
         metadata["inputs"]["features"]["extractor_version"] = "0.1"
 
-    _edit_metadata(copy, other_extractor)
+    resign(copy, other_extractor)
     with pytest.raises(UserError, match=r"feature extractor version 0\.1"):
         load_model(copy)
 
@@ -99,7 +83,7 @@ def test_triage_command_refuses_an_altered_model_in_one_line(copy, tmp_path, cap
 
 
 def test_triage_command_prints_the_version_warning_in_one_line(copy, tmp_path, capsys):
-    _edit_metadata(copy, lambda metadata: metadata["versions"].update(xgboost="1.0"))
+    resign(copy, lambda metadata: metadata["versions"].update(xgboost="1.0"))
     images = tmp_path / "images"
     images.mkdir()
     argv = ["triage", "--model", str(copy), "--images", str(images)]
@@ -109,7 +93,7 @@ def test_triage_command_prints_the_version_warning_in_one_line(copy, tmp_path, c
 
 
 def test_a_folder_in_an_earlier_format_is_refused_naming_its_version(copy):
-    _edit_metadata(copy, lambda metadata: metadata.update(format_version=1))
+    resign(copy, lambda metadata: metadata.update(format_version=1))
     with pytest.raises(UserError, match=r"model format 1, from an earlier .* train"):
         load_model(copy)
 
@@ -122,11 +106,11 @@ def test_a_binary_checksum_list_or_a_schema_error_is_one_line(copy):
 
 def test_a_model_json_without_its_fields_is_refused_by_name(xgb_model, tmp_path):
     folder = Path(shutil.copytree(xgb_model, tmp_path / "schema"))
-    _edit_metadata(folder, lambda metadata: metadata.pop("formats"))
+    resign(folder, lambda metadata: metadata.pop("formats"))
     with pytest.raises(UserError, match=r"model.json: formats must give the format"):
         load_model(folder)
     other = Path(shutil.copytree(xgb_model, tmp_path / "inputs"))
-    _edit_metadata(other, lambda data: data["inputs"].pop("image_cache_version"))
+    resign(other, lambda data: data["inputs"].pop("image_cache_version"))
     with pytest.raises(UserError, match=r"model.json: lacks what this version reads"):
         load_model(other)
 
