@@ -62,6 +62,8 @@ NATIVE_LOG_LINE = re.compile(
     rb"|To enable the following instructions: .*rebuild TensorFlow)"
 )
 _native_filter: tuple[int, threading.Thread] | None = None
+#: How long the exiting process lets the filter pass on what is left in the pipe.
+DRAIN_SECONDS = 0.25
 
 
 def filter_native_stderr() -> bool:
@@ -119,7 +121,9 @@ def _stop_native_filter() -> None:
     terminal, thread = _native_filter
     _native_filter = None
     os.dup2(terminal, 2)  # closes the pipe's last write end held here
-    thread.join(timeout=2.0)
+    # Idle worker processes (joblib's reusable pool) still hold a write end, so
+    # the pipe may never end: this process's own lines drain in far less.
+    thread.join(timeout=DRAIN_SECONDS)
 
 
 def _quiet_python_loggers() -> None:

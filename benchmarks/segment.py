@@ -24,6 +24,7 @@ from benchmarks.cache import cache_dir, cached, write_cached
 from benchmarks.errors import UserError
 from benchmarks.feature_cache import FEATURE_SIZE
 from benchmarks.images import UnreadableImage, decode_resized, is_image_name
+from models._machine import exit_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 _ORIENTATION_TAG = 0x0112
 #: The audit segments fewer images than this in one process.
 SERIAL_BELOW = 256
+#: Side the audit segments at: the features' 180 px cost a cold audit of
+#: isic9 about 5 s more, for the same share of unreliable masks (docs/features.md).
+MASK_AUDIT_SIZE = 120
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -155,7 +159,7 @@ def segment_folder(
         )
     n_jobs = effective_n_jobs(-1 if n_jobs is None else n_jobs)
     chunk = max(1, min(64, math.ceil(len(files) / n_jobs)))
-    parts = Parallel(n_jobs=n_jobs, backend="loky")(
+    parts = Parallel(n_jobs=n_jobs, backend="loky", initializer=exit_with_parent)(
         delayed(_segment_chunk)(files[i : i + chunk], out, truths[i : i + chunk])
         for i in range(0, len(files), chunk)
     )
@@ -201,14 +205,13 @@ def _unreliable_chunk(images: np.ndarray) -> list[bool]:
 
 
 def mask_audit(images: np.ndarray, *, n_jobs: int | None = None) -> dict:
-    """How many of the feature masks of ``images`` (``FEATURE_SIZE`` squares)
-    look unreliable: the asymmetry and border figures of those images rest on a
-    wrong outline."""
+    """How many of the masks of ``images`` look unreliable: the asymmetry and
+    border figures of those images rest on a wrong outline."""
     # Below a few hundred images starting workers costs more than it saves.
     n_jobs = 1 if len(images) < SERIAL_BELOW else n_jobs
     n_jobs = effective_n_jobs(-1 if n_jobs is None else n_jobs)
     chunk = max(1, min(64, math.ceil(len(images) / n_jobs)))
-    parts = Parallel(n_jobs=n_jobs, backend="loky")(
+    parts = Parallel(n_jobs=n_jobs, backend="loky", initializer=exit_with_parent)(
         delayed(_unreliable_chunk)(images[i : i + chunk])
         for i in range(0, len(images), chunk)
     )
@@ -223,18 +226,19 @@ def mask_audit(images: np.ndarray, *, n_jobs: int | None = None) -> dict:
 def audit_masks(
     manifest: pd.DataFrame, *, cache: str | None = None, n_jobs: int | None = None
 ) -> dict:
-    """``mask_audit`` of the readable images of a manifest, decoded as the
-    feature cache decodes them; the figures are cached by the images' contents
-    and the extractor's version, so a second audit of unchanged data segments
-    nothing."""
+    """``mask_audit`` of the readable images of a manifest, segmented as the
+    features are but at ``MASK_AUDIT_SIZE``; the figures are cached by the
+    images' contents and the extractor's version, so a second audit of
+    unchanged data segments nothing."""
     from benchmarks.image_cache import load_images
 
     readable = manifest[manifest["readable"]].reset_index(drop=True)
     if readable.empty:
-        return mask_audit(np.zeros((0, FEATURE_SIZE, FEATURE_SIZE, 3), np.uint8))
+        side = MASK_AUDIT_SIZE
+        return mask_audit(np.zeros((0, side, side, 3), np.uint8))
     from features import EXTRACTOR_VERSION
 
-    digest = hashlib.sha256(f"masks:{EXTRACTOR_VERSION}:{FEATURE_SIZE}:".encode())
+    digest = hashlib.sha256(f"masks:{EXTRACTOR_VERSION}:{MASK_AUDIT_SIZE}:".encode())
     for sha256 in sorted(readable["sha256"].astype(str)):
         digest.update(f"{sha256};".encode())
     path = cache_dir(cache) / f"masks-{digest.hexdigest()[:24]}.json"
@@ -243,7 +247,7 @@ def audit_masks(
             return json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             logger.warning("cached mask figures %s unreadable; segmenting again", path)
-    images = load_images(readable, FEATURE_SIZE, cache=cache, n_jobs=n_jobs)
+    images = load_images(readable, MASK_AUDIT_SIZE, cache=cache, n_jobs=n_jobs)
     facts = mask_audit(np.asarray(images), n_jobs=n_jobs)
     text = json.dumps(facts)
     try:

@@ -12,15 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed, effective_n_jobs
 from PIL import Image
 
 from benchmarks.audit import DEFAULT_NEAR_THRESHOLD, audit
@@ -48,6 +51,10 @@ DARK_LIGHTNESS = 30.0
 MIN_PIXELS = 8
 #: Category codes kept per file-level field (by frequency); the rest share one.
 MAX_CATEGORIES = 12
+#: Bins of each continuous probe feature, from its training fold's quantiles.
+N_BINS = 64
+#: Below this many images, starting worker processes costs more than it saves.
+SERIAL_BELOW = 256
 #: Bytes read from the start of a file to find where a JPEG's image data begins.
 _HEAD_BYTES = 1 << 16
 CV_SPLITS = ("train", "val")
@@ -55,7 +62,7 @@ CV_SPLITS = ("train", "val")
 _N_COLOUR = 3 * 3 + 3 * 2 + 4 + 3 + 2
 #: Bump when a probe's features, model or scoring change, so that figures cached
 #: by an earlier version are computed again.
-PROBES_VERSION = "1"
+PROBES_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class _Inputs:
     rows: pd.DataFrame
     images: np.ndarray  # (n, size, size, 3) uint8 RGB
     outside: np.ndarray  # (n, size, size) bool, True away from the lesion
+    n_jobs: int = 1
 
 
 @dataclass(frozen=True)
@@ -110,11 +118,7 @@ def _colour_row(image: np.ndarray, outside: np.ndarray) -> list[float]:
 
 
 def _colour_features(inputs: _Inputs) -> tuple[np.ndarray, None]:
-    rows = [
-        _colour_row(image, outside)
-        for image, outside in zip(inputs.images, inputs.outside, strict=True)
-    ]
-    return np.asarray(rows, dtype=np.float64), None
+    return _per_image(_colour_row, inputs), None
 
 
 def _median(values: np.ndarray) -> list[float]:
@@ -202,12 +206,50 @@ def _surround_row(image: np.ndarray, outside: np.ndarray, at: _Layout) -> list[f
 
 
 def _surround_features(inputs: _Inputs) -> tuple[np.ndarray, None]:
-    at = _layout(inputs.images.shape[1])
-    rows = [
-        _surround_row(image, outside, at)
-        for image, outside in zip(inputs.images, inputs.outside, strict=True)
-    ]
-    return np.asarray(rows, dtype=np.float64), None
+    return _per_image(_surround_row, inputs, _layout(inputs.images.shape[1])), None
+
+
+def _rows_of(
+    row: Callable, extra: tuple, images: np.ndarray, outside: np.ndarray
+) -> list:
+    """``row`` of each image of a chunk; OpenCV kept single-threaded there."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return [row(image, out, *extra) for image, out in zip(images, outside)]
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _map_chunks(function: Callable, images: np.ndarray, *arrays, n_jobs: int) -> list:
+    """``function(images_chunk, *array_chunks)`` over ``n_jobs`` processes, in order.
+
+    Why: the per-image probe features were half of a cold audit's time on one core.
+    """
+    n_jobs = 1 if len(images) < SERIAL_BELOW else n_jobs
+    chunk = max(1, math.ceil(len(images) / n_jobs))
+    if n_jobs == 1:
+        return [function(images, *arrays)]
+    from models._machine import exit_with_parent
+
+    return Parallel(n_jobs=n_jobs, backend="loky", initializer=exit_with_parent)(
+        delayed(function)(
+            images[start : start + chunk],
+            *(array[start : start + chunk] for array in arrays),
+        )
+        for start in range(0, len(images), chunk)
+    )
+
+
+def _per_image(row: Callable, inputs: _Inputs, *extra) -> np.ndarray:
+    """``row(image, outside, *extra)`` of every image, as a float64 table."""
+    parts = _map_chunks(
+        partial(_rows_of, row, extra),
+        inputs.images,
+        inputs.outside,
+        n_jobs=inputs.n_jobs,
+    )
+    return np.asarray([row for part in parts for row in part], dtype=np.float64)
 
 
 def _codes(values: Sequence[str]) -> np.ndarray:
@@ -320,18 +362,29 @@ def _disc(size: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
 
 
-def _outside_lesion(images: np.ndarray) -> tuple[np.ndarray, int]:
+def _outside_lesion(images: np.ndarray, n_jobs: int = 1) -> tuple[np.ndarray, int]:
     """Non-lesion pixels of each image (the suite's segmentation, grown by a
     margin) and how many images needed its fallback ellipse."""
+    parts = _map_chunks(_outside_chunk, images, n_jobs=n_jobs)
+    outside = np.concatenate([part for part, _ in parts]).reshape(images.shape[:3])
+    return outside, sum(fallbacks for _, fallbacks in parts)
+
+
+def _outside_chunk(images: np.ndarray) -> tuple[np.ndarray, int]:
     from features import segment_lesion  # as feature_cache does: only when used
 
     kernel = _disc(images.shape[1])
     outside = np.empty(images.shape[:3], bool)
     fallbacks = 0
-    for index, image in enumerate(images):
-        mask, fallback = segment_lesion(np.ascontiguousarray(image))
-        fallbacks += bool(fallback)
-        outside[index] = ~cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        for index, image in enumerate(images):
+            mask, fallback = segment_lesion(np.ascontiguousarray(image))
+            fallbacks += bool(fallback)
+            outside[index] = ~cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    finally:
+        cv2.setNumThreads(threads)
     return outside, fallbacks
 
 
@@ -362,6 +415,7 @@ def _out_of_fold(
 ) -> np.ndarray:
     """Each row's melanoma score from a model that never saw its fold."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     scores = np.empty(len(target), np.float64)
     for fold in np.unique(folds):
@@ -379,9 +433,37 @@ def _out_of_fold(
             early_stopping=False,
             random_state=seed,
         )
-        model.fit(features[~held_out], target[~held_out])
-        scores[held_out] = model.predict_proba(features[held_out])[:, 1]
+        train, rest = _binned(features[~held_out], features[held_out], categorical)
+        # One thread: on a few thousand rows OpenMP's start-up per tree node
+        # made the fits 5x slower than one core.
+        with threadpool_limits(1, user_api="openmp"):
+            model.fit(train, target[~held_out])
+            scores[held_out] = model.predict_proba(rest)[:, 1]
     return scores
+
+
+def _binned(
+    train: np.ndarray, rest: np.ndarray, categorical: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Continuous columns as their bin among the training rows' quantiles
+    (missing values stay missing).
+
+    Why: given class weights, the booster finds its own bin edges with one
+    weighted percentile per edge and column, two thirds of a cold audit's
+    time; the unweighted quantiles here cost a millisecond.
+    """
+    train, rest = train.copy(), rest.copy()
+    continuous = np.ones(train.shape[1], bool) if categorical is None else ~categorical
+    quantiles = np.linspace(0, 1, N_BINS + 1)[1:-1]
+    for column in np.flatnonzero(continuous):
+        known = np.isfinite(train[:, column])
+        if not known.any():
+            continue
+        edges = np.quantile(train[known, column], quantiles)
+        for values in (train[:, column], rest[:, column]):
+            finite = np.isfinite(values)
+            values[finite] = np.searchsorted(edges, values[finite])
+    return train, rest
 
 
 def _fold_means(
@@ -440,7 +522,8 @@ def shortcut_probes(
         run's folds do, keep copies and one lesion's images together (the
         audit's copy groups).
     n_jobs
-        Threads that decode the images when they are not cached (None: all cores).
+        Threads that decode the images when they are not cached, and processes
+        that segment them and compute the probes' features (None: all cores).
 
     Returns
     -------
@@ -478,7 +561,8 @@ def shortcut_probes(
         groups = audit(rows).copy_group
         row_folds = assign_folds(strata, groups, n_folds=n_folds, seed=seed)
     images = np.asarray(load_images(rows, size, cache=cache, n_jobs=n_jobs))
-    result = _probe(rows, images, target, row_folds, positive, seed)
+    n_jobs = effective_n_jobs(-1 if n_jobs is None else n_jobs)
+    result = _probe(rows, images, target, row_folds, positive, seed, n_jobs)
     text = json.dumps(result)  # in the probes' order, as printed
     try:
         write_cached(path, lambda stream: stream.write(text.encode("utf-8")))
@@ -531,10 +615,11 @@ def _probe(
     row_folds: np.ndarray,
     positive: str,
     seed: int,
+    n_jobs: int = 1,
 ) -> dict:
     """Segment the images, and score every probe out of fold."""
-    outside, fallbacks = _outside_lesion(images)
-    inputs = _Inputs(rows=rows, images=images, outside=outside)
+    outside, fallbacks = _outside_lesion(images, n_jobs)
+    inputs = _Inputs(rows=rows, images=images, outside=outside, n_jobs=n_jobs)
     probes = {}
     for name, probe in PROBES.items():
         features, categorical = probe.features(inputs)
