@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from benchmarks.config import Profile
     from benchmarks.configuration import Trial
     from benchmarks.families import Family
+    from benchmarks.profiles import Profile
 
 HISTORY_FILE = "timings.json"
 #: Bumped whenever the work units change meaning (old timings then read as none);

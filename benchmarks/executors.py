@@ -8,17 +8,13 @@ more, then hand back its failure, and go on with the rest of the grid.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import os
-import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from benchmarks import families
@@ -26,7 +22,7 @@ from benchmarks.config import RunConfig
 from benchmarks.configuration import Trial
 from benchmarks.errors import UserError
 from benchmarks.progress import quiet_worker
-from benchmarks.store import RunStore
+from benchmarks.store import TrialFailure
 from benchmarks.trials import TrialResult, compute_trial
 from benchmarks.workspace import Workspace
 from models import available_cores
@@ -40,28 +36,6 @@ logger = logging.getLogger(__name__)
 #: Seconds to wait for a Dask scheduler to answer, then for a first worker.
 CONNECT_TIMEOUT = 30
 WORKERS_TIMEOUT = 60
-
-
-@dataclass(frozen=True)
-class TrialFailure:
-    """A trial that raised on both tries, or could not start: kept in the store
-    instead of a record, so the run reports it and a resume tries it again."""
-
-    key: str
-    #: One line: the exception's type and the first line of its message.
-    error: str
-    traceback: str = ""
-
-    @classmethod
-    def of(
-        cls, trial: Trial, error: BaseException, trace: TracebackType | None = None
-    ) -> TrialFailure:
-        summary = (str(error).strip().splitlines() or [""])[0]
-        lines = traceback.format_exception(type(error), error, trace)
-        return cls(trial.key, f"{type(error).__name__}: {summary}", "".join(lines))
-
-    def save(self, store: RunStore) -> None:
-        store.write_error(self.key, dataclasses.asdict(self))
 
 
 Outcome = TrialResult | TrialFailure

@@ -14,13 +14,12 @@ import pandas as pd
 from benchmarks.configuration import Configuration, Trial
 from benchmarks.errors import UserError
 from benchmarks.external import DROP_FINDING, bootstrap
-from benchmarks.store import RunInfo, RunStore
+from benchmarks.store import RunInfo, RunStore, out_of_fold_scores
 from benchmarks.threshold import (
     TARGET_SENSITIVITY,
     choose_operating_point,
     threshold_for_sensitivity,
 )
-from benchmarks.training import out_of_fold_scores
 
 
 def _external_rows(store: RunStore, name: str) -> pd.DataFrame:

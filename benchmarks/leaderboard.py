@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.configuration import Configuration
+from benchmarks.generalization import with_site_thresholds
 from benchmarks.metrics import (
     MAX_FALSE_POSITIVE_RATE,
     corrected_resampled_ttest,
@@ -167,8 +168,6 @@ def leaderboard_of(store: RunStore) -> pd.DataFrame:
     audit = store.audit() if store.path("audit.json").is_file() else {}
     info, records = store.info(), store.records()
     board = run_leaderboard(info, records, audit)
-    from benchmarks.generalization import with_site_thresholds
-
     return with_site_thresholds(board, store, info, records)
 
 

@@ -257,7 +257,7 @@ class GridProgress:
 
     # -- events -------------------------------------------------------------
     def finished(self, trial: Trial, outcome: Any) -> None:
-        from benchmarks.executors import TrialFailure
+        from benchmarks.store import TrialFailure
 
         self.done += 1
         if trial in self.remaining:

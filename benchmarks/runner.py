@@ -29,13 +29,7 @@ from benchmarks.configuration import Trial
 from benchmarks.datasets import INFO, drop_unreadable, relative_path
 from benchmarks.environment import library_versions, machine
 from benchmarks.errors import UserError
-from benchmarks.executors import (
-    Executor,
-    Outcome,
-    TrialFailure,
-    make_executor,
-    trials_at_once,
-)
+from benchmarks.executors import Executor, Outcome, make_executor, trials_at_once
 from benchmarks.feature_cache import load_features
 from benchmarks.folds import assign_folds, source_folds
 from benchmarks.image_cache import load_images, preprocessed_images
@@ -45,7 +39,7 @@ from benchmarks.segment import audit_masks
 from benchmarks.shortcuts import shortcut_probes
 from benchmarks.sources import load_sources, source_names
 from benchmarks.spreadsheet import csv_bytes
-from benchmarks.store import RunStore
+from benchmarks.store import RunStore, TrialFailure
 from benchmarks.strategies import class_counts
 from benchmarks.trials import CNN_THREADS
 from benchmarks.workspace import Workspace

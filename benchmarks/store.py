@@ -24,9 +24,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import traceback
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -35,9 +37,10 @@ from filelock import FileLock, Timeout
 from pyarrow import ArrowException
 
 from benchmarks.cache import atomic_write, atomic_write_json
-from benchmarks.config import Profile, RunConfig
-from benchmarks.configuration import Configuration
+from benchmarks.config import RunConfig
+from benchmarks.configuration import Configuration, Trial
 from benchmarks.errors import UserError
+from benchmarks.profiles import Profile
 from benchmarks.sources import source_names
 
 CONFIG = "config.json"
@@ -322,3 +325,50 @@ def _read_record(path: Path) -> dict:
     if not isinstance(record, dict) or "key" not in record:
         raise _damaged(path, ValueError("not a trial record"))
     return record
+
+
+@dataclass(frozen=True)
+class TrialFailure:
+    """A trial that raised on both tries, or could not start: kept in the store
+    instead of a record, so the run reports it and a resume tries it again."""
+
+    key: str
+    #: One line: the exception's type and the first line of its message.
+    error: str
+    traceback: str = ""
+
+    @classmethod
+    def of(
+        cls, trial: Trial, error: BaseException, trace: TracebackType | None = None
+    ) -> TrialFailure:
+        summary = (str(error).strip().splitlines() or [""])[0]
+        lines = traceback.format_exception(type(error), error, trace)
+        return cls(trial.key, f"{type(error).__name__}: {summary}", "".join(lines))
+
+    def save(self, store: RunStore) -> None:
+        store.write_error(self.key, asdict(self))
+
+
+def out_of_fold_scores(
+    store: RunStore, table: pd.DataFrame, model: str, strategy: str, column: int
+) -> np.ndarray:
+    """Each cross-validation image's score in ``column`` from the fold model
+    that did not train on it (NaN for Test rows)."""
+    folds = table["fold"].to_numpy()
+    scores = np.full(len(table), np.nan)
+    done = store.done()
+    for fold in sorted(set(folds[folds >= 0].tolist())):
+        key = Trial(model, strategy, fold).key
+        if key not in done:
+            raise UserError(
+                f"{store.run_dir}: trial {key} is not finished; resume the run "
+                "(the same run command) first"
+            )
+        arrays = store.scores(key)
+        scores[arrays["evaluation_rows"]] = arrays["evaluation_proba"][:, column]
+    if np.isnan(scores[folds >= 0]).any():
+        raise UserError(
+            f"{store.run_dir}: the {model}:{strategy} folds do not score every "
+            "cross-validation image; the run folder is damaged, run it again"
+        )
+    return scores

@@ -38,7 +38,7 @@ from benchmarks.model_dir import (
 )
 from benchmarks.preprocessing import preprocess
 from benchmarks.sources import is_synthetic, named_path
-from benchmarks.store import RunInfo, RunStore
+from benchmarks.store import RunInfo, RunStore, out_of_fold_scores
 from benchmarks.strategies import class_counts
 from benchmarks.threshold import (
     TARGET_SENSITIVITY,
@@ -70,31 +70,6 @@ def choose_configuration(board: pd.DataFrame, requested: str | None = None) -> d
                 f"finished folds; choose from {', '.join(names)}"
             )
     return board.iloc[names.index(chosen)].to_dict()
-
-
-def out_of_fold_scores(
-    store: RunStore, table: pd.DataFrame, model: str, strategy: str, column: int
-) -> np.ndarray:
-    """Each cross-validation image's score in ``column`` from the fold model
-    that did not train on it (NaN for Test rows)."""
-    folds = table["fold"].to_numpy()
-    scores = np.full(len(table), np.nan)
-    done = store.done()
-    for fold in sorted(set(folds[folds >= 0].tolist())):
-        key = Trial(model, strategy, fold).key
-        if key not in done:
-            raise UserError(
-                f"{store.run_dir}: trial {key} is not finished; resume the run "
-                "(the same run command) first"
-            )
-        arrays = store.scores(key)
-        scores[arrays["evaluation_rows"]] = arrays["evaluation_proba"][:, column]
-    if np.isnan(scores[folds >= 0]).any():
-        raise UserError(
-            f"{store.run_dir}: the {model}:{strategy} folds do not score every "
-            "cross-validation image; the run folder is damaged, run it again"
-        )
-    return scores
 
 
 def _data_root(info: RunInfo, data: str | None, cache: str | None) -> Path:

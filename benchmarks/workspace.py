@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchmarks.config import Profile
 from benchmarks.plugins import allowed, is_path
+from benchmarks.profiles import Profile
 from benchmarks.store import RunInfo, RunStore
 
 

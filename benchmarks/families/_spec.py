@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from benchmarks.config import Profile
+    from benchmarks.profiles import Profile
 
 #: Inputs a family may read, one block of columns each, in the order named.
 FEATURES = "features"  # the handcrafted ABCD/colour/texture features

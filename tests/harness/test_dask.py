@@ -18,8 +18,8 @@ from benchmarks.cli import main
 from benchmarks.config import PROFILES, RunConfig
 from benchmarks.configuration import Trial
 from benchmarks.errors import UserError
-from benchmarks.executors import DaskExecutor, LocalExecutor, TrialFailure
-from benchmarks.store import RunStore
+from benchmarks.executors import DaskExecutor, LocalExecutor
+from benchmarks.store import RunStore, TrialFailure
 from benchmarks.trials import TrialResult
 from benchmarks.workspace import Workspace
 from tests.conftest import make_image_folder

@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -16,7 +16,8 @@ from benchmarks.model_dir import load_model
 from benchmarks.runner import run
 from benchmarks.store import RunStore
 from benchmarks.threshold import threshold_for_sensitivity
-from benchmarks.training import choose_configuration, out_of_fold_scores, train
+from benchmarks.store import out_of_fold_scores
+from benchmarks.training import choose_configuration, train
 from tests.conftest import tree_state
 from tests.harness.conftest import TINY
 
