@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from benchmarks.families import FEATURES, Family, FitContext
+from benchmarks.grid.families import FEATURES, Family, FitContext
 
 
 def make(context: FitContext):

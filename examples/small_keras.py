@@ -2,7 +2,7 @@
 the repository root: python -m benchmarks run cnn,examples.small_keras:family
 """
 
-from benchmarks.families import IMAGES, Family, FitContext
+from benchmarks.grid.families import IMAGES, Family, FitContext
 
 
 def network(input_shape, n_classes, *, seed, learning_rate=1e-3):

@@ -193,7 +193,7 @@ class HandcraftedFeatures(TransformerMixin, BaseEstimator):
         if n_jobs == 1 or len(starts) == 1:
             results = [_extract_chunk(images, remove_hair, groups)]
         else:
-            from models._machine import exit_with_parent
+            from models.machine import exit_with_parent
 
             results = Parallel(
                 n_jobs=n_jobs, backend="loky", initializer=exit_with_parent

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from models._machine import available_cores
 from models._xgboost import XGBoostClassifier
+from models.machine import available_cores
 
 if TYPE_CHECKING:
-    from models._keras_classifier import KerasImageClassifier
+    from models._keras_classifier import KerasImageClassifier, default_batch_size
+    from models._keras_data import resize_images
 
-__all__ = ["KerasImageClassifier", "XGBoostClassifier", "available_cores"]
+__all__ = [
+    "KerasImageClassifier",
+    "XGBoostClassifier",
+    "available_cores",
+    "default_batch_size",
+    "resize_images",
+]
 
 
 def __getattr__(name: str):
     # TensorFlow takes seconds to import; only CNN users pay for it.
-    if name == "KerasImageClassifier":
-        from models._keras_classifier import KerasImageClassifier
+    if name in ("KerasImageClassifier", "default_batch_size"):
+        from models import _keras_classifier
 
-        return KerasImageClassifier
+        return getattr(_keras_classifier, name)
+    if name == "resize_images":
+        from models._keras_data import resize_images
+
+        return resize_images
     raise AttributeError(f"module 'models' has no attribute {name!r}")

@@ -137,7 +137,7 @@ def build_cnn(
     ``decay_steps`` is the number of optimiser steps over which the learning rate
     decays (epochs x batches per epoch); None keeps it constant.
     Colour constancy, where a run asks for it, is done to the images before
-    they reach the network (``benchmarks.preprocessing``).
+    they reach the network (``benchmarks.data.preprocessing``).
     """
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=input_shape, name="image")

@@ -310,7 +310,7 @@ class KerasImageClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{name}: expected a uint8 array of shape (n, height, width, 3), got "
                 f"{getattr(X, 'dtype', type(X).__name__)} {np.shape(X)}; use "
-                "benchmarks.image_cache.load_images"
+                "benchmarks.data.image_cache.load_images"
             )
         return X
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from models._machine import available_cores
+from models.machine import available_cores
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Why recompute from the stored scores rather than read the records' figures:
 run folders made before the records carried the melanoma Brier score and ECE
 still get the section, and the curve and the numbers beside it come from one
-binning (``benchmarks.metrics.reliability_bins``).
+binning (``benchmarks.scoring.metrics.reliability_bins``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from benchmarks.metrics import (
+from benchmarks.grid.store import RunStore
+from benchmarks.scoring.metrics import (
     MELANOMA_BINS,
     melanoma_brier,
     melanoma_ece,
     reliability_bins,
 )
-from benchmarks.store import RunStore
 from reports._figures import _best_per_family, _label, _png, colours
 from reports._tables import RunTables, pooled_scores
 

@@ -4,7 +4,7 @@ the best CNN looked in melanomas it found and missed (Grad-CAM).
 
 Both read only what the fold trials recorded (``record["importance"]``, and
 ``explained_rows`` / ``explained_maps`` in the scores files; see
-benchmarks/explanations.py); the thumbnails come from the run's image cache.
+benchmarks/grid/explanations.py); the thumbnails come from the run's image cache.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks import explanations, families
-from benchmarks.errors import UserError
-from benchmarks.leaderboard import best_index
-from benchmarks.store import RunStore
+from benchmarks.analysis.leaderboard import best_index
+from benchmarks.core.errors import UserError
+from benchmarks.grid import explanations, families
+from benchmarks.grid.store import RunStore
 from reports._figures import _label, _png, colours, plt
 from reports._tables import RunTables
 
@@ -147,8 +147,8 @@ def _reads_images(model: str) -> bool:
 def _cached_images(store: RunStore, size: int) -> np.ndarray | None:
     """The run's decoded images at ``size`` from the image cache, or None
     when the cache no longer holds them."""
-    from benchmarks.cache import cached
-    from benchmarks.image_cache import images_path
+    from benchmarks.core.cache import cached
+    from benchmarks.data.image_cache import images_path
 
     path = images_path(store.manifest()["sha256"], size)
     if not cached(path):

@@ -26,11 +26,11 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from benchmarks import families
-from benchmarks.configuration import Configuration
-from benchmarks.errors import UserError
-from benchmarks.leaderboard import best_index
-from benchmarks.store import RunStore
+from benchmarks.analysis.leaderboard import best_index
+from benchmarks.core.errors import UserError
+from benchmarks.grid import families
+from benchmarks.grid.configuration import Configuration
+from benchmarks.grid.store import RunStore
 from reports._tables import RunTables, pooled_scores
 
 DPI = 90

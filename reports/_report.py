@@ -12,20 +12,24 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from benchmarks.cache import atomic_write, atomic_write_json
-from benchmarks.errors import UserError
-from benchmarks.external import BOOTSTRAP_RESAMPLES
-from benchmarks.findings import carried_thresholds
-from benchmarks.findings import findings as run_findings
-from benchmarks.generalization import family_by_source
-from benchmarks.generalization import findings as generalization_findings
-from benchmarks.grid import plugins
-from benchmarks.leaderboard import BEST_RULE, SIGNIFICANCE, WORST_SOURCE_MINIMUM
-from benchmarks.metrics import summarize
-from benchmarks.shortcuts import warnings as shortcut_warnings
-from benchmarks.spreadsheet import csv_bytes
-from benchmarks.store import RunStore
-from benchmarks.threshold import TARGET_SENSITIVITY
+from benchmarks.analysis.findings import carried_thresholds
+from benchmarks.analysis.findings import findings as run_findings
+from benchmarks.analysis.generalization import family_by_source
+from benchmarks.analysis.generalization import findings as generalization_findings
+from benchmarks.analysis.leaderboard import (
+    BEST_RULE,
+    SIGNIFICANCE,
+    WORST_SOURCE_MINIMUM,
+    write_leaderboard,
+)
+from benchmarks.core.cache import atomic_write, atomic_write_json
+from benchmarks.core.errors import UserError
+from benchmarks.data.external import BOOTSTRAP_RESAMPLES
+from benchmarks.data.shortcuts import warnings as shortcut_warnings
+from benchmarks.grid.plan import plugins
+from benchmarks.grid.store import RunStore
+from benchmarks.scoring.metrics import summarize
+from benchmarks.scoring.threshold import TARGET_SENSITIVITY
 from reports import _calibration, _explanations, _figures
 from reports._tables import LEADERBOARD_METRICS, RunTables, build
 
@@ -418,11 +422,7 @@ def write_report(run_dir: str | Path) -> Path:
     html = render(store, tables)
     path = store.path("report.html")
     atomic_write(path, lambda stream: stream.write(html.encode("utf-8")))
-    board = tables.leaderboard
-    atomic_write(
-        store.path("leaderboard.csv"),
-        lambda stream: stream.write(csv_bytes(board)),
-    )
+    write_leaderboard(store, tables.leaderboard)
     atomic_write_json(
         store.path("metrics.json"),
         {

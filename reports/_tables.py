@@ -7,16 +7,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmarks.configuration import Trial
-from benchmarks.external import BOOTSTRAP_RESAMPLES, _auc_rows
-from benchmarks.generalization import (
+from benchmarks.analysis.generalization import (
     generalization_table,
     held_out_table,
     with_site_thresholds,
 )
-from benchmarks.leaderboard import FOLD_METRICS, run_leaderboard
-from benchmarks.metrics import CONFIDENCE_LEVEL, MAX_FALSE_POSITIVE_RATE
-from benchmarks.store import RunInfo, RunStore
+from benchmarks.analysis.leaderboard import FOLD_METRICS, run_leaderboard
+from benchmarks.data.external import BOOTSTRAP_RESAMPLES
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.store import RunInfo, RunStore
+from benchmarks.scoring.metrics import (
+    CONFIDENCE_LEVEL,
+    MAX_FALSE_POSITIVE_RATE,
+    auc_rows,
+)
 
 #: Leaderboard metrics, in column order: (record key, shown name).
 LEADERBOARD_METRICS = tuple(
@@ -143,7 +147,7 @@ def _figures(
     }
     if n_positive and n_negative:
         score = proba[:, positive]
-        figures["melanoma_auc"] = float(_auc_rows(is_positive[None], score[None])[0])
+        figures["melanoma_auc"] = float(auc_rows(is_positive[None], score[None])[0])
         order = np.argsort(-score, kind="stable")
         ranked, hit = score[order], is_positive[order]
         # One ROC point per distinct score: the last row of each run of ties.

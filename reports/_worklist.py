@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from benchmarks.cache import atomic_write
+from benchmarks.core.cache import atomic_write
 
 
 def write_worklist_html(

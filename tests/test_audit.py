@@ -8,8 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from benchmarks.audit import audit
-from benchmarks.datasets import load_manifest
+from benchmarks.data.audit import audit
+from benchmarks.data.datasets import load_manifest
 from tests.conftest import ISIC9, requires_isic9
 
 JSON_KEYS = {

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from benchmarks.cli import main, make_parser
-from benchmarks.config import PROFILES, RunConfig
+from benchmarks.grid.config import PROFILES, RunConfig
 from tests.conftest import tree_state
 
 COMMANDS = ["run", "audit", "report", "compare", "train", "triage", "list", "data"]
@@ -88,9 +88,9 @@ def test_list_datasets_shows_the_registry(capsys):
 
 
 def test_list_models_and_strategies_name_the_grid(capsys):
-    from benchmarks.families import FAMILIES
-    from benchmarks.preprocessing import PREPROCESSING
-    from benchmarks.strategies import STRATEGIES
+    from benchmarks.data.preprocessing import PREPROCESSING
+    from benchmarks.grid.families import FAMILIES
+    from benchmarks.grid.strategies import STRATEGIES
 
     assert main(["list", "models"]) == 0
     models = [line.split()[0] for line in capsys.readouterr().out.splitlines()]

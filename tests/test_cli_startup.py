@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from benchmarks.progress import NATIVE_LOG_LINE
+from benchmarks.grid.progress import NATIVE_LOG_LINE
 
 HEAVY = ("tensorflow", "xgboost", "keras", "sklearn", "matplotlib")
 
@@ -64,7 +64,7 @@ def test_a_cnn_run_prints_no_tensorflow_line(tmp_path):
     """A CNN grid on tiny synthetic data, in a process of its own (the stderr
     filter acts on descriptor 2): stderr holds our lines only."""
     pytest.importorskip("tensorflow")
-    from benchmarks.datasets import write_synthetic
+    from benchmarks.data.datasets import write_synthetic
 
     counts = {"melanoma": 6, "nevus": 6}
     data = write_synthetic(
@@ -77,7 +77,7 @@ def test_a_cnn_run_prints_no_tensorflow_line(tmp_path):
     )
     code = f"""
 import sys
-from benchmarks.config import PROFILES, Profile
+from benchmarks.grid.config import PROFILES, Profile
 PROFILES["quick"] = Profile(
     name="quick", folds=2, cnn_epochs=1, cnn_min_steps=2, seed_cnn_epochs=1,
     xgb_learning_rate=0.3, xgb_max_rounds=20,

@@ -1,14 +1,14 @@
 """Why this score: feature groups, SHAP and linear contributions, Grad-CAM, and
-what a fold trial records of them (benchmarks/explanations.py)."""
+what a fold trial records of them (benchmarks/grid/explanations.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from benchmarks import explanations, families
-from benchmarks.configuration import Trial
-from benchmarks.trials import run_trial
+from benchmarks.grid import explanations, families
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.trials import run_trial
 from features import feature_names
 from tests.harness.conftest import marked_workspace
 
@@ -100,8 +100,8 @@ def test_linear_contributions_sum_to_the_decision_function(n_classes):
 
 
 def _context():
-    from benchmarks.config import PROFILES
-    from benchmarks.families import FitContext
+    from benchmarks.grid.config import PROFILES
+    from benchmarks.grid.families import FitContext
 
     return FitContext("linear-invariant", "none", 0, PROFILES["quick"], SEED, 1, 90, 90)
 

@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from benchmarks.analysis.leaderboard import write_leaderboard
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.datasets import load_manifest
-from benchmarks.errors import UserError
-from benchmarks.external import ExternalSource, bootstrap, load_external
-from benchmarks.labels import map_labels, read_label_map
-from benchmarks.runner import run
+from benchmarks.core.errors import UserError
+from benchmarks.data.datasets import load_manifest
+from benchmarks.data.external import ExternalSource, bootstrap, load_external
+from benchmarks.data.labels import map_labels, read_label_map
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from tests.conftest import write_class_folders, write_image
 from tests.harness.conftest import TINY
 
@@ -189,7 +190,7 @@ def test_every_final_fit_scores_the_external_set(external_run):
     np.testing.assert_allclose(fusion, np.mean(parts, axis=0), atol=1e-6)
     audit = json.loads(external_run.path("audit.json").read_text("utf-8"))
     assert audit["external"]["clinic"]["in_training_data"] == 5
-    board = pd.read_csv(external_run.path("leaderboard.csv"))
+    board = write_leaderboard(external_run)
     assert board["external_clinic_melanoma_auc"].between(0, 1).all()
 
 

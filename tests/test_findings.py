@@ -6,15 +6,15 @@ import re
 
 import pytest
 
-from benchmarks.findings import (
+from benchmarks.analysis.findings import (
     family_comparison,
     findings,
     overfitting,
     paired_difference,
     strategy_effects,
 )
-from benchmarks.leaderboard import FOLD_METRICS, leaderboard
-from benchmarks.metrics import corrected_resampled_ttest
+from benchmarks.analysis.leaderboard import FOLD_METRICS, leaderboard
+from benchmarks.scoring.metrics import corrected_resampled_ttest
 
 INTERVAL = re.compile(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]")
 

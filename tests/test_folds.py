@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.audit import audit
-from benchmarks.datasets import load_manifest
-from benchmarks.errors import UserError
-from benchmarks.folds import assign_folds
+from benchmarks.core.errors import UserError
+from benchmarks.data.audit import audit
+from benchmarks.data.datasets import load_manifest
+from benchmarks.data.folds import assign_folds
 from tests.conftest import ISIC9, SEED, requires_isic9
 
 

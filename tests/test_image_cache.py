@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import benchmarks.image_cache as image_cache
-from benchmarks.datasets import drop_unreadable, load_manifest
-from benchmarks.image_cache import load_images
-from benchmarks.images import UnreadableImage, decode_resized, open_rgb
+import benchmarks.data.image_cache as image_cache
+from benchmarks.data.datasets import drop_unreadable, load_manifest
+from benchmarks.data.image_cache import load_images
+from benchmarks.data.images import UnreadableImage, decode_resized, open_rgb
 from tests.conftest import write_image
 
 RED = (200, 30, 40)
@@ -120,7 +120,7 @@ def test_cache_folder_comes_from_the_option(manifest, tmp_path):
 def test_preprocessed_images_are_computed_once_and_kept(manifest, monkeypatch):
     """The first call preprocesses and stores the array beside the decoded one;
     the next (another worker, a later run) reads it; none is the array itself."""
-    import benchmarks.preprocessing as preprocessing
+    import benchmarks.data.preprocessing as preprocessing
 
     plain = load_images(manifest, 24)
     expected = preprocessing.preprocess("shades-of-gray", np.asarray(plain))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import leaderboard as module
-from benchmarks.leaderboard import (
+from benchmarks.analysis import leaderboard as module
+from benchmarks.analysis.leaderboard import (
     FOLD_METRICS,
     eligible_families,
     leaderboard,

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
-from benchmarks.external import external_figures
-from benchmarks.metrics import (
+from benchmarks.data.external import external_figures
+from benchmarks.scoring.metrics import (
     corrected_resampled_ttest,
     evaluate,
     melanoma_brier,

@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.model_dir import load_model
-from benchmarks.plugins import load_group
-from benchmarks.runner import run
-from benchmarks.store import RunStore
-from benchmarks.training import train
-from benchmarks.triage import WORKLIST, triage
+from benchmarks.analysis.leaderboard import write_leaderboard
+from benchmarks.core.plugins import load_group
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.training import train
+from benchmarks.deploy.triage import WORKLIST, triage
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
+from benchmarks.grid.store import RunStore
 from tests.browser import loaded, requires_chromium
 from tests.conftest import write_image
 from tests.harness.conftest import TINY
@@ -89,7 +90,7 @@ def example_run(tmp_path_factory) -> tuple[Path, Path]:
 def test_examples_run_in_the_grid(example_run):
     store = RunStore(example_run[1])
     check_records(store, ("xgb", "logreg", "small-keras"), ("none", "class_weight"), 2)
-    board = pd.read_csv(store.path("leaderboard.csv"))
+    board = write_leaderboard(store)
     assert {"logreg:class_weight", "small-keras:none"} <= set(board["configuration"])
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.datasets import generate_lesions
-from benchmarks.errors import UserError
-from benchmarks.preprocessing import (
+from benchmarks.core.errors import UserError
+from benchmarks.data.datasets import generate_lesions
+from benchmarks.data.preprocessing import (
     PREPROCESSING,
     lesion_crop,
     preprocess,

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.cli import main
-from benchmarks.segment import (
+from benchmarks.data.segment import (
     FAILED_JACCARD,
     at_size,
     audit_line,
@@ -108,7 +108,7 @@ def test_masks_written_at_image_size_and_scored(folders, tmp_path, capsys) -> No
 
 def test_mask_is_the_features_mask(folders, tmp_path) -> None:
     """One code path: the written mask is the features' mask at the image's size."""
-    from benchmarks.images import decode_resized
+    from benchmarks.data.images import decode_resized
 
     images, _, _ = folders
     table = segment_folder(images, tmp_path, n_jobs=1)
@@ -209,8 +209,8 @@ def test_masks_match_experts_on_a_ham10000_sample(tmp_path) -> None:
 def test_a_second_mask_audit_of_unchanged_data_segments_nothing(
     tmp_path, monkeypatch
 ) -> None:
-    from benchmarks import segment
-    from benchmarks.datasets import load_manifest
+    from benchmarks.data import segment
+    from benchmarks.data.datasets import load_manifest
 
     root = write_class_folders(tmp_path / "data", {"melanoma": 3, "nevus": 3}, SEED)
     manifest = load_manifest(str(root))

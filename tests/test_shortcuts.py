@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import shortcuts
 from benchmarks.cli import main
-from benchmarks.datasets import CLASS_NAMES, load_manifest, write_synthetic
-from benchmarks.errors import UserError
-from benchmarks.shortcuts import PROBES, WARNING_AUC, shortcut_probes, to_text
+from benchmarks.core.errors import UserError
+from benchmarks.data import shortcuts
+from benchmarks.data.datasets import CLASS_NAMES, load_manifest, write_synthetic
+from benchmarks.data.shortcuts import PROBES, WARNING_AUC, shortcut_probes, to_text
 from tests.conftest import ISIC9, SEED, lesion_image, requires_isic9
 
 MELANOMA = "melanoma"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.findings import best, carried_thresholds
-from benchmarks.generalization import _operating, _threshold, family_by_source
-from benchmarks.leaderboard import (
+from benchmarks.analysis.findings import best, carried_thresholds
+from benchmarks.analysis.generalization import _operating, _threshold, family_by_source
+from benchmarks.analysis.leaderboard import (
     BEST_RULE,
     FOLD_METRICS,
     WORST_SOURCE_AUC,

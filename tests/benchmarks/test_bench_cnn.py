@@ -11,14 +11,14 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from benchmarks.datasets import (  # noqa: E402
+from benchmarks.data.datasets import (  # noqa: E402
     DEFAULT_TRAIN_COUNTS,
     drop_unreadable,
     generate_lesions,
     load_manifest,
     write_synthetic,
 )
-from benchmarks.image_cache import load_images  # noqa: E402
+from benchmarks.data.image_cache import load_images  # noqa: E402
 from models import available_cores  # noqa: E402
 from models._cnn import DEFAULT_IMAGE_SIZES, build_cnn, build_seed_cnn  # noqa: E402
 from models._keras_classifier import KerasImageClassifier  # noqa: E402

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from benchmarks import runner
-from benchmarks.config import RunConfig
+from benchmarks.grid import runner
+from benchmarks.grid.config import RunConfig
 
 MODELS = ("xgb", "cnn", "hybrid")
 STRATEGIES = ("none", "class_weight")

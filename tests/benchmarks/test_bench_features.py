@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks.datasets import drop_unreadable, generate_lesions, load_manifest
-from benchmarks.image_cache import load_images
+from benchmarks.data.datasets import drop_unreadable, generate_lesions, load_manifest
+from benchmarks.data.image_cache import load_images
 from features import HandcraftedFeatures, extract_features
 from tests.conftest import ISIC9, SEED, requires_isic9
 

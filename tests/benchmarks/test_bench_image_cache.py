@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from benchmarks.datasets import drop_unreadable, load_manifest
-from benchmarks.image_cache import decode_all
+from benchmarks.data.datasets import drop_unreadable, load_manifest
+from benchmarks.data.image_cache import decode_all
 from tests.conftest import ISIC9, requires_isic9
 
 SIZE = 128

@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from benchmarks import estimate
 from benchmarks.cli import main
-from benchmarks.executors import JOBS_VARIABLE, default_jobs
+from benchmarks.grid import estimate
+from benchmarks.grid.executors import JOBS_VARIABLE, default_jobs
 from models import available_cores
 from tests.benchmarks.test_bench_eta import seconds_of
 

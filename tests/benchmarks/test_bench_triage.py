@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
-from benchmarks.environment import library_versions
-from benchmarks.model_dir import load_model, write_model
-from benchmarks.training import model_inputs
-from benchmarks.triage import triage
+from benchmarks.core.environment import library_versions
+from benchmarks.data.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
+from benchmarks.deploy.model_dir import load_model, write_model
+from benchmarks.deploy.training import model_inputs
+from benchmarks.deploy.triage import triage
 from features import HandcraftedFeatures
 from models import XGBoostClassifier, available_cores
 

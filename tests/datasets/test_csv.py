@@ -7,8 +7,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from benchmarks.datasets import load_manifest
-from benchmarks.errors import UserError
+from benchmarks.core.errors import UserError
+from benchmarks.data.datasets import load_manifest
 from tests.conftest import HAM10000_DEV, requires_ham10000_dev, write_image
 
 
@@ -121,7 +121,7 @@ def test_a_subset_of_ham10000_says_nothing_about_its_counts(ham_folder, caplog):
 
 
 def test_counts_over_the_registry_are_one_line(ham_folder, caplog, monkeypatch):
-    from benchmarks.datasets import INFO
+    from benchmarks.data.datasets import INFO
 
     smaller = dataclasses.replace(
         INFO["ham10000"], expected_counts={"train": {"mel": 2, "nv": 5, "bcc": 1}}

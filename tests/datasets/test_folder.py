@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.datasets import drop_unreadable, load_manifest
-from benchmarks.errors import UserError
+from benchmarks.core.errors import UserError
+from benchmarks.data.datasets import drop_unreadable, load_manifest
 from tests.conftest import tree_state, write_image
 
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.datasets._synthetic import (
+from benchmarks.data.datasets._synthetic import (
     CLASS_NAMES,
     DEFAULT_TEST_COUNTS,
     DEFAULT_TRAIN_COUNTS,
@@ -16,7 +16,7 @@ from benchmarks.datasets._synthetic import (
     SyntheticLesions,
     generate_lesions,
 )
-from benchmarks.datasets._synthetic_files import write_synthetic
+from benchmarks.data.datasets._synthetic_files import write_synthetic
 
 SEED = 7
 N_PER_CLASS = 30  # images per class for the ABCD checks, which hold on average

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.analysis.leaderboard import leaderboard_of
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.errors import UserError
-from benchmarks.leaderboard import leaderboard_of
-from benchmarks.mlflow_export import (
+from benchmarks.core.errors import UserError
+from benchmarks.export.mlflow_export import (
     INSTALL,
     TAG_CONFIGURATION,
     TAG_FOLD,
@@ -35,8 +34,9 @@ from benchmarks.mlflow_export import (
     trial_curves,
     trial_metrics,
 )
-from benchmarks.runner import run
-from benchmarks.store import RunStore
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
+from benchmarks.grid.store import RunStore
 from reports import write_report
 from tests.conftest import write_image
 from tests.harness.conftest import TINY

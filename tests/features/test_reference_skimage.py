@@ -18,9 +18,9 @@ from skimage import filters, measure, morphology
 from skimage.color import rgb2hsv, rgb2lab
 from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
 
-from benchmarks.datasets import generate_lesions
-from benchmarks.feature_cache import FEATURE_SIZE
-from benchmarks.images import decode_resized
+from benchmarks.data.datasets import generate_lesions
+from benchmarks.data.feature_cache import FEATURE_SIZE
+from benchmarks.data.images import decode_resized
 from features import _hair, _segmentation, _texture, diameter_features, remove_hair
 from features._lbp import uniform_lbp
 from features._lesion import PIXEL_VARIANCE, LesionView

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.config import PROFILES, Profile
-from benchmarks.families import FAMILIES
-from benchmarks.store import RunStore
-from benchmarks.workspace import Workspace
+from benchmarks.grid.config import PROFILES, Profile
+from benchmarks.grid.families import FAMILIES
+from benchmarks.grid.store import RunStore
+from benchmarks.grid.workspace import Workspace
 from features import feature_names
 
 #: Enough training to exercise every code path in seconds, not to learn much.

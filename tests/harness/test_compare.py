@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import benchmarks.trials as trials
+import benchmarks.grid.trials as trials
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.runner import run
-from benchmarks.store import RunStore
-from benchmarks.strategies import Resampled
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
+from benchmarks.grid.store import RunStore
+from benchmarks.grid.strategies import Resampled
 from tests.harness.conftest import TINY
 
 CONFIG = RunConfig(models=("xgb",), strategies=("none",), folds=5)

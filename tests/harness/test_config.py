@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
-import benchmarks.config as config_module
-from benchmarks.config import PROFILES, RunConfig, normalised, with_later_defaults
-from benchmarks.configuration import Configuration
-from benchmarks.errors import UserError
-from benchmarks.grid import configurations, trials
-from benchmarks.strategies import STRATEGIES
+import benchmarks.grid.config as config_module
+from benchmarks.core.errors import UserError
+from benchmarks.grid.config import PROFILES, RunConfig, normalised, with_later_defaults
+from benchmarks.grid.configuration import Configuration
+from benchmarks.grid.plan import configurations, trials
+from benchmarks.grid.strategies import STRATEGIES
 
 
 def test_default_grid_runs_the_reference_under_none_only():
@@ -210,7 +210,7 @@ def test_dask_without_dask_installed_says_how_to_install(monkeypatch):
 def test_jobs_default_to_one_per_core_as_memory_allows(monkeypatch):
     """No --jobs: the executor runs one trial per core (capped by memory), or
     what $MELANOMA_BENCH_JOBS says; on Dask one per task."""
-    from benchmarks import executors
+    from benchmarks.grid import executors
 
     monkeypatch.delenv(executors.JOBS_VARIABLE, raising=False)
     monkeypatch.setattr(executors, "available_cores", lambda: 2)

@@ -11,17 +11,17 @@ import threading
 import numpy as np
 import pytest
 
-import benchmarks.executors as executors
-import benchmarks.runner as runner
-from benchmarks import families
+import benchmarks.grid.executors as executors
+import benchmarks.grid.runner as runner
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.configuration import Trial
-from benchmarks.errors import UserError
-from benchmarks.executors import DaskExecutor, LocalExecutor
-from benchmarks.store import RunStore, TrialFailure
-from benchmarks.trials import TrialResult
-from benchmarks.workspace import Workspace
+from benchmarks.core.errors import UserError
+from benchmarks.grid import families
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.executors import DaskExecutor, LocalExecutor
+from benchmarks.grid.store import RunStore, TrialFailure
+from benchmarks.grid.trials import TrialResult
+from benchmarks.grid.workspace import Workspace
 from tests.conftest import make_image_folder
 from tests.harness.conftest import CLASSES, TINY, progress_keys
 

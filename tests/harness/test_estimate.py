@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from benchmarks import estimate, families, runner
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.configuration import Trial
-from benchmarks.progress import GridProgress, minutes
+from benchmarks.grid import estimate, families, runner
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.progress import GridProgress, minutes
 
 QUICK, FULL = PROFILES["quick"], PROFILES["full"]
 
@@ -192,9 +192,9 @@ def test_dry_run_describes_the_grid_and_runs_nothing(image_folder, tmp_path):
 
 @pytest.fixture
 def two_cores(monkeypatch):
-    import models._machine
+    import models.machine
 
-    monkeypatch.setattr(models._machine, "available_cores", lambda: 2)
+    monkeypatch.setattr(models.machine, "available_cores", lambda: 2)
 
 
 def test_side_by_side_trials_share_the_cores(two_cores):

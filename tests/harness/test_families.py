@@ -6,13 +6,13 @@ import dataclasses
 
 import pytest
 
-from benchmarks import families
-from benchmarks.config import PROFILES
-from benchmarks.configuration import Trial
-from benchmarks.errors import UserError
-from benchmarks.families import FEATURES, IMAGES, Family, mean_of
-from benchmarks.trials import fit_context
-from benchmarks.workspace import Workspace
+from benchmarks.core.errors import UserError
+from benchmarks.grid import families
+from benchmarks.grid.config import PROFILES
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.families import FEATURES, IMAGES, Family, mean_of
+from benchmarks.grid.trials import fit_context
+from benchmarks.grid.workspace import Workspace
 
 
 def _trees(context):

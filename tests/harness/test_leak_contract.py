@@ -16,10 +16,10 @@ import pytest
 from sklearn.utils.class_weight import compute_sample_weight
 
 import models
-from benchmarks import families
-from benchmarks.configuration import Trial
-from benchmarks.strategies import STRATEGIES
-from benchmarks.trials import run_trial, split_rows
+from benchmarks.grid import families
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.strategies import STRATEGIES
+from benchmarks.grid.trials import run_trial, split_rows
 from tests.harness.conftest import TRAIN_MAX, marked_workspace
 
 #: Ours, and imbalanced-learn samplers by name: under-, over- and combined
@@ -181,7 +181,7 @@ def _counts(labels) -> dict[str, int]:
 
 def test_monitoring_does_not_change_training():
     """The CNN's weights are the same with and without validation curves."""
-    from benchmarks.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
+    from benchmarks.data.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
     from models._keras_classifier import KerasImageClassifier
 
     lesions = generate_lesions(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.config import RunConfig
-from benchmarks.families import FAMILIES, FitContext
-from benchmarks.leaderboard import WORST_SOURCE_AUC, leaderboard_of
-from benchmarks.runner import run
-from benchmarks.threshold import TARGET_SENSITIVITY, threshold_for_sensitivity
+from benchmarks.analysis.leaderboard import WORST_SOURCE_AUC, leaderboard_of
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.families import FAMILIES, FitContext
+from benchmarks.grid.runner import run
+from benchmarks.scoring.threshold import TARGET_SENSITIVITY, threshold_for_sensitivity
 from reports import write_report
 from tests.conftest import write_image
 from tests.harness.conftest import TINY

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import benchmarks.executors as executors
-import benchmarks.runner as runner
+import benchmarks.grid.executors as executors
+import benchmarks.grid.runner as runner
+from benchmarks.analysis.leaderboard import COLUMNS, write_leaderboard
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.leaderboard import COLUMNS
-from benchmarks.store import RunStore
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.store import RunStore
 from tests.conftest import make_image_folder
 from tests.harness.conftest import TINY, progress_keys
 
@@ -72,6 +72,7 @@ def test_a_run_writes_a_complete_store(finished):
     for record in records:
         if record["model"] == "cnn":
             assert finished.embedding_path(record["key"]).is_file()
+    write_leaderboard(finished)
     board = pd.read_csv(finished.path("leaderboard.csv"))
     assert list(board.columns) == list(COLUMNS)
     assert len(board) == 8
@@ -185,7 +186,7 @@ def test_audit_policies_drop_conflicts_and_test_leaks(
 
 _CLI_AT_TINY = """
 import sys
-from benchmarks.config import PROFILES
+from benchmarks.grid.config import PROFILES
 from tests.harness.conftest import TINY
 PROFILES["quick"] = TINY
 from benchmarks.cli import main
@@ -313,7 +314,7 @@ def test_a_variant_s_images_are_preprocessed_once_before_the_trials(
 ):
     """cnn@shades-of-gray's inputs are computed in the grid's process and kept
     in the cache, so no worker computes them again; the seed-cnn's are not."""
-    from benchmarks.image_cache import preprocessed_path
+    from benchmarks.data.image_cache import preprocessed_path
 
     config = RunConfig(
         data=str(image_folder),

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.analysis.leaderboard import leaderboard_of
 from benchmarks.cli import main
-from benchmarks.config import RunConfig
-from benchmarks.errors import UserError
-from benchmarks.folds import source_folds
-from benchmarks.leaderboard import leaderboard_of
-from benchmarks.runner import run
-from benchmarks.sources import load_sources, named_path
+from benchmarks.core.errors import UserError
+from benchmarks.data.folds import source_folds
+from benchmarks.data.sources import load_sources, named_path
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.runner import run
 from tests.conftest import write_class_folders, write_image
 
 

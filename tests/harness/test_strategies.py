@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.errors import UserError
-from benchmarks.strategies import (
+from benchmarks.core.errors import UserError
+from benchmarks.grid.strategies import (
     STRATEGIES,
     Resampled,
     Strategy,

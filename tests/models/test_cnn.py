@@ -10,7 +10,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from benchmarks.datasets import generate_lesions  # noqa: E402
+from benchmarks.data.datasets import generate_lesions  # noqa: E402
 from models._cnn import (  # noqa: E402
     CNN_FACTORIES,
     DEFAULT_IMAGE_SIZES,

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.config import RunConfig
-from benchmarks.runner import prepare
-from benchmarks.trials import run_trial
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.runner import prepare
+from benchmarks.grid.trials import run_trial
 from tests.conftest import ISIC9, requires_isic9
 
 FOLDS = (0, 1)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.config import RunConfig
-from benchmarks.runner import prepare
-from benchmarks.trials import run_trial
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.runner import prepare
+from benchmarks.grid.trials import run_trial
 
 FOLDS = (0, 1)
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from benchmarks.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
+from benchmarks.data.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
 from features import ABCD_GROUPS, HandcraftedFeatures, remove_hair, segment_lesion
 from models import XGBoostClassifier
 from tests.conftest import SEED

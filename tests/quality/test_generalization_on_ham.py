@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import families
-from benchmarks.config import RunConfig
-from benchmarks.model_dir import load_model
-from benchmarks.runner import run
-from benchmarks.training import train
-from benchmarks.triage import triage
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.training import train
+from benchmarks.deploy.triage import triage
+from benchmarks.grid import families
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.runner import run
 from tests.conftest import HAM10000_DEV, ISIC9, requires_ham10000_dev, requires_isic9
 
 

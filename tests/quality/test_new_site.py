@@ -29,12 +29,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from benchmarks.config import RunConfig
-from benchmarks.configuration import Configuration
-from benchmarks.model_dir import load_model
-from benchmarks.runner import run
-from benchmarks.training import train
-from benchmarks.triage import triage
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.training import train
+from benchmarks.deploy.triage import triage
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.configuration import Configuration
+from benchmarks.grid.runner import run
 from tests.conftest import (
     DERM7PT_DEV,
     HAM10000_DEV,

@@ -14,13 +14,12 @@ keep it short (docs/generalization.md has what was measured).
 
 from __future__ import annotations
 
-
 import pytest
 
-from benchmarks.config import RunConfig
-from benchmarks.families import default_names
-from benchmarks.leaderboard import WORST_SOURCE_AUC, leaderboard_of
-from benchmarks.runner import run
+from benchmarks.analysis.leaderboard import WORST_SOURCE_AUC, leaderboard_of
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.families import default_names
+from benchmarks.grid.runner import run
 from reports import write_report
 from tests.conftest import (
     DERM7PT_DEV,

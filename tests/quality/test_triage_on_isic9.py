@@ -20,12 +20,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmarks.config import RunConfig
-from benchmarks.model_dir import load_model
-from benchmarks.runner import prepare
-from benchmarks.training import train
-from benchmarks.triage import triage
-from benchmarks.trials import run_trial
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.training import train
+from benchmarks.deploy.triage import triage
+from benchmarks.grid.config import RunConfig
+from benchmarks.grid.runner import prepare
+from benchmarks.grid.trials import run_trial
 from tests.conftest import ISIC9, requires_isic9
 
 

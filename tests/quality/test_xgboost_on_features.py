@@ -7,10 +7,10 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.utils.class_weight import compute_sample_weight
 
-from benchmarks.audit import audit
-from benchmarks.datasets import drop_unreadable, load_manifest
-from benchmarks.feature_cache import load_features
-from benchmarks.folds import assign_folds
+from benchmarks.data.audit import audit
+from benchmarks.data.datasets import drop_unreadable, load_manifest
+from benchmarks.data.feature_cache import load_features
+from benchmarks.data.folds import assign_folds
 from models import XGBoostClassifier
 from tests.conftest import ISIC9, SEED, requires_isic9
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.runner import run
-from benchmarks.training import train
+from benchmarks.deploy.training import train
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from tests.conftest import make_image_folder
 from tests.harness.conftest import TINY
 

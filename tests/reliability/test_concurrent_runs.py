@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from benchmarks.cache import cache_dir
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.datasets import cached_synthetic
-from benchmarks.errors import UserError
-from benchmarks.runner import run
-from benchmarks.store import RunStore
+from benchmarks.core.cache import cache_dir
+from benchmarks.core.errors import UserError
+from benchmarks.data.datasets import cached_synthetic
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
+from benchmarks.grid.store import RunStore
 from tests.harness.conftest import TINY
 
 
@@ -52,7 +52,7 @@ def test_a_second_run_of_the_same_folder_is_refused_while_the_first_runs(
 def test_a_lock_left_by_a_killed_process_does_not_block(config, tmp_path):
     first = run(config, tmp_path / "runs", write=lambda line: None)
     code = (
-        "import os, sys; from benchmarks.store import RunStore; "
+        "import os, sys; from benchmarks.grid.store import RunStore; "
         f"RunStore({str(first.run_dir)!r}).lock(); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,9 +8,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from benchmarks.datasets import load_manifest
-from benchmarks.feature_cache import load_features
-from benchmarks.image_cache import load_images
+from benchmarks.data.datasets import load_manifest
+from benchmarks.data.feature_cache import load_features
+from benchmarks.data.image_cache import load_images
 
 
 def _garble(path, offset_from_end: int = 4096) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from benchmarks.analysis.leaderboard import leaderboard_of
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.leaderboard import leaderboard_of
-from benchmarks.runner import run
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from tests.harness.conftest import TINY
 
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from benchmarks.errors import UserError
-from benchmarks.executors import _check_address
+from benchmarks.core.errors import UserError
+from benchmarks.grid.executors import _check_address
 
 #: Well under the 60 s a half-made Client hung for when it was collected.
 SECONDS = 45

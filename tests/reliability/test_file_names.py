@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.config import PROFILES
-from benchmarks.filenames import real, shown
+from benchmarks.core.filenames import real, shown
+from benchmarks.grid.config import PROFILES
 from tests.conftest import make_image_folder
 from tests.harness.conftest import TINY
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.errors import UserError
-from benchmarks.model_dir import load_model
+from benchmarks.core.errors import UserError
+from benchmarks.deploy.model_dir import load_model
 from tests.conftest import resign
 
 EVIL = "hostile_plugin_{tag}.evil:factory"

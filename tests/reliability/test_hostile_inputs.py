@@ -10,10 +10,10 @@ import stat
 import pandas as pd
 import pytest
 
-from benchmarks.cache import atomic_write_json
-from benchmarks.datasets import load_manifest
-from benchmarks.errors import UserError
-from benchmarks.spreadsheet import csv_bytes, neutralised
+from benchmarks.core.cache import atomic_write_json
+from benchmarks.core.errors import UserError
+from benchmarks.core.spreadsheet import csv_bytes, neutralised
+from benchmarks.data.datasets import load_manifest
 from tests.conftest import write_image
 
 
@@ -66,8 +66,8 @@ def test_written_files_follow_the_umask_not_a_temporary_files_0600(tmp_path):
 
 
 def test_a_run_names_the_unreadable_files_it_skips(tmp_path, caplog, monkeypatch):
-    from benchmarks.config import PROFILES, RunConfig
-    from benchmarks.runner import prepare
+    from benchmarks.grid.config import PROFILES, RunConfig
+    from benchmarks.grid.runner import prepare
     from tests.harness.conftest import TINY
 
     monkeypatch.setitem(PROFILES, "quick", TINY)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.datasets import load_manifest
-from benchmarks.triage import UNREADABLE, WORKLIST, find_files
+from benchmarks.data.datasets import load_manifest
+from benchmarks.deploy.triage import UNREADABLE, WORKLIST, find_files
 from tests.conftest import write_image
 
 ROOT = Path(__file__).resolve().parents[2]

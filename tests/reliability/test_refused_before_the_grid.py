@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.datasets import load_manifest
-from benchmarks.errors import UserError
-from benchmarks.sources import load_sources, named_path
+from benchmarks.core.errors import UserError
+from benchmarks.data.datasets import load_manifest
+from benchmarks.data.sources import load_sources, named_path
 from tests.conftest import write_image
 
 
@@ -122,7 +122,7 @@ def test_a_csv_whose_ids_name_no_file_is_refused_before_it_is_read(
     def never(*args, **kwargs):
         raise AssertionError("every row was read")
 
-    monkeypatch.setattr("benchmarks.datasets.build_manifest", never)
+    monkeypatch.setattr("benchmarks.data.datasets.build_manifest", never)
     with pytest.raises(UserError) as refused:
         load_manifest(folder / "meta.csv")
     message = str(refused.value)

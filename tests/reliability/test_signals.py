@@ -23,7 +23,7 @@ PLUGIN = '''
 import os
 import time
 
-from benchmarks.families import FEATURES, Family
+from benchmarks.grid.families import FEATURES, Family
 
 
 class Sleepy:
@@ -141,7 +141,7 @@ def test_the_workers_of_a_killed_run_exit(sleepy_run):
 
 
 def test_jobs_bounds_decoding_and_feature_extraction(tmp_path, monkeypatch):
-    from benchmarks import image_cache
+    from benchmarks.data import image_cache
     from features import HandcraftedFeatures
 
     data = write_class_folders(tmp_path / "data", {"melanoma": 6, "nevus": 6}, SEED)

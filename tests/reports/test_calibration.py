@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from benchmarks import families, trials
 from benchmarks.cli import make_parser
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.configuration import Trial
-from benchmarks.errors import UserError
-from benchmarks.runner import run
-from benchmarks.store import RunStore
-from benchmarks.trials import run_trial, split_rows
+from benchmarks.core.errors import UserError
+from benchmarks.grid import families, trials
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.runner import run
+from benchmarks.grid.store import RunStore
+from benchmarks.grid.trials import run_trial, split_rows
 from reports._calibration import (
     CALIBRATION_COLUMNS,
     calibration_rows,
@@ -217,7 +217,7 @@ def test_calibration_sees_only_the_training_part(
 
 
 def test_slices_keep_copies_together_and_calibrate_on_each_image_once():
-    from benchmarks.strategies import Resampled
+    from benchmarks.grid.strategies import Resampled
 
     # Nine training images, three per class; image 0 copied twice, two made rows.
     drawn = np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -1])
@@ -241,7 +241,7 @@ def test_slices_keep_copies_together_and_calibrate_on_each_image_once():
 
 
 def test_too_few_images_of_a_class_leaves_the_estimator_uncalibrated():
-    from benchmarks.strategies import Resampled
+    from benchmarks.grid.strategies import Resampled
 
     resampled = Resampled(
         X=np.zeros((5, 1)),

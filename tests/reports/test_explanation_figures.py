@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.configuration import Trial
-from benchmarks.leaderboard import RANKING
-from benchmarks.trials import run_trial
+from benchmarks.analysis.leaderboard import RANKING
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.trials import run_trial
 from reports import _explanations
 from tests.harness.conftest import CLASSES, marked_workspace
 

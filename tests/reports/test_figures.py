@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.families import FAMILIES
+from benchmarks.grid.families import FAMILIES
 from reports._figures import colours
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.runner import run
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from reports import render, write_report
 from tests.browser import loaded, requires_chromium
 from tests.conftest import write_image
@@ -84,8 +84,8 @@ def test_report_command_and_its_errors(run_dir, tmp_path, capsys):
 
 
 def test_render_needs_finished_trials(run_dir, tmp_path):
-    from benchmarks.errors import UserError
-    from benchmarks.store import RunStore
+    from benchmarks.core.errors import UserError
+    from benchmarks.grid.store import RunStore
 
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.datasets import write_synthetic
-from benchmarks.runner import run
+from benchmarks.data.datasets import write_synthetic
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from reports import write_report
 from tests.browser import loaded, requires_chromium
 from tests.harness.conftest import TINY

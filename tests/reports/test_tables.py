@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.metrics import evaluate
+from benchmarks.scoring.metrics import evaluate
 from reports._tables import LEADERBOARD_METRICS, _figures
 
 SEED = 7

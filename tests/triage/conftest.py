@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.runner import run
-from benchmarks.training import train
+from benchmarks.deploy.training import train
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from tests.conftest import write_image
 from tests.harness.conftest import TINY
 

@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.cli import main
-from benchmarks.drift import shift, size_shift, size_statistics, statistics
-from benchmarks.model_dir import load_model
-from benchmarks.triage import PAGE, triage
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.triage import PAGE, triage
+from benchmarks.scoring.drift import shift, size_shift, size_statistics, statistics
 
 
 def test_a_shift_or_many_outliers_is_named_and_alike_images_are_not():

@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from benchmarks import families
-from benchmarks.config import PROFILES
-from benchmarks.datasets import generate_lesions
-from benchmarks.environment import library_versions
-from benchmarks.explanations import GROUP_LABELS
-from benchmarks.families import FitContext
-from benchmarks.model_dir import load_model, write_model
-from benchmarks.training import model_inputs
-from benchmarks.triage import THUMBNAIL, triage
+from benchmarks.core.environment import library_versions
+from benchmarks.data.datasets import generate_lesions
+from benchmarks.deploy.model_dir import load_model, write_model
+from benchmarks.deploy.training import model_inputs
+from benchmarks.deploy.triage import THUMBNAIL, triage
+from benchmarks.grid import families
+from benchmarks.grid.config import PROFILES
+from benchmarks.grid.explanations import GROUP_LABELS
+from benchmarks.grid.families import FitContext
 from features import HandcraftedFeatures
 
 SEED = 0

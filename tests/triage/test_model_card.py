@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import re
 
-from benchmarks.model_card import MODEL_CARD, model_card
-from benchmarks.model_dir import load_model
+from benchmarks.deploy.model_card import MODEL_CARD, model_card
+from benchmarks.deploy.model_dir import load_model
 
 
 def _metadata(folder) -> dict:

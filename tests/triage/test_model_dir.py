@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.errors import UserError
-from benchmarks.model_dir import ModelVersionWarning, _load_estimator, load_model
+from benchmarks.core.errors import UserError
+from benchmarks.deploy.model_dir import ModelVersionWarning, _load_estimator, load_model
 from tests.conftest import resign
 
 

@@ -12,11 +12,15 @@ import pandas as pd
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.errors import UserError
-from benchmarks.model_dir import load_model
-from benchmarks.site_threshold import parse_flag_top, read_calibration, top_count
-from benchmarks.threshold import choose_operating_point
-from benchmarks.triage import triage
+from benchmarks.core.errors import UserError
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.triage import triage
+from benchmarks.scoring.site_threshold import (
+    parse_flag_top,
+    read_calibration,
+    top_count,
+)
+from benchmarks.scoring.threshold import choose_operating_point
 from tests.conftest import write_image
 
 CLASSES = ["melanoma", "nevus", "vascular lesion"]

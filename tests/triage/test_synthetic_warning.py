@@ -9,11 +9,11 @@ import logging
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.datasets import write_synthetic
-from benchmarks.model_dir import SYNTHETIC_WARNING, load_model
-from benchmarks.runner import run
-from benchmarks.triage import PAGE, triage
+from benchmarks.data.datasets import write_synthetic
+from benchmarks.deploy.model_dir import SYNTHETIC_WARNING, load_model
+from benchmarks.deploy.triage import PAGE, triage
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
 from tests.conftest import write_image
 from tests.harness.conftest import TINY
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.threshold import choose_operating_point, threshold_for_sensitivity
+from benchmarks.scoring.threshold import (
+    choose_operating_point,
+    threshold_for_sensitivity,
+)
 
 SEED = 0
 

@@ -8,16 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.analysis.leaderboard import FOLD_METRICS, eligible_families, leaderboard
 from benchmarks.cli import main
-from benchmarks.config import PROFILES, RunConfig
-from benchmarks.errors import UserError
-from benchmarks.leaderboard import FOLD_METRICS, eligible_families, leaderboard
-from benchmarks.model_dir import load_model
-from benchmarks.runner import run
-from benchmarks.store import RunStore
-from benchmarks.threshold import threshold_for_sensitivity
-from benchmarks.store import out_of_fold_scores
-from benchmarks.training import choose_configuration, train
+from benchmarks.core.errors import UserError
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.training import choose_configuration, train
+from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.runner import run
+from benchmarks.grid.store import RunStore, out_of_fold_scores
+from benchmarks.scoring.threshold import threshold_for_sensitivity
 from tests.conftest import tree_state
 from tests.harness.conftest import TINY
 
@@ -159,8 +158,8 @@ def test_preprocessing_goes_from_the_run_into_the_model_and_its_scores(
 ):
     """The saved network, given the images as the run preprocessed them,
     scores Test exactly as the run's final fit did."""
-    from benchmarks.image_cache import load_images
-    from benchmarks.preprocessing import shades_of_gray
+    from benchmarks.data.image_cache import load_images
+    from benchmarks.data.preprocessing import shades_of_gray
 
     monkeypatch.setitem(PROFILES, "quick", TINY)
     monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
@@ -193,8 +192,8 @@ def test_a_preprocessing_axis_runs_each_family_on_each_and_triage_follows(
     """--preprocessing none,lesion-crop: xgb and xgb@lesion-crop side by side,
     features of cropped images for the variant, and a model of the variant
     scores files as its final fit scored Test."""
-    from benchmarks.grid import configurations
-    from benchmarks.triage import triage
+    from benchmarks.deploy.triage import triage
+    from benchmarks.grid.plan import configurations
 
     monkeypatch.setitem(PROFILES, "quick", TINY)
     monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))

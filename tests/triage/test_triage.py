@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import benchmarks.triage as triage_module
+import benchmarks.deploy.triage as triage_module
 from benchmarks.cli import main
-from benchmarks.errors import UserError
-from benchmarks.images import decode_resized
-from benchmarks.model_dir import load_model
-from benchmarks.store import RunStore
-from benchmarks.triage import triage
+from benchmarks.core.errors import UserError
+from benchmarks.data.images import decode_resized
+from benchmarks.deploy.model_dir import load_model
+from benchmarks.deploy.triage import triage
+from benchmarks.grid.store import RunStore
 from tests.browser import loaded, requires_chromium
 from tests.conftest import lesion_image, write_image
 

@@ -1,0 +1,503 @@
+"""The regression gate: a run's fold metrics against a committed baseline; and
+two run folders side by side.
+
+A baseline file records what a run of a given config on given data scored, per
+(model, strategy) and metric: the fold values, and the tolerance a later run
+may fall short by. A later run is worse on a metric when its fold mean drops by
+more than the tolerance and, with several folds, a paired test over the same
+folds says the drop is real. Configurations the baseline has and the run's grid
+leaves out are not compared (and said so).
+
+Two runs (``compare RUN_A RUN_B``) are not a gate: each configuration both ran
+gets the change of each ranking figure, paired over folds where both runs drew
+the same folds from the same data, unpaired (Welch) otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.analysis.leaderboard import RANKING
+from benchmarks.core.cache import atomic_write_json
+from benchmarks.core.errors import UserError
+from benchmarks.grid.config import normalised
+from benchmarks.grid.configuration import Configuration
+from benchmarks.grid.store import RunStore
+from benchmarks.scoring.metrics import corrected_resampled_ttest, summarize
+
+FORMAT = 1
+#: Metrics the gate watches, validation fold means.
+METRICS = ("balanced_accuracy", "macro_f1", "melanoma_sensitivity", "melanoma_auc")
+#: Settings a run must share with its baseline for the figures to be comparable.
+SAME_SETTINGS = (
+    "profile",
+    "folds",
+    "seed",
+    "conflicts",
+    "test_leaks",
+    "positive_class",
+    "preprocessing",
+    "cv",
+    "calibration",
+    "precision",
+)
+#: Defaults written into a new baseline; the file is the authority afterwards.
+DEFAULT_TOLERANCE = {"absolute": 0.02, "p_value": 0.05}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    configuration: str
+    metric: str
+    baseline: float
+    run: float
+    p_value: float | None
+    status: str  # improved | unchanged | worse
+
+    @property
+    def change(self) -> float:
+        return self.run - self.baseline
+
+
+def _fold_values(store: RunStore) -> dict[str, dict[str, list[float | None]]]:
+    """configuration -> metric -> validation values in fold order."""
+    values: dict[str, dict[str, list]] = {}
+    records = sorted(
+        (r for r in store.records() if r["fold"] != "final"),
+        key=lambda record: record["fold"],
+    )
+    for record in records:
+        configuration = str(Configuration(record["model"], record["strategy"]))
+        metrics = values.setdefault(configuration, {})
+        for name in METRICS:
+            metrics.setdefault(name, []).append(record["metrics"]["validation"][name])
+    return values
+
+
+#: External-set figures the gate watches, from each configuration's final fit.
+EXTERNAL_METRICS = ("melanoma_auc", "balanced_accuracy")
+
+
+def _external_values(store: RunStore) -> dict[str, dict[str, dict[str, float]]]:
+    """configuration -> external set -> metric -> its final fit's figure."""
+    values: dict[str, dict[str, dict[str, float]]] = {}
+    for record in store.records():
+        if record["fold"] != "final" or "external" not in record:
+            continue
+        configuration = str(Configuration(record["model"], record["strategy"]))
+        values[configuration] = {
+            name: {metric: figures[metric] for metric in EXTERNAL_METRICS}
+            for name, figures in record["external"].items()
+        }
+    return values
+
+
+def _external_verdicts(
+    store: RunStore, baseline: dict, absent: list[str] = ()
+) -> list[Verdict]:
+    """One verdict per external figure of the baseline: a single final fit,
+    so worse means below the baseline by more than the tolerance."""
+    observed = _external_values(store)
+    tolerance = baseline["tolerance"]["absolute"]
+    verdicts = []
+    for written, sets in baseline.get("external", {}).items():
+        configuration = str(Configuration.parse(written))
+        if configuration in absent:
+            continue
+        for name, metrics in sets.items():
+            for metric, reference in metrics.items():
+                run = observed.get(configuration, {}).get(name, {}).get(metric)
+                if run is None and reference is not None:
+                    raise UserError(
+                        f"{store.run_dir}: {configuration} has no {name} figures, "
+                        f"the baseline has; run it with --external {name}=PATH"
+                    )
+                if reference is None:
+                    continue
+                change = run - reference
+                status = "unchanged"
+                if change < -tolerance:
+                    status = "worse"
+                elif change > tolerance:
+                    status = "improved"
+                verdicts.append(
+                    Verdict(
+                        f"{configuration} on {name}",
+                        metric,
+                        reference,
+                        run,
+                        None,
+                        status,
+                    )
+                )
+    return verdicts
+
+
+def make_baseline(store: RunStore) -> dict:
+    """The baseline content of a finished run."""
+    info = store.info()
+    values = _fold_values(store)
+    if not values:
+        raise UserError(f"{store.run_dir}: no finished trials to make a baseline of")
+    return {
+        "format": FORMAT,
+        "run_id": info.run_id,
+        "dataset": info.dataset,
+        "data_fingerprint": info.data_fingerprint,
+        "config": info.config.to_dict(),
+        "versions": info.versions,
+        "tolerance": DEFAULT_TOLERANCE,
+        "metrics": values,
+        **({"external": external} if (external := _external_values(store)) else {}),
+    }
+
+
+def read_baseline(path: Path) -> dict:
+    try:
+        baseline = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"--baseline {path}: no such file") from None
+    except ValueError as error:
+        raise UserError(f"--baseline {path}: not JSON ({error})") from None
+    if baseline.get("format") != FORMAT or "metrics" not in baseline:
+        raise UserError(
+            f"--baseline {path}: not a baseline file (format {FORMAT}); write one "
+            "with 'compare RUN_DIR --baseline FILE --update'"
+        )
+    return baseline
+
+
+def not_compared(store: RunStore, baseline: dict) -> list[str]:
+    """The baseline's configurations the run's grid leaves out (a run of some
+    of its models or strategies), in the baseline's order: not compared."""
+    grid = {str(item) for item in store.info().grid}
+    return [
+        str(Configuration.parse(written))
+        for written in baseline["metrics"]
+        if str(Configuration.parse(written)) not in grid
+    ]
+
+
+def absent_text(store: RunStore, names: list[str]) -> str:
+    """One line naming the baseline's configurations that are not compared:
+    the models this run left out, else the configurations."""
+    ran = {item.model for item in store.info().grid}
+    models = [
+        model
+        for model in dict.fromkeys(Configuration.parse(name).model for name in names)
+        if model not in ran
+    ]
+    why = (
+        f"{'model' if len(models) == 1 else 'models'} {', '.join(models)} "
+        "absent from this run"
+        if models
+        else "absent from this run's grid"
+    )
+    return (
+        f"not compared: {', '.join(names)} ({why}, present in the baseline); "
+        "the figures above cover the rest"
+    )
+
+
+def compare(store: RunStore, baseline: dict) -> list[Verdict]:
+    """One verdict per (configuration, metric) of the baseline that the run's
+    grid has (``not_compared`` names the rest).
+
+    Raises UserError when the run cannot be compared: other data or settings,
+    unfinished folds of a configuration it ran, or nothing in common.
+    """
+    info = store.info()
+    # Defaults written out read as unsaid (--folds 3 on quick is no --folds),
+    # and a baseline from an earlier version ran with the settings added since
+    # at their defaults.
+    config = normalised(info.config.to_dict())
+    recorded = normalised(baseline["config"])
+    differing = [name for name in SAME_SETTINGS if config[name] != recorded[name]]
+    if differing:
+        name = differing[0]
+        raise UserError(
+            f"{store.run_dir}: --{name.replace('_', '-')} "
+            f"{config[name]} differs from the baseline's "
+            f"{recorded[name]}; compare runs made with the same settings"
+        )
+    if info.data_fingerprint != baseline["data_fingerprint"]:
+        raise UserError(
+            f"{store.run_dir}: data fingerprint {info.data_fingerprint} differs "
+            f"from the baseline's {baseline['data_fingerprint']}; compare runs on "
+            "the same data"
+        )
+    values = _fold_values(store)
+    tolerance = baseline["tolerance"]
+    absent = not_compared(store, baseline)
+    if len(absent) == len(baseline["metrics"]):
+        raise UserError(
+            f"{store.run_dir}: none of the baseline's configurations "
+            f"({', '.join(absent)}) is in this run's grid; compare a run of the "
+            "same models"
+        )
+    verdicts = []
+    for written, metrics in baseline["metrics"].items():
+        configuration = str(Configuration.parse(written))
+        if configuration in absent:
+            continue
+        for metric, reference in metrics.items():
+            observed = values.get(configuration, {}).get(metric, [])
+            if len(observed) != len(reference):
+                raise UserError(
+                    f"{store.run_dir}: {configuration} has {len(observed)} finished "
+                    f"fold(s), the baseline {len(reference)}; finish the run (re-run "
+                    "its command) or compare with another baseline"
+                )
+            base_mean = summarize(reference)["mean"]
+            run_mean = summarize(observed)["mean"]
+            if base_mean is None or run_mean is None:
+                continue
+            p_value = None
+            if len(reference) >= 2:
+                p_value = corrected_resampled_ttest(
+                    [np.nan if v is None else v for v in observed],
+                    [np.nan if v is None else v for v in reference],
+                    test_fraction=1 / len(reference),
+                )
+            change = run_mean - base_mean
+            real = p_value is None or p_value < tolerance["p_value"]
+            if change < -tolerance["absolute"] and real:
+                status = "worse"
+            elif change > tolerance["absolute"] and real:
+                status = "improved"
+            else:
+                status = "unchanged"
+            verdicts.append(
+                Verdict(configuration, metric, base_mean, run_mean, p_value, status)
+            )
+    return verdicts + _external_verdicts(store, baseline, absent)
+
+
+def to_text(verdicts: list[Verdict]) -> str:
+    lines = [
+        f"{'configuration':<26}{'metric':<22}{'baseline':>9}{'run':>9}"
+        f"{'change':>9}{'p':>8}  verdict"
+    ]
+    for verdict in verdicts:
+        p = "-" if verdict.p_value is None else f"{verdict.p_value:.3f}"
+        lines.append(
+            f"{verdict.configuration:<26}{verdict.metric:<22}{verdict.baseline:>9.3f}"
+            f"{verdict.run:>9.3f}{verdict.change:>+9.3f}{p:>8}  {verdict.status}"
+        )
+    counts = {
+        status: sum(v.status == status for v in verdicts)
+        for status in ("worse", "unchanged", "improved")
+    }
+    lines.append(
+        f"\n{counts['worse']} worse, {counts['unchanged']} unchanged, "
+        f"{counts['improved']} improved"
+    )
+    return "\n".join(lines)
+
+
+def write_baseline(store: RunStore, path: Path) -> dict:
+    """Write the run's figures to path; an existing baseline's tolerance is kept,
+    since it is a decision about the gate, not a figure of the run."""
+    baseline = make_baseline(store)
+    if path.exists():
+        baseline["tolerance"] = read_baseline(path)["tolerance"]
+    atomic_write_json(path, baseline)
+    return baseline
+
+
+#: The figures two runs are compared on: the leaderboard's ranking figures.
+RUN_METRICS = RANKING
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One ranking figure of one configuration in two runs: fold means, B - A."""
+
+    configuration: str
+    metric: str
+    first: float | None
+    second: float | None
+    folds: tuple[int, int]
+    p_value: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.first is None or self.second is None:
+            return None
+        return self.second - self.first
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """Two runs side by side: what both ran, and what only one did."""
+
+    first: Path
+    second: Path
+    paired: bool
+    differences: list[Difference]
+    only_first: list[str]
+    only_second: list[str]
+    settings: list[str]
+    warning: str | None = None
+
+
+def _by_fold(store: RunStore) -> dict[str, dict[str, dict[int, float | None]]]:
+    """configuration -> metric -> fold -> validation figure."""
+    values: dict[str, dict[str, dict[int, float | None]]] = {}
+    for record in store.records():
+        if record["fold"] == "final":
+            continue
+        configuration = str(Configuration(record["model"], record["strategy"]))
+        metrics = values.setdefault(configuration, {})
+        for name in RUN_METRICS:
+            figure = record["metrics"]["validation"].get(name)
+            metrics.setdefault(name, {})[record["fold"]] = figure
+    return values
+
+
+def _same_folds(first: RunStore, second: RunStore) -> str | None:
+    """None when both runs drew the same folds from the same data, else why
+    not (the reason the comparison is unpaired)."""
+    a, b = first.info(), second.info()
+    if a.data_fingerprint != b.data_fingerprint:
+        return (
+            f"the runs' data differ (fingerprints {a.data_fingerprint} and "
+            f"{b.data_fingerprint})"
+        )
+    try:
+        folds_a = first.manifest()[["sha256", "fold"]]
+        folds_b = second.manifest()[["sha256", "fold"]]
+    except (UserError, KeyError):
+        return "a run's manifest.parquet cannot be read to match the folds"
+    if not folds_a.reset_index(drop=True).equals(folds_b.reset_index(drop=True)):
+        return (
+            f"the runs drew other folds ({a.n_folds} and {b.n_folds}, seeds "
+            f"{a.config.seed} and {b.config.seed})"
+        )
+    return None
+
+
+def _welch_p(first: list[float], second: list[float]) -> float | None:
+    """Two-sided p of Welch's t-test over the two runs' fold figures (folds
+    not paired: other data or other folds)."""
+    from scipy import stats
+
+    if len(first) < 2 or len(second) < 2:
+        return None
+    if np.var(first) == 0 and np.var(second) == 0:
+        return 1.0 if np.mean(first) == np.mean(second) else 0.0
+    return float(stats.ttest_ind(first, second, equal_var=False).pvalue)
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _place(order: list[str], name: str) -> tuple[int, str]:
+    return (order.index(name) if name in order else len(order), name)
+
+
+def compare_runs(first: RunStore, second: RunStore) -> RunComparison:
+    """Every configuration both runs finished folds of, each ranking figure's
+    change from ``first`` to ``second``: paired over the shared folds (the
+    corrected resampled t-test) when both drew the same folds from the same
+    data, else unpaired (Welch over the folds) with a warning."""
+    a, b = first.info(), second.info()
+    values_a, values_b = _by_fold(first), _by_fold(second)
+    why_unpaired = _same_folds(first, second)
+    paired = why_unpaired is None
+    settings_a, settings_b = (
+        normalised(a.config.to_dict()),
+        normalised(b.config.to_dict()),
+    )
+    settings = [
+        f"--{name.replace('_', '-')} {settings_a[name]} / {settings_b[name]}"
+        for name in SAME_SETTINGS
+        if settings_a[name] != settings_b[name]
+    ]
+    # In A's grid order, then B's.
+    order = [str(item) for item in (*a.grid, *b.grid)]
+    values_a = dict(sorted(values_a.items(), key=lambda item: _place(order, item[0])))
+    values_b = dict(sorted(values_b.items(), key=lambda item: _place(order, item[0])))
+    differences = []
+    for configuration in [name for name in values_a if name in values_b]:
+        for metric in RUN_METRICS:
+            folds_a = values_a[configuration].get(metric, {})
+            folds_b = values_b[configuration].get(metric, {})
+            kept_a = [v for v in folds_a.values() if v is not None and not np.isnan(v)]
+            kept_b = [v for v in folds_b.values() if v is not None and not np.isnan(v)]
+            if paired:
+                shared = sorted(set(folds_a) & set(folds_b))
+                p_value = corrected_resampled_ttest(
+                    [np.nan if folds_b[f] is None else folds_b[f] for f in shared],
+                    [np.nan if folds_a[f] is None else folds_a[f] for f in shared],
+                    test_fraction=1 / a.n_folds,
+                )
+            else:
+                p_value = _welch_p(kept_a, kept_b)
+            differences.append(
+                Difference(
+                    configuration,
+                    metric,
+                    _mean(kept_a),
+                    _mean(kept_b),
+                    (len(folds_a), len(folds_b)),
+                    p_value,
+                )
+            )
+    warning = None
+    if not paired:
+        warning = (
+            f"warning: {why_unpaired}: the figures are compared unpaired (Welch "
+            "over folds), which tells less than a paired test on the same folds"
+        )
+    return RunComparison(
+        first.run_dir,
+        second.run_dir,
+        paired,
+        differences,
+        [name for name in values_a if name not in values_b],
+        [name for name in values_b if name not in values_a],
+        settings,
+        warning,
+    )
+
+
+def runs_to_text(comparison: RunComparison) -> str:
+    """The terminal table of ``compare RUN_A RUN_B``."""
+    how = (
+        "paired over the same folds (corrected resampled t-test)"
+        if comparison.paired
+        else "unpaired (Welch over folds)"
+    )
+    lines = [f"A: {comparison.first}", f"B: {comparison.second}"]
+    if comparison.warning:
+        lines.append(comparison.warning)
+    if comparison.settings:
+        lines.append(f"settings that differ (A / B): {'; '.join(comparison.settings)}")
+    lines.append(f"B - A, fold means, {how}:")
+    lines.append(
+        f"{'configuration':<26}{'metric':<40}{'A':>7}{'B':>7}{'B - A':>8}"
+        f"{'p':>8}  folds"
+    )
+
+    def number(value: float | None, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    for item in comparison.differences:
+        lines.append(
+            f"{item.configuration:<26}{item.metric:<40}"
+            f"{number(item.first, '.3f'):>7}{number(item.second, '.3f'):>7}"
+            f"{number(item.change, '+.3f'):>8}{number(item.p_value, '.3f'):>8}"
+            f"  {item.folds[0]}/{item.folds[1]}"
+        )
+    if not comparison.differences:
+        lines.append("(no configuration with finished folds in both runs)")
+    for side, names in (("A", comparison.only_first), ("B", comparison.only_second)):
+        if names:
+            lines.append(f"only in {side} (not compared): {', '.join(names)}")
+    return "\n".join(lines)

@@ -1,0 +1,357 @@
+"""The report's first screen: what a run found, in sentences, each with its number,
+95% interval and test, computed from the same folds as the leaderboard.
+
+Pure functions of the leaderboard and the trial records: the report, a notebook
+or a test can call them without a run folder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from benchmarks.analysis.leaderboard import (
+    BEST_RULE,
+    RANKING,
+    SIGNIFICANCE,
+    WORST_SOURCE_AUC,
+    best_index,
+    paired_differences,
+    paired_test,
+)
+from benchmarks.core.errors import UserError
+from benchmarks.scoring.metrics import CONFIDENCE_LEVEL, summarize
+
+#: The figures two configurations are compared on, with their shown names.
+COMPARED = (
+    ("balanced_accuracy", "balanced accuracy"),
+    ("melanoma_auc", "melanoma AUC"),
+)
+_TEST = "corrected resampled t-test"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``first`` minus ``second`` over the folds both finished: the mean, its
+    95% interval (None below two folds) and the paired test's p."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    p: float | None
+    folds: int
+    #: Equal in every fold: no interval or test has anything to say.
+    identical: bool = False
+
+    @property
+    def significant(self) -> bool:
+        return self.p is not None and self.p < SIGNIFICANCE
+
+
+def paired_difference(
+    first: list[dict],
+    second: list[dict],
+    n_folds: int,
+    name: str | Callable[[dict], float | None],
+) -> Difference | None:
+    """The paired difference of a validation figure (or ``name(record)``) over
+    the folds two configurations share; None when they share none.
+
+    The interval uses the same corrected variance as the test (Nadeau &
+    Bengio), so it excludes 0 exactly when p < 0.05: folds share training
+    images, and a plain t interval would be far too narrow.
+    """
+    differences = np.asarray(paired_differences(first, second, name), dtype=float)
+    differences = differences[~np.isnan(differences)]
+    k = differences.size
+    if k == 0:
+        return None
+    mean = float(differences.mean())
+    if not differences.any():
+        return Difference(0.0, 0.0, 0.0, None, k, identical=True)
+    if k < 2 or n_folds < 2:
+        return Difference(mean, None, None, None, k)
+    fraction = 1 / n_folds
+    variance = (1 / k + fraction / (1 - fraction)) * differences.var(ddof=1)
+    half = float(
+        stats.t.ppf(0.5 + CONFIDENCE_LEVEL / 2, df=k - 1) * math.sqrt(variance)
+    )
+    p = paired_test(first, second, n_folds, name)
+    # Every figure compared lives in [0, 1], so a difference in [-1, 1]; a t
+    # interval over two folds does not know that.
+    return Difference(mean, max(mean - half, -1.0), min(mean + half, 1.0), p, k)
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "no test"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _signed(difference: Difference) -> str:
+    """'+0.050 [0.010, 0.090], p = 0.030' (or the one fold's difference)."""
+    if difference.identical:
+        return f"0.000 (the same in each of the {difference.folds} folds)"
+    if difference.low is None:
+        return (
+            f"{difference.mean:+.3f} (from {difference.folds} fold: "
+            "no interval or test)"
+        )
+    return (
+        f"{difference.mean:+.3f} [{difference.low:.3f}, {difference.high:.3f}], "
+        f"{_p(difference.p)}"
+    )
+
+
+def _effect(difference: Difference, what: str) -> str:
+    """'raises WHAT by 0.05 [0.01, 0.09], p = 0.03', 'lowers ...', or, where the
+    folds cannot tell, 'changes WHAT by +0.01 [...]'."""
+    if difference.identical:
+        return f"leaves {what} unchanged in each of the {difference.folds} folds"
+    if difference.significant and difference.low is not None:
+        mean, low, high = difference.mean, difference.low, difference.high
+        verb = "raises" if mean > 0 else "lowers"
+        if mean < 0:
+            mean, low, high = -mean, -high, -low
+        return (
+            f"{verb} {what} by {mean:.3f} [{low:.3f}, {high:.3f}], {_p(difference.p)}"
+        )
+    return f"changes {what} by {_signed(difference)}"
+
+
+def fold_records(records: Sequence[dict]) -> dict[str, list[dict]]:
+    """Cross-validation records by configuration ('MODEL:STRATEGY')."""
+    grouped: dict[str, list[dict]] = {}
+    for record in records:
+        if record["fold"] != "final":
+            grouped.setdefault(f"{record['model']}:{record['strategy']}", []).append(
+                record
+            )
+    return grouped
+
+
+def _family_kind(model: str, plugins: Sequence[str]) -> str | None:
+    """'images' for a family that reads images alone (a CNN), 'features' for
+    one that reads handcrafted features alone, else None (hybrids, fusions)."""
+    from benchmarks.grid import families
+
+    try:
+        spec = families.family(model, plugins)
+    except UserError:  # a plug-in no longer installed
+        return None
+    if spec.inputs == (families.IMAGES,):
+        return "images"
+    if spec.inputs == (families.FEATURES,):
+        return "features"
+    return None
+
+
+def _best_of(board: pd.DataFrame, rows: pd.Series) -> pd.Series | None:
+    chosen = board[rows].reset_index(drop=True)
+    return None if chosen.empty else chosen.iloc[best_index(chosen)]
+
+
+def _n_folds(board: pd.DataFrame, n_folds: int | None) -> int:
+    return int(n_folds or board["folds"].max())
+
+
+def family_comparison(
+    board: pd.DataFrame,
+    records: Sequence[dict],
+    n_folds: int | None = None,
+    plugins: Sequence[str] = (),
+) -> list[str]:
+    """The best CNN configuration against the best handcrafted-feature one
+    (each the best of its kind by the leaderboard's ranking), on balanced
+    accuracy and melanoma AUC; nothing when the run lacks either kind."""
+    if board.empty:
+        return []
+    kinds = board["model"].map(lambda model: _family_kind(model, plugins))
+    cnn = _best_of(board, kinds == "images")
+    handcrafted = _best_of(board, kinds == "features")
+    if cnn is None or handcrafted is None:
+        return []
+    grouped, folds = fold_records(records), _n_folds(board, n_folds)
+    first, second = cnn["configuration"], handcrafted["configuration"]
+    parts = []
+    for name, shown in COMPARED:
+        difference = paired_difference(grouped[first], grouped[second], folds, name)
+        if difference is not None:
+            parts.append(f"{shown} {_signed(difference)}")
+    if not parts:
+        return []
+    return [
+        f"Best CNN ({first}) minus best handcrafted-feature configuration "
+        f"({second}), paired over {folds} folds: {'; '.join(parts)} "
+        f"(mean [95% CI], {_TEST})."
+    ]
+
+
+def strategy_effects(
+    board: pd.DataFrame, records: Sequence[dict], n_folds: int | None = None
+) -> list[str]:
+    """For each model, every strategy against ``none`` on balanced accuracy:
+    one sentence per model that ran ``none`` and at least one other."""
+    if board.empty:
+        return []
+    grouped, folds = fold_records(records), _n_folds(board, n_folds)
+    sentences = []
+    for model in dict.fromkeys(board["model"]):
+        baseline = grouped.get(f"{model}:none")
+        others = [
+            strategy
+            for strategy in board.loc[board["model"] == model, "strategy"]
+            if strategy != "none"
+        ]
+        if not baseline or not others:
+            continue
+        parts = []
+        for strategy in others:
+            difference = paired_difference(
+                grouped[f"{model}:{strategy}"], baseline, folds, "balanced_accuracy"
+            )
+            if difference is not None:
+                parts.append(f"{strategy} {_effect(difference, 'balanced accuracy')}")
+        if parts:
+            sentences.append(
+                f"Strategies against none for {model} (paired over {folds} folds, "
+                f"{_TEST}): {'; '.join(parts)}."
+            )
+    return sentences
+
+
+def _gap(record: dict) -> float | None:
+    return record["gap"]["balanced_accuracy"]
+
+
+def overfitting(
+    board: pd.DataFrame, records: Sequence[dict], n_folds: int | None = None
+) -> list[str]:
+    """The configurations with the smallest and the largest train-val gap in
+    balanced accuracy, each with its interval, and whether the folds tell the
+    two apart."""
+    gaps = board["train_val_gap_mean"].astype(float) if not board.empty else None
+    if gaps is None or gaps.notna().sum() < 2:
+        return []
+    grouped, folds = fold_records(records), _n_folds(board, n_folds)
+    if gaps.max() - gaps.min() < 1e-9:
+        return [
+            "Every configuration has the same train-val gap in balanced "
+            f"accuracy, {gaps.max():.3f}: none overfits more than another."
+        ]
+    least = board.loc[gaps.idxmin(), "configuration"]
+    most = board.loc[gaps.idxmax(), "configuration"]
+
+    def shown(configuration: str) -> str:
+        stats_ = summarize([_gap(record) for record in grouped[configuration]])
+        if stats_["n"] < 2:
+            return f"{stats_['mean']:.3f}"
+        return f"{stats_['mean']:.3f} [{stats_['ci_low']:.3f}, {stats_['ci_high']:.3f}]"
+
+    sentence = (
+        f"Train-val gap in balanced accuracy (mean [95% CI] over folds): "
+        f"least overfit {least}, {shown(least)}; most overfit {most}, {shown(most)}"
+    )
+    difference = paired_difference(grouped[most], grouped[least], folds, _gap)
+    if difference is not None and difference.low is not None:
+        sentence += f"; their difference {_signed(difference)} ({_TEST})"
+    return [sentence + "."]
+
+
+def best(board: pd.DataFrame) -> list[str]:
+    """The configuration the leaderboard marks best, which ``train`` fits by
+    default, with its ranking figure and the rule that chose it."""
+    if board.empty or not board["best"].any():
+        return []
+    row = board[board["best"]].iloc[0]
+    name = RANKING[0]
+    figure = row[f"{name}_mean"]
+    shown = "-" if figure is None or pd.isna(figure) else f"{figure:.3f}"
+    if row["folds"] > 1 and not pd.isna(row[f"{name}_ci_low"]):
+        low = max(float(row[f"{name}_ci_low"]), 0.0)
+        high = min(float(row[f"{name}_ci_high"]), 1.0)
+        shown += f" [{low:.3f}, {high:.3f}]"
+    worst = row.get(WORST_SOURCE_AUC)
+    if worst is not None and not pd.isna(worst):
+        return [
+            f"Best, and what train fits by default: {row['configuration']}, melanoma "
+            f"AUC {worst:.3f} on its worst held-out source, "
+            f"{row['melanoma_auc_mean']:.3f} on average over the "
+            f"{row['folds']} held-out sources. Rule: {BEST_RULE}."
+        ]
+    return [
+        f"Best, and what train fits by default: {row['configuration']}, melanoma "
+        f"sensitivity at 80% specificity {shown} (mean [95% CI] over "
+        f"{row['folds']} folds). Rule: {BEST_RULE}."
+    ]
+
+
+#: Below this specificity at the threshold carried over to a held-out source,
+#: its worklist would flag most of its benign lesions as urgent.
+MIN_CARRIED_SPECIFICITY = 0.40
+
+
+def carried_thresholds(board: pd.DataFrame) -> list[str]:
+    """Leave-source-out: one sentence per held-out source where the best
+    configuration's threshold carried over from the other sources keeps a
+    specificity below ``MIN_CARRIED_SPECIFICITY``, with the figures at the
+    source's own threshold beside."""
+    if board.empty or not board["best"].any():
+        return []
+    row = board[board["best"]].iloc[0]
+    suffix = "_carried_specificity"
+    sources = [
+        column[len("held_out_") : -len(suffix)]
+        for column in board.columns
+        if column.startswith("held_out_") and column.endswith(suffix)
+    ]
+    sentences = []
+    for source in sources:
+        figures = {
+            name: row.get(f"held_out_{source}_{name}")
+            for name in (
+                "carried_sensitivity",
+                "carried_specificity",
+                "own_sensitivity",
+                "own_specificity",
+            )
+        }
+        if any(value is None or pd.isna(value) for value in figures.values()):
+            continue
+        if figures["carried_specificity"] >= MIN_CARRIED_SPECIFICITY:
+            continue
+        sentences.append(
+            f"The threshold does not carry over to {source}: set on the other "
+            f"sources' out-of-fold scores as train sets it, {row['configuration']}'s "
+            f"melanoma threshold keeps specificity {figures['carried_specificity']:.2f}"
+            f" there (sensitivity {figures['carried_sensitivity']:.2f}); set on "
+            f"{source}'s own scores by the same rule it would keep "
+            f"{figures['own_specificity']:.2f} (sensitivity "
+            f"{figures['own_sensitivity']:.2f}). At a new site, set the threshold "
+            "on labelled images of that site before trusting the worklist."
+        )
+    return sentences
+
+
+def findings(
+    board: pd.DataFrame,
+    records: Sequence[dict],
+    n_folds: int | None = None,
+    plugins: Sequence[str] = (),
+    figures: Sequence[str] = (),
+) -> list[str]:
+    """Every finding, in reading order: the best, CNN against handcrafted,
+    ``figures`` (the report's sentences on its calibration and importance
+    figures), the overfitting extremes, then the strategies per model."""
+    return [
+        *best(board),
+        *family_comparison(board, records, n_folds, plugins),
+        *figures,
+        *overfitting(board, records, n_folds),
+        *strategy_effects(board, records, n_folds),
+    ]

@@ -1,0 +1,1 @@
+"""Run folders exported to other tools (MLflow)."""

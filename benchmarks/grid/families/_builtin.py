@@ -1,0 +1,198 @@
+"""The built-in model families: one spec and one factory each."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.grid.families._spec import (
+    EMBEDDINGS,
+    FEATURES,
+    IMAGES,
+    Family,
+    FitContext,
+    mean_of,
+)
+
+#: XGBoost threads a trial: per-round synchronisation outweighs the work of a
+#: second thread on these small tables (docs/results-isic9.md has the timings).
+XGB_THREADS = 1
+#: The course trained its network 20 epochs, batch 32, no early stopping.
+SEED_CNN_BATCH = 32
+
+
+def _trees(context: FitContext) -> Any:
+    from models import XGBoostClassifier
+
+    return XGBoostClassifier(
+        n_estimators=context.profile.xgb_max_rounds,
+        learning_rate=context.profile.xgb_learning_rate,
+        random_state=context.seed,
+        n_jobs=XGB_THREADS,
+    )
+
+
+#: Inverse L2 penalty of the linear family: strong, so that it leans on the
+#: broad trends of the features. On isic9 -> ham10000-dev and the reverse
+#: (docs/generalization.md) it carried over better than weaker penalties.
+LINEAR_C = 0.01
+
+
+def _linear(context: FitContext) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=LINEAR_C, max_iter=2000, random_state=context.seed),
+    )
+
+
+def _camera_independent(names: Sequence[str]) -> list[int]:
+    from features import camera_independent
+
+    return camera_independent(names)
+
+
+def _epochs(context: FitContext, batch: int) -> int:
+    """Epochs giving every strategy the same image budget as 'none'.
+
+    Oversampling can double a fold; counting epochs over the resampled rows would
+    give those strategies twice the training (and time). The profile's step
+    floor keeps small data sets from stopping unconverged.
+    """
+    profile = context.profile
+    epochs = max(1, round(profile.cnn_epochs * context.n_train / context.n_fit))
+    return max(
+        epochs, math.ceil(profile.cnn_min_steps / max(1, context.n_fit // batch))
+    )
+
+
+def _network(architecture: str, image_size: int, **options: Any):
+    def make(context: FitContext) -> Any:
+        from models import KerasImageClassifier, default_batch_size
+
+        batch = default_batch_size(context.n_fit)
+        return KerasImageClassifier(
+            architecture=architecture,
+            image_size=image_size,
+            epochs=_epochs(context, batch),
+            batch_size=batch,
+            # Fixed epochs on a cosine schedule and every training image: on isic9
+            # an inner hold-out for early stopping cost accuracy and never stopped
+            # early.
+            patience=None,
+            validation_fraction=0.0,
+            n_threads=context.n_threads,
+            precision=context.precision,
+            seed=context.seed,
+            classes=context.classes or None,
+            **options,
+            **context.options,
+        )
+
+    return make
+
+
+def _seed_cnn(context: FitContext) -> Any:
+    from models import KerasImageClassifier
+
+    return KerasImageClassifier(
+        architecture="seed-cnn",
+        image_size=180,
+        epochs=context.profile.seed_cnn_epochs,
+        batch_size=SEED_CNN_BATCH,
+        patience=None,
+        validation_fraction=0.0,
+        n_threads=context.n_threads,
+        precision=context.precision,
+        seed=context.seed,
+        classes=context.classes or None,
+    )
+
+
+BUILTIN: tuple[Family, ...] = (
+    Family(
+        name="xgb",
+        description="XGBoost on the 171 handcrafted ABCD/colour/texture features",
+        inputs=(FEATURES,),
+        make=_trees,
+        default=True,
+        colour=0,
+    ),
+    Family(
+        name="cnn",
+        description="our small CNN at 48x48 (batch norm, global pooling, dihedral "
+        "augmentation)",
+        inputs=(IMAGES,),
+        image_size=48,
+        make=_network("cnn", 48),
+        default=True,
+        colour=1,
+    ),
+    Family(
+        name="hybrid",
+        description="XGBoost on the same fold's cnn embeddings plus the handcrafted "
+        "features",
+        inputs=(EMBEDDINGS, FEATURES),
+        parts=("cnn",),
+        make=_trees,
+        default=True,
+        colour=2,
+    ),
+    Family(
+        name="fusion",
+        description="the mean of the same fold's xgb and cnn probabilities (late "
+        "fusion)",
+        parts=("xgb", "cnn"),
+        combine=mean_of,
+        default=True,
+        colour=5,
+    ),
+    Family(
+        name="xgb-invariant",
+        description="XGBoost on the camera-independent handcrafted features: "
+        "asymmetry, border, colours relative to the skin, dermoscopic colours",
+        inputs=(FEATURES,),
+        feature_columns=_camera_independent,
+        make=_trees,
+        default=True,
+        acquisition_invariant=True,
+        colour=6,
+    ),
+    Family(
+        name="linear-invariant",
+        description="multinomial logistic regression (strong L2 penalty) on the "
+        "camera-independent handcrafted features",
+        inputs=(FEATURES,),
+        feature_columns=_camera_independent,
+        make=_linear,
+        default=True,
+        acquisition_invariant=True,
+        colour=7,
+    ),
+    Family(
+        name="seed-cnn",
+        description="the course network at 180x180, exactly; the reference row",
+        inputs=(IMAGES,),
+        image_size=180,
+        make=_seed_cnn,
+        reference=True,
+        default=True,
+        # The course's network, colours as shot.
+        preprocessed=False,
+        colour=4,
+    ),
+    Family(
+        name="transfer",
+        description="a keras.applications backbone (MobileNetV3Small) at 96x96 with "
+        "a new head; ImageNet weights from a local file: --model-option "
+        "transfer.weights=FILE",
+        inputs=(IMAGES,),
+        image_size=96,
+        make=_network("transfer", 96),
+        colour=3,
+    ),
+)
