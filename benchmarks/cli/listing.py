@@ -9,7 +9,6 @@ from benchmarks.cli._common import (
     PROG,
     Command,
 )
-from benchmarks.core.errors import UserError
 
 
 class List(Command):
@@ -66,6 +65,7 @@ class List(Command):
 
     @staticmethod
     def _runs(out: Path) -> None:
+        from benchmarks.analysis.runs import run_line
         from benchmarks.grid.store import CONFIG
 
         found = sorted(out.glob(f"*/{CONFIG}")) if out.is_dir() else []
@@ -77,60 +77,4 @@ class List(Command):
             f"{'trials':>9}  {'best (mean mel sens@80% spec)':<32}models"
         )
         for path in found:
-            print(_run_line(path.parent))
-
-
-def _run_line(run_dir: Path) -> str:
-    """One line of 'list runs': when, on what, how far, and the best so far;
-    a folder that cannot be read gets a short line saying so, never a crash."""
-    import datetime
-
-    import pandas as pd
-
-    from benchmarks.analysis.leaderboard import (
-        RANKING,
-        best_configuration,
-        leaderboard_of,
-    )
-    from benchmarks.data.sources import is_synthetic
-    from benchmarks.grid.plan import trials
-    from benchmarks.grid.store import RunStore
-
-    store = RunStore(run_dir)
-    try:
-        info = store.info()
-        done = store.done()
-        written = [store.path("config.json"), *store.trials_dir.glob("*.json")]
-        stamp = max(path.stat().st_mtime for path in written)
-    except UserError:
-        return f"{run_dir.name:<20}unreadable run folder: its config.json is damaged"
-    except OSError as error:
-        return f"{run_dir.name:<20}unreadable run folder: {error.strerror or error}"
-    date = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
-    synthetic = info.dataset == "synthetic" or is_synthetic(info.config.data)
-    data = "synthetic" if synthetic else ",".join(info.sources)
-    models = ",".join(dict.fromkeys(item.model for item in info.grid))
-    try:
-        split = pd.read_parquet(store.path("manifest.parquet"), columns=["split"])
-        has_test = bool((split == "test").any().item())
-        keys = {trial.key for trial in trials(info.config, has_test)}
-        total = str(len(keys))
-        done &= keys
-    except (UserError, OSError, ValueError, KeyError, ImportError):
-        # A damaged manifest, or a plug-in family no longer installed.
-        total = "?"
-    try:
-        board = leaderboard_of(store)
-        if board.empty:
-            best = "-"
-        else:
-            row = board[board["best"]].iloc[0]
-            figure = row[f"{RANKING[0]}_mean"]
-            shown = "-" if pd.isna(figure) else f"{figure:.3f}"
-            best = f"{best_configuration(board)} {shown}"
-    except UserError:
-        best = "damaged trial (see 'verify')"
-    return (
-        f"{info.run_id:<20}{date:%Y-%m-%d %H:%M}  {data[:15]:<16}"
-        f"{info.profile.name:<9}{f'{len(done)}/{total}':>9}  {best:<32}{models}"
-    )
+            print(run_line(path.parent))
