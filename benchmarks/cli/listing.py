@@ -55,9 +55,9 @@ class List(Command):
                 "such as imblearn:ADASYN or imblearn:SMOTEENN"
             )
         elif args.what == "preprocessing":
-            from benchmarks.data.preprocessing import PREPROCESSING
+            from benchmarks.data.preprocessing import installed
 
-            for name, entry in PREPROCESSING.items():
+            for name, entry in installed().items():
                 print(f"{name:<16}{entry.description}")
         else:
             self._runs(Path(args.out))

@@ -103,7 +103,8 @@ class Run(Command):
             default="none",
             metavar="LIST",
             help="what is done to images before any family reads them or their "
-            f"features ({', '.join(PREPROCESSING)}; the seed-cnn reference sees "
+            f"features ({', '.join(PREPROCESSING)}, or a plug-in: 'list "
+            "preprocessing'; the seed-cnn reference sees "
             "them as shot); shades-of-gray removes each image's colour cast, "
             "lesion-crop the frame around the lesion. Name several to make it an "
             "axis of the grid: each further one adds every family's variant "

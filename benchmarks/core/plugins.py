@@ -1,9 +1,9 @@
 """Plug-ins: registry entries that live in other distributions or modules.
 
 Two ways in, as pytest and asv take theirs: an entry point in a named group
-(``melanoma_bench.models``, ``melanoma_bench.strategies``), or a
-``module:attribute`` path on the command line. Either names a spec, or a
-callable that returns one.
+(``melanoma_bench.models``, ``melanoma_bench.strategies``,
+``melanoma_bench.preprocessing``), or, for a family, a ``module:attribute``
+path on the command line. Either names a spec, or a callable that returns one.
 
 Importing a path runs its code, so only a path this process's caller named
 is imported (``allow``: the command line, or a ``RunConfig`` built in
@@ -22,6 +22,7 @@ from benchmarks.core.errors import UserError
 
 MODELS_GROUP = "melanoma_bench.models"
 STRATEGIES_GROUP = "melanoma_bench.strategies"
+PREPROCESSING_GROUP = "melanoma_bench.preprocessing"
 
 
 def is_path(name: str) -> bool:

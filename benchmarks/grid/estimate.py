@@ -112,7 +112,9 @@ def contention(kind: str, jobs: int, cores: int | None = None) -> float:
 
 def base_family(name: str) -> str:
     """A variant's family (``cnn@shades-of-gray`` -> ``cnn``): same cost."""
-    return name.partition("@")[0]
+    from benchmarks.grid.families import FamilyVariant
+
+    return FamilyVariant.parse(name).family
 
 
 # -- the cost of one trial --------------------------------------------------

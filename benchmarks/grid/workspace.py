@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchmarks.core.plugins import allowed, is_path
+from benchmarks.grid.families import FamilyVariant
 from benchmarks.grid.profiles import Profile
 from benchmarks.grid.store import RunInfo, RunStore
 
@@ -40,7 +41,7 @@ class Workspace:
     def options(self, model: str) -> dict[str, str]:
         """The ``--model-option MODEL.NAME=VALUE`` settings of one family; a
         preprocessing variant (``transfer@lesion-crop``) takes its family's."""
-        prefix = f"{model.partition('@')[0]}."
+        prefix = f"{FamilyVariant.parse(model).family}."
         return {
             name[len(prefix) :]: value
             for name, value in self.model_options

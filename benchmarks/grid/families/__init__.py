@@ -33,6 +33,7 @@ from benchmarks.grid.families._spec import (
     FitContext,
     mean_of,
 )
+from benchmarks.grid.families._variant import FamilyVariant
 
 __all__ = [
     "EMBEDDINGS",
@@ -40,6 +41,7 @@ __all__ = [
     "FEATURES",
     "IMAGES",
     "Family",
+    "FamilyVariant",
     "FitContext",
     "FittedSource",
     "InputSource",

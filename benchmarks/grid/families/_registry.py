@@ -11,9 +11,7 @@ from benchmarks.data.preprocessing import get as get_preprocessing
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.families._builtin import BUILTIN
 from benchmarks.grid.families._spec import Family
-
-#: Joins a family and a preprocessing into a grid variant: ``cnn@lesion-crop``.
-VARIANT = "@"
+from benchmarks.grid.families._variant import FamilyVariant
 
 FAMILIES: dict[str, Family] = {family.name: family for family in BUILTIN}
 
@@ -39,7 +37,7 @@ def default_names() -> tuple[str, ...]:
 def variant(spec: Family, preprocessing: str) -> Family:
     """``spec`` reading its inputs (and its parts theirs) preprocessed by
     ``preprocessing``: the family ``NAME@PREPROCESSING``."""
-    name = f"{spec.name}{VARIANT}{preprocessing}"
+    name = str(FamilyVariant(spec.name, preprocessing))
     if not spec.preprocessed:
         raise UserError(
             f"--models {name}: {spec.name} reads its images as shot; it has no "
@@ -49,7 +47,7 @@ def variant(spec: Family, preprocessing: str) -> Family:
     return dataclasses.replace(
         spec,
         name=name,
-        parts=tuple(f"{part}{VARIANT}{preprocessing}" for part in spec.parts),
+        parts=tuple(str(FamilyVariant(part, preprocessing)) for part in spec.parts),
         preprocessing=preprocessing,
     )
 
@@ -57,9 +55,9 @@ def variant(spec: Family, preprocessing: str) -> Family:
 def resolve(name: str) -> Family:
     """The family a ``--models`` item names: a family, a ``module:factory``
     or a variant ``NAME@PREPROCESSING``."""
-    if VARIANT in name and not is_path(name):
-        base, _, preprocessing = name.partition(VARIANT)
-        return variant(resolve(base), preprocessing)
+    parsed = FamilyVariant.parse(name)
+    if parsed.preprocessing is not None and not is_path(name):
+        return variant(resolve(parsed.family), parsed.preprocessing)
     if is_path(name):
         return load_path(name, Family)
     families = installed()
@@ -74,9 +72,9 @@ def resolve(name: str) -> Family:
 def family(name: str, plugins: Iterable[str] = ()) -> Family:
     """The family named ``name``: installed, or from one of the ``plugins`` paths
     the run was given."""
-    if VARIANT in name and not is_path(name):
-        base, _, preprocessing = name.partition(VARIANT)
-        return variant(family(base, plugins), preprocessing)
+    parsed = FamilyVariant.parse(name)
+    if parsed.preprocessing is not None and not is_path(name):
+        return variant(family(parsed.family, plugins), parsed.preprocessing)
     families = installed()
     if name in families:
         return families[name]
@@ -126,5 +124,5 @@ def embedded(name: str, plugins: Iterable[str] = ()) -> bool:
     """Whether another family reads ``name``'s embeddings (so its trials keep them)."""
     candidates = [*installed().values()]
     candidates += [load_path(path, Family) for path in plugins if is_path(path)]
-    base = name.partition(VARIANT)[0]
+    base = FamilyVariant.parse(name).family
     return any(spec.reads_embeddings and base in spec.parts for spec in candidates)

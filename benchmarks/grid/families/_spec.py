@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmarks.grid.families._variant import FamilyVariant
+
 if TYPE_CHECKING:
     from benchmarks.grid.profiles import Profile
 
@@ -91,12 +93,12 @@ class Family:
 
     def __post_init__(self) -> None:
         where = f"model family {self.name!r}"
-        base, _, variant = self.name.partition("@")
-        if variant and variant != self.preprocessing:
+        parsed = FamilyVariant.parse(self.name)
+        if parsed.preprocessing and parsed.preprocessing != self.preprocessing:
             raise ValueError(
                 f"{where}: a variant NAME@X reads inputs preprocessed by X"
             )
-        if not _NAME.match(base) or "__" in self.name:
+        if not _NAME.match(parsed.family) or "__" in self.name:
             raise ValueError(
                 f"{where}: a name is lower-case letters, digits, '-' and '_' "
                 "(no '__'), such as 'logreg'"

@@ -1,5 +1,4 @@
-"""Input preprocessing: named image transforms, applied the same way wherever a
-family reads images (its trials, ``train``'s final fit and ``triage``).
+"""The built-in preprocessings: images as shot, Shades of Gray and lesion-crop.
 
 Each takes and returns uint8 images (n, h, w, 3), one image at a time in
 effect, so it cannot leak anything between images or across a split.
@@ -7,12 +6,9 @@ effect, so it cannot leak anything between images or across a split.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
-from benchmarks.core.errors import UserError
+from benchmarks.data.preprocessing._spec import Preprocessing
 
 #: Minkowski power of Shades of Gray: Barata et al. (2015) found 6 best for
 #: dermoscopy.
@@ -22,13 +18,6 @@ _CHUNK = 256
 #: The skin kept around the lesion by lesion-crop, as a share of the lesion's
 #: longer side on each side: enough for the colours relative to the skin.
 LESION_MARGIN = 0.25
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    name: str
-    description: str
-    apply: Callable[[np.ndarray], np.ndarray]
 
 
 def _as_shot(images: np.ndarray) -> np.ndarray:
@@ -91,34 +80,18 @@ def lesion_crop(images: np.ndarray, margin: float = LESION_MARGIN) -> np.ndarray
     return out
 
 
-PREPROCESSING: dict[str, Preprocessing] = {
-    entry.name: entry
-    for entry in (
-        Preprocessing("none", "images as shot", _as_shot),
-        Preprocessing(
-            "shades-of-gray",
-            "remove each image's colour cast (Shades of Gray colour constancy, "
-            "power 6); for images from other cameras or archives",
-            shades_of_gray,
-        ),
-        Preprocessing(
-            "lesion-crop",
-            "crop each image to its segmented lesion and a ring of skin, then "
-            "resize: frame, vignette, rulers and scale go",
-            lesion_crop,
-        ),
-    )
-}
-
-
-def get(name: str) -> Preprocessing:
-    if name not in PREPROCESSING:
-        raise UserError(
-            f"--preprocessing {name}: unknown; choose from {', '.join(PREPROCESSING)}"
-        )
-    return PREPROCESSING[name]
-
-
-def preprocess(name: str, images: np.ndarray) -> np.ndarray:
-    """``images`` after the preprocessing ``name``."""
-    return get(name).apply(images)
+BUILTIN: tuple[Preprocessing, ...] = (
+    Preprocessing("none", "images as shot", _as_shot),
+    Preprocessing(
+        "shades-of-gray",
+        "remove each image's colour cast (Shades of Gray colour constancy, "
+        "power 6); for images from other cameras or archives",
+        shades_of_gray,
+    ),
+    Preprocessing(
+        "lesion-crop",
+        "crop each image to its segmented lesion and a ring of skin, then "
+        "resize: frame, vignette, rulers and scale go",
+        lesion_crop,
+    ),
+)

@@ -1,0 +1,220 @@
+"""Preprocessing plug-ins: the registry reads the entry-point group
+``melanoma_bench.preprocessing``, refuses a plug-in that breaks the contract
+in one line, and a plug-in runs in a grid as a family variant; a variant's
+name is parsed and spelt in one place."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.core.errors import UserError
+from benchmarks.core.plugins import PREPROCESSING_GROUP, load_group
+from benchmarks.data import preprocessing
+from benchmarks.data.preprocessing import PREPROCESSING, Preprocessing
+from benchmarks.grid import families
+from benchmarks.grid.families import FamilyVariant
+from benchmarks.grid.store import RunStore
+from tests.conftest import write_class_folders
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_MODULE = '''\
+"""A throwaway preprocessing plug-in of melanoma-bench's tests."""
+
+import numpy as np
+
+from benchmarks.data.preprocessing import Preprocessing
+
+
+def invert():
+    return Preprocessing("invert", "each pixel's complement", np.invert)
+
+
+def halve():
+    return Preprocessing("halve", "half the side", lambda images: images[:, ::2])
+
+
+def clash():
+    return Preprocessing("none", "a built-in's name", np.invert)
+'''
+
+
+def install(folder: Path, entries: dict[str, str]) -> Path:
+    """A distribution in ``folder`` as pip leaves one in site-packages: its
+    module and a ``.dist-info`` naming ``entries`` (name -> factory) in
+    the preprocessing group. Put on the path, it is installed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "prep_plugin.py").write_text(PLUGIN_MODULE, encoding="utf-8")
+    info = folder / "melanoma_bench_test_preprocessing-0.0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: melanoma-bench-test-preprocessing\n"
+        "Version: 0.0.1\n",
+        encoding="utf-8",
+    )
+    points = "".join(
+        f"{name} = prep_plugin:{factory}\n" for name, factory in entries.items()
+    )
+    (info / "entry_points.txt").write_text(
+        f"[{PREPROCESSING_GROUP}]\n{points}", encoding="utf-8"
+    )
+    return folder
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """Installs a distribution of ``entries`` in this process, for one test."""
+
+    def with_entries(entries: dict[str, str]) -> None:
+        monkeypatch.syspath_prepend(str(install(tmp_path / "site", entries)))
+        load_group.cache_clear()
+
+    yield with_entries
+    load_group.cache_clear()
+
+
+def images(n: int = 3, size: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+# -- the variant value ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "preprocessing"),
+    [
+        ("cnn@lesion-crop", "cnn", "lesion-crop"),
+        ("transfer@shades-of-gray", "transfer", "shades-of-gray"),
+        ("cnn", "cnn", None),
+    ],
+)
+def test_a_variant_name_parses_and_spells_back_the_same(name, family, preprocessing):
+    parsed = FamilyVariant.parse(name)
+    assert (parsed.family, parsed.preprocessing) == (family, preprocessing)
+    assert str(parsed) == name
+
+
+def test_the_registry_names_a_variant_and_its_parts_with_the_value():
+    """Today's spelling, which record keys and baselines carry."""
+    hybrid = families.resolve("hybrid@shades-of-gray")
+    assert hybrid.name == "hybrid@shades-of-gray"
+    assert hybrid.preprocessing == "shades-of-gray"
+    assert all(part.endswith("@shades-of-gray") for part in hybrid.parts)
+    assert families.family("cnn@lesion-crop").preprocessing == "lesion-crop"
+
+
+# -- the registry ---------------------------------------------------------------
+
+
+def test_built_ins_are_installed_without_plug_ins():
+    assert list(preprocessing.installed()) == ["none", "shades-of-gray", "lesion-crop"]
+    assert list(PREPROCESSING) == list(preprocessing.installed())
+
+
+def test_an_entry_point_preprocessing_is_installed_and_applied(installed):
+    installed({"invert": "invert"})
+    assert list(preprocessing.installed()) == [*PREPROCESSING, "invert"]
+    pictures = images()
+    np.testing.assert_array_equal(
+        preprocessing.preprocess("invert", pictures), 255 - pictures
+    )
+    variant = families.resolve("cnn@invert")
+    assert (variant.name, variant.preprocessing) == ("cnn@invert", "invert")
+
+
+def test_unknown_names_give_one_line_naming_the_choices(installed):
+    installed({"invert": "invert"})
+    with pytest.raises(UserError) as raised:
+        preprocessing.get("grey")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("--preprocessing grey: unknown; choose from none, ")
+    assert "lesion-crop, invert" in message and PREPROCESSING_GROUP in message
+
+
+def test_a_plug_in_returning_the_wrong_shape_is_refused_by_name(installed):
+    installed({"halve": "halve"})
+    with pytest.raises(UserError, match=r"^preprocessing halve: returned uint8 "):
+        preprocessing.preprocess("halve", images())
+
+
+def test_a_plug_in_named_as_a_built_in_is_refused(installed):
+    installed({"none": "clash"})
+    with pytest.raises(UserError, match="a built-in preprocessing has that name"):
+        preprocessing.get("shades-of-gray")
+
+
+@pytest.mark.parametrize("name", ["Grey", "a@b", "mod:attr", "a__b", ""])
+def test_a_name_that_cannot_sit_in_a_record_key_is_refused(name):
+    with pytest.raises(ValueError, match="a name is lower-case letters"):
+        Preprocessing(name, "", np.invert)
+
+
+# -- a plug-in in a grid --------------------------------------------------------
+
+
+def bench(*arguments: str, site: Path) -> subprocess.CompletedProcess:
+    """``python -m benchmarks ARGUMENTS`` in a new process with the plug-in's
+    distribution installed (on its path)."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *arguments],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"{done.args}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.mark.slow
+def test_an_entry_point_preprocessing_runs_in_a_grid(tmp_path):
+    site = install(tmp_path / "site", {"invert": "invert"})
+    listed = bench("list", "preprocessing", site=site).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [*PREPROCESSING, "invert"]
+    counts = {"melanoma": 6, "nevus": 6}
+    data = write_class_folders(tmp_path / "lesions", counts, seed=900)
+    runs = tmp_path / "runs"
+    bench(
+        "run",
+        "cnn",
+        "--preprocessing",
+        "none,invert",
+        "--strategies",
+        "none",
+        "--folds",
+        "2",
+        "--data",
+        str(data),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--out",
+        str(runs),
+        "--no-report",
+        "--jobs",
+        "1",
+        site=site,
+    )
+    (run_dir,) = [path.parent for path in runs.glob("*/config.json")]
+    store = RunStore(run_dir)
+    assert store.errors() == []
+    keys = {record["key"] for record in store.records()}
+    for model in ("cnn", "cnn@invert"):
+        for part in ("fold0", "fold1", "final"):
+            assert f"{model}__none__{part}" in keys
+    board = pd.read_csv(run_dir / "leaderboard.csv")
+    assert set(board["model"]) == {"cnn", "cnn@invert"}
+    # The variant's images are the plug-in's output, cached beside the originals.
+    (inverted,) = (tmp_path / "cache").rglob("*-invert.npy")
+    original = inverted.with_name(inverted.name.replace("-invert", ""))
+    np.testing.assert_array_equal(np.load(inverted), np.invert(np.load(original)))
