@@ -554,21 +554,36 @@ def shortcut_probes(
         except (OSError, ValueError):
             logger.warning("cached shortcut figures %s unreadable; probing again", path)
     if row_folds is None:
-        from benchmarks.data.folds import assign_folds  # sklearn: only when probing
-
-        # Stratified on the probes' own target, so a class of one image is fine.
-        strata = np.where(target == 1, positive, "the rest")
-        groups = audit(rows).copy_group
-        row_folds = assign_folds(strata, groups, n_folds=n_folds, seed=seed)
+        row_folds = _probe_folds(rows, target, positive, n_folds, seed)
     images = np.asarray(load_images(rows, size, cache=cache, n_jobs=n_jobs))
     n_jobs = effective_n_jobs(-1 if n_jobs is None else n_jobs)
     result = _probe(rows, images, target, row_folds, positive, seed, n_jobs)
+    _write_figures(path, result)
+    return result
+
+
+def _probe_folds(
+    rows: pd.DataFrame, target: np.ndarray, positive: str, n_folds: int, seed: int
+) -> np.ndarray:
+    """Folds for rows the run has not folded: as a run's folds do, they keep
+    copies and one lesion's images together, so no probe is scored on a copy
+    of an image it was fitted on."""
+    from benchmarks.data.folds import assign_folds  # sklearn: only when probing
+
+    # Stratified on the probes' own target, so a class of one image is fine.
+    strata = np.where(target == 1, positive, "the rest")
+    groups = audit(rows).copy_group
+    return assign_folds(strata, groups, n_folds=n_folds, seed=seed)
+
+
+def _write_figures(path: Path, result: dict) -> None:
+    """Cache the probes' figures for the next audit of the same files; a
+    read-only cache costs that audit the time, never this one its result."""
     text = json.dumps(result)  # in the probes' order, as printed
     try:
         write_cached(path, lambda stream: stream.write(text.encode("utf-8")))
-    except OSError as error:  # a read-only cache costs the next audit the time
+    except OSError as error:
         logger.warning("shortcut figures not cached (%s)", error)
-    return result
 
 
 def _figures_path(

@@ -196,11 +196,7 @@ def train(
         The run's data folder when the run's own path no longer reaches it
         (needed only by CNN families whose images are not in the cache).
     """
-    if not 0 < target_sensitivity < 1:
-        raise UserError(
-            f"--target-sensitivity {target_sensitivity}: choose a number between 0 "
-            "and 1, such as 0.95"
-        )
+    _check_target_sensitivity(target_sensitivity)
     store = RunStore(run_dir)
     info = store.info()
     out = Path(out)
@@ -215,21 +211,9 @@ def train(
 
     table = store.manifest()
     labels = table["label"].astype(str).to_numpy()
-    classes, positive = info.classes, info.positive
     rows, _ = split_rows(table, None)
-    is_positive = labels[rows] == positive
-    if is_positive.all() or not is_positive.any():
-        raise UserError(
-            f"{store.run_dir}: the cross-validation images need both {positive} "
-            "and other classes to set a threshold"
-        )
-    scores = out_of_fold_scores(
-        store, table, chosen.model, chosen.strategy, classes.index(positive)
-    )
-    point = choose_operating_point(
-        is_positive, scores[rows], target_sensitivity, seed=info.config.seed
-    )
-    write(_describe(point, positive))
+    point = _operating_point(store, info, table, rows, chosen, target_sensitivity)
+    write(_describe(point, info.positive))
 
     workspace = Workspace.of(info, store.run_dir, CNN_THREADS)
     write(f"fitting it on {len(rows)} images")
@@ -240,12 +224,11 @@ def train(
     source = _TrainingRows(rows, store, images, info.config.preprocessing)
     estimators = fit_configuration(chosen, workspace, source, labels[rows])
     inputs = model_inputs(chosen.model, workspace.preprocessing, workspace.plugins)
-    cv_rows = table.iloc[rows]
     metadata = {
         "model": chosen.model,
         "strategy": chosen.strategy,
-        "classes": list(classes),
-        "positive_class": positive,
+        "classes": list(info.classes),
+        "positive_class": info.positive,
         "plugins": list(workspace.plugins),
         "inputs": inputs,
         "input_statistics": _input_statistics(inputs, source),
@@ -255,23 +238,7 @@ def train(
             "rule": "--config" if configuration else BEST_RULE,
             **{f"{name}_mean": _number(row[f"{name}_mean"]) for name in RANKING},
         },
-        "training": {
-            "run_id": info.run_id,
-            "run_dir": str(store.run_dir.resolve()),
-            "dataset": info.dataset,
-            "data_fingerprint": info.data_fingerprint,
-            "profile": info.profile.name,
-            "seed": info.config.seed,
-            "images": len(rows),
-            "class_counts": class_counts(labels[rows]),
-            "class_counts_by_source": _counts_by_source(cv_rows),
-            "held_out": "the run's Test split, never used for fitting or the threshold",
-            "sources": list(info.sources),
-            "cross_validation": info.config.scheme,
-            "preprocessing": info.config.preprocessing,
-            # Triage repeats SYNTHETIC_WARNING for such a model, log and page.
-            "synthetic": synthetic,
-        },
+        "training": _training(store, info, table.iloc[rows], labels[rows], synthetic),
         # What its final fit scored on sets it never saw (external figures).
         "external": _external_figures(store, chosen),
         "evaluation": _evaluation(store, info, chosen),
@@ -281,6 +248,70 @@ def train(
     return out, write_model(
         out, metadata, estimators, documents={MODEL_CARD: model_card}
     )
+
+
+def _check_target_sensitivity(target_sensitivity: float) -> None:
+    """Refuse a target no threshold can meet, before the long fit."""
+    if not 0 < target_sensitivity < 1:
+        raise UserError(
+            f"--target-sensitivity {target_sensitivity}: choose a number between 0 "
+            "and 1, such as 0.95"
+        )
+
+
+def _operating_point(
+    store: RunStore,
+    info: RunInfo,
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    chosen: Configuration,
+    target_sensitivity: float,
+) -> OperatingPoint:
+    """The threshold on the chosen configuration's out-of-fold scores of the
+    cross-validation images: scores the fitted model never saw while
+    training, so the sensitivity it promises is honest."""
+    labels = table["label"].astype(str).to_numpy()
+    positive = info.positive
+    is_positive = labels[rows] == positive
+    if is_positive.all() or not is_positive.any():
+        raise UserError(
+            f"{store.run_dir}: the cross-validation images need both {positive} "
+            "and other classes to set a threshold"
+        )
+    scores = out_of_fold_scores(
+        store, table, chosen.model, chosen.strategy, info.classes.index(positive)
+    )
+    return choose_operating_point(
+        is_positive, scores[rows], target_sensitivity, seed=info.config.seed
+    )
+
+
+def _training(
+    store: RunStore,
+    info: RunInfo,
+    cv_rows: pd.DataFrame,
+    cv_labels: np.ndarray,
+    synthetic: bool,
+) -> dict:
+    """model.json's account of what the model was fitted on, so a reader can
+    trace it to its run and judge whether a site's images are like them."""
+    return {
+        "run_id": info.run_id,
+        "run_dir": str(store.run_dir.resolve()),
+        "dataset": info.dataset,
+        "data_fingerprint": info.data_fingerprint,
+        "profile": info.profile.name,
+        "seed": info.config.seed,
+        "images": len(cv_rows),
+        "class_counts": class_counts(cv_labels),
+        "class_counts_by_source": _counts_by_source(cv_rows),
+        "held_out": "the run's Test split, never used for fitting or the threshold",
+        "sources": list(info.sources),
+        "cross_validation": info.config.scheme,
+        "preprocessing": info.config.preprocessing,
+        # Triage repeats SYNTHETIC_WARNING for such a model, log and page.
+        "synthetic": synthetic,
+    }
 
 
 def trained_on_synthetic(info: RunInfo) -> bool:

@@ -662,95 +662,45 @@ def triage(
     either, the model's threshold applies, and the page says not to trust it
     when the images are unlike the training images.
     """
-    from reports import write_worklist_html
-
     started = time.perf_counter()
     folder, out = Path(images), Path(out)
-    if not folder.is_dir():
-        raise UserError(f"--images {folder}: no such folder; pass a folder of images")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
+    _check_folders(folder, out)
     out.mkdir(parents=True, exist_ok=True)
-    top = parse_flag_top(flag_top)
-    if top is not None and calibrate is not None:
-        raise UserError(
-            "--calibrate and --flag-top: choose one (a site threshold from "
-            "labelled images, or the top of the list)"
-        )
+    top = _flag_top(flag_top, calibrate)
     files, unreadable = find_files(folder, skip=out)
     inputs = _Inputs.of(model.metadata)
     jobs = n_jobs or available_cores()
-    threshold = _model_threshold(model.metadata)
-    if top is not None:
-        threshold = _flag_top_threshold(top)
-    elif calibrate is not None:
-        threshold, labelled = _calibrated_threshold(model, calibrate, inputs, jobs)
-        files = [
-            name for name in files if real(folder / name).resolve() not in labelled
-        ]
+    threshold, files = _threshold_and_files(
+        model, folder, files, top, calibrate, inputs, jobs
+    )
     synthetic = synthetic_warning(model.metadata)
     if synthetic:
         logger.warning("%s (model %s)", synthetic, model.folder)
-    scored: list[int] = []
-    parts: list[np.ndarray] = []
-    looks: list[np.ndarray] = []
-    sizes: list[tuple[int, int]] = []
     # Under --flag-top the cut is known only at the end: explain every image.
     reasons = _Reasons(model, threshold.score) if explain else None
     with tempfile.TemporaryFile() as stream:
         spool = _Spool(stream)
-        pending: list[_Chunk] = []
-        done = 0
-
-        def score() -> None:
-            if any(chunk.read for chunk in pending):
-                parts.append(_probabilities(model, pending))
-                looks.append(_drift_values(model, pending))
-                if reasons is not None:
-                    reasons.add(pending, parts[-1])
-            pending.clear()
-
-        for chunk in _chunks_of(folder, files, inputs, jobs):
-            pending.append(chunk)
-            scored.extend(chunk.read)
-            sizes.extend(chunk.sizes)
-            for thumbnail in chunk.thumbnails:
-                spool.add(thumbnail)
-            unreadable.extend(
-                {"file": files[index], "reason": reason}
-                for index, reason in chunk.failures
-            )
-            done += len(chunk.read) + len(chunk.failures)
-            if sum(len(item.read) for item in pending) >= BATCH or done == len(files):
-                score()
-                write(_progress(done, len(files), started))
+        scores = _score_folder(
+            model, folder, files, inputs, jobs, spool, reasons, write, started
+        )
+        unreadable.extend(scores.failures)
         n_classes = len(model.metadata["classes"])
-        proba = np.concatenate(parts) if parts else np.zeros((0, n_classes))
-        warning = _drift_warning(model.metadata, looks, sizes)
-        table, order = _worklist(files, scored, proba, model, threshold)
+        warning = _drift_warning(model.metadata, scores.looks, scores.sizes)
+        table, order = _worklist(
+            files, scores.read, scores.proba(n_classes), model, threshold
+        )
         unreadable.sort(key=lambda item: item["file"])
-        _write_csv(out / WORKLIST, table)
-        listing = pd.DataFrame(unreadable, columns=["file", "reason"])
-        _write_csv(out / UNREADABLE, listing)
-        _write_model_copy(out, model, threshold, table)
-        metadata = model.metadata
-        write_worklist_html(
+        _write_tables(out, model, threshold, table, unreadable)
+        _write_page(
             out / PAGE,
+            model,
+            folder,
             _page_rows(table, order, spool, min(TOP_CLASSES, n_classes), reasons),
-            folder=str(folder),
-            scored=len(table),
-            urgent=int((table["flag"] == "URGENT").sum()),
+            table=table,
             unreadable=unreadable,
-            threshold=metadata["threshold"],
-            model=metadata["model"],
-            strategy=metadata["strategy"],
-            training=metadata["training"],
-            classes=metadata["classes"],
-            positive=metadata["positive_class"],
+            threshold=threshold,
             drift_warning=warning,
-            threshold_note=threshold.note,
-            threshold_untrusted=bool(warning) and threshold.source == "model",
-            synthetic_warning=synthetic,
+            synthetic=synthetic,
             explained=reasons is not None,
         )
     return TriageResult(
@@ -761,4 +711,167 @@ def triage(
         out=out,
         warning=warning,
         threshold_note=threshold.note,
+    )
+
+
+def _check_folders(folder: Path, out: Path) -> None:
+    """Refuse an --images that is not a folder and an --out that is a file,
+    before any work."""
+    if not folder.is_dir():
+        raise UserError(f"--images {folder}: no such folder; pass a folder of images")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
+
+
+def _flag_top(
+    flag_top: str | None, calibrate: str | Path | None
+) -> tuple[float, bool] | None:
+    """``--flag-top`` read; refused beside ``--calibrate``, as each sets the
+    URGENT rule its own way."""
+    top = parse_flag_top(flag_top)
+    if top is not None and calibrate is not None:
+        raise UserError(
+            "--calibrate and --flag-top: choose one (a site threshold from "
+            "labelled images, or the top of the list)"
+        )
+    return top
+
+
+def _threshold_and_files(
+    model: LoadedModel,
+    folder: Path,
+    files: list[str],
+    top: tuple[float, bool] | None,
+    calibrate: str | Path | None,
+    inputs: _Inputs,
+    n_jobs: int,
+) -> tuple[Threshold, list[str]]:
+    """The URGENT rule (the top of the list, a site's threshold or the
+    model's) and the files to score: a calibration's labelled images are left
+    out of the worklist, as their scores set its threshold."""
+    threshold = _model_threshold(model.metadata)
+    if top is not None:
+        threshold = _flag_top_threshold(top)
+    elif calibrate is not None:
+        threshold, labelled = _calibrated_threshold(model, calibrate, inputs, n_jobs)
+        files = [
+            name for name in files if real(folder / name).resolve() not in labelled
+        ]
+    return threshold, files
+
+
+@dataclass
+class _Scores:
+    """A folder's files as scored, gathered batch by batch: the ones read (by
+    index in the file list), their class probabilities, what the drift check
+    compares, and the files that could not be read."""
+
+    read: list[int] = field(default_factory=list)
+    parts: list[np.ndarray] = field(default_factory=list)
+    looks: list[np.ndarray] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+
+    def score(
+        self, model: LoadedModel, chunks: list[_Chunk], reasons: _Reasons | None
+    ) -> None:
+        """Score a batch's images, with their drift values and, when asked,
+        why the URGENT ones scored high; a batch of unreadable files adds
+        nothing."""
+        if any(chunk.read for chunk in chunks):
+            self.parts.append(_probabilities(model, chunks))
+            self.looks.append(_drift_values(model, chunks))
+            if reasons is not None:
+                reasons.add(chunks, self.parts[-1])
+
+    def proba(self, n_classes: int) -> np.ndarray:
+        return np.concatenate(self.parts) if self.parts else np.zeros((0, n_classes))
+
+
+def _score_folder(
+    model: LoadedModel,
+    folder: Path,
+    files: list[str],
+    inputs: _Inputs,
+    n_jobs: int,
+    spool: _Spool,
+    reasons: _Reasons | None,
+    write: Callable[[str], None],
+    started: float,
+) -> _Scores:
+    """Score ``files`` as workers decode them, ``BATCH`` images per model
+    call, their thumbnails kept in ``spool``: memory stays flat however many
+    files there are. ``write`` hears the progress after each batch."""
+    scores = _Scores()
+    pending: list[_Chunk] = []
+    done = 0
+    for chunk in _chunks_of(folder, files, inputs, n_jobs):
+        pending.append(chunk)
+        scores.read.extend(chunk.read)
+        scores.sizes.extend(chunk.sizes)
+        for thumbnail in chunk.thumbnails:
+            spool.add(thumbnail)
+        scores.failures.extend(
+            {"file": files[index], "reason": reason} for index, reason in chunk.failures
+        )
+        done += len(chunk.read) + len(chunk.failures)
+        if sum(len(item.read) for item in pending) >= BATCH or done == len(files):
+            scores.score(model, pending, reasons)
+            pending.clear()
+            write(_progress(done, len(files), started))
+    return scores
+
+
+def _write_tables(
+    out: Path,
+    model: LoadedModel,
+    threshold: Threshold,
+    table: pd.DataFrame,
+    unreadable: list[dict],
+) -> None:
+    """OUT/worklist.csv, OUT/unreadable.csv and OUT/model.json, the files a
+    site's own tools read."""
+    _write_csv(out / WORKLIST, table)
+    listing = pd.DataFrame(unreadable, columns=["file", "reason"])
+    _write_csv(out / UNREADABLE, listing)
+    _write_model_copy(out, model, threshold, table)
+
+
+def _write_page(
+    path: Path,
+    model: LoadedModel,
+    folder: Path,
+    rows: Iterator[dict[str, Any]],
+    *,
+    table: pd.DataFrame,
+    unreadable: list[dict],
+    threshold: Threshold,
+    drift_warning: str | None,
+    synthetic: str | None,
+    explained: bool,
+) -> None:
+    """OUT/worklist.html: the worklist's ``rows`` with what the model is, how
+    it set URGENT and, when the images are unlike its training images, not to
+    trust its threshold."""
+    from reports import write_worklist_html
+
+    metadata = model.metadata
+    write_worklist_html(
+        path,
+        rows,
+        folder=str(folder),
+        scored=len(table),
+        urgent=int((table["flag"] == "URGENT").sum()),
+        unreadable=unreadable,
+        threshold=metadata["threshold"],
+        model=metadata["model"],
+        strategy=metadata["strategy"],
+        training=metadata["training"],
+        classes=metadata["classes"],
+        positive=metadata["positive_class"],
+        drift_warning=drift_warning,
+        threshold_note=threshold.note,
+        threshold_untrusted=bool(drift_warning) and threshold.source == "model",
+        synthetic_warning=synthetic,
+        explained=explained,
     )
