@@ -20,12 +20,12 @@ from benchmarks.grid.configuration import Trial
 from benchmarks.grid.runner import run
 from benchmarks.grid.store import RunStore
 from benchmarks.grid.trials import run_trial, split_rows
-from reports._calibration import (
+from reports._tables import build
+from reports.sections.calibration import (
     CALIBRATION_COLUMNS,
     calibration_rows,
     reliability_diagram,
 )
-from reports._tables import build
 from tests.conftest import write_class_folders
 from tests.harness.conftest import TINY, TRAIN_MAX, marked_workspace
 

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.analysis.leaderboard import RANKING
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.trials import run_trial
-from reports import _explanations
+from reports.sections import explanations as _explanations
 from tests.harness.conftest import CLASSES, marked_workspace
 
 
@@ -103,7 +103,7 @@ def test_importance_prefers_handcrafted_trees_to_a_better_hybrid(tiny):
 def test_the_first_screen_states_what_the_trees_lean_on_by_group(tiny):
     """Shares of mean |SHAP| by ABCD group: colour columns 3 each, one border
     column 30, everything else 0; none when no feature moved a score."""
-    from reports._report import _figure_findings
+    from reports.sections.findings import _figure_findings
 
     def scored(shap) -> list[dict]:
         return [

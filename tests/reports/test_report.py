@@ -95,6 +95,46 @@ def test_render_needs_finished_trials(run_dir, tmp_path):
         render(RunStore(empty))
 
 
+def test_every_section_has_its_template_in_the_package():
+    from importlib import resources
+
+    from reports.sections import SECTIONS as PAGE
+
+    assert len({section.id for section in PAGE}) == len(PAGE)
+    folder = resources.files("reports").joinpath("templates", "sections")
+    for section in PAGE:
+        assert folder.joinpath(section.template).is_file(), section.template
+
+
+def test_the_page_shows_the_sections_with_something_to_show_in_order(
+    run_dir, monkeypatch
+):
+    import dataclasses
+
+    from benchmarks.grid.store import RunStore
+    from reports import _report
+    from reports.sections import SECTIONS as PAGE
+
+    def nothing(tables, store):
+        return None
+
+    chosen = tuple(
+        dataclasses.replace(section, context=nothing)
+        if section.id == "speed"
+        else section
+        for section in PAGE
+    )
+    monkeypatch.setattr(_report, "SECTIONS", chosen)
+    html = render(RunStore(run_dir))
+    assert '<section id="speed">' not in html
+    shown = [section.id for section in PAGE if f'<section id="{section.id}">' in html]
+    assert shown[:3] == ["findings", "summary", "leaderboard"]
+    assert [html.index(f'<section id="{name}">') for name in shown] == sorted(
+        html.index(f'<section id="{name}">') for name in shown
+    )
+    assert html.count("<section ") == len(shown)
+
+
 @requires_chromium
 def test_report_works_in_headless_chromium(run_dir):
     with loaded(run_dir / "report.html") as shown:

@@ -17,6 +17,7 @@ from benchmarks.core.errors import UserError
 from benchmarks.grid import explanations, families
 from benchmarks.grid.store import RunStore
 from reports._figures import _label, _png, colours, plt
+from reports._section import Section
 from reports._tables import RunTables
 
 #: Features shown by name in the importance chart.
@@ -237,3 +238,14 @@ def gradcam_panel(tables: RunTables, store: RunStore) -> str | None:
     )
     figure.tight_layout()
     return _png(figure)
+
+
+def context(tables: RunTables, store: RunStore) -> dict | None:
+    importance = importance_chart(tables, store)
+    gradcam = gradcam_panel(tables, store)
+    if not importance and not gradcam:
+        return None
+    return {"importance": importance, "gradcam": gradcam}
+
+
+SECTION = Section("explanations", "Why this score", "explanations.html", context)

@@ -1,4 +1,4 @@
-"""The report's calibration section: reliability diagram and ECE/Brier rows.
+"""Calibration: reliability diagrams and melanoma ECE and Brier rows.
 
 Why recompute from the stored scores rather than read the records' figures:
 run folders made before the records carried the melanoma Brier score and ECE
@@ -7,8 +7,6 @@ binning (``benchmarks.scoring.metrics.reliability_bins``).
 """
 
 from __future__ import annotations
-
-import math
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
@@ -22,7 +20,9 @@ from benchmarks.scoring.metrics import (
     reliability_bins,
 )
 from reports._figures import _best_per_family, _label, _png, colours
+from reports._section import Section
 from reports._tables import RunTables, pooled_scores
+from reports.sections._cells import _number, _sortable
 
 #: The calibration table's figure columns, in order: (key, shown name).
 CALIBRATION_COLUMNS = (
@@ -31,18 +31,6 @@ CALIBRATION_COLUMNS = (
     ("test_ece", "melanoma ECE, Test"),
     ("test_brier", "melanoma Brier, Test"),
 )
-
-
-def _number(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def _sortable(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return repr(float(value))
 
 
 def _test_scores(
@@ -142,6 +130,35 @@ def _draw(
     count_axis.stairs(binned["count"], binned["edges"], color=colour, linewidth=1.5)
 
 
+def _style(axes: np.ndarray, drawn: list[bool], positive: str) -> None:
+    """Titles, axes and legends of the four panels; "no Test split" where
+    nothing was drawn on the right."""
+    titles = (
+        f"{positive}: reliability, out-of-fold validation",
+        f"{positive}: reliability, Test (final fits)",
+    )
+    for place, title in enumerate(titles):
+        curve_axis, count_axis = axes[0, place], axes[1, place]
+        curve_axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
+        curve_axis.set_xlim(0, 1)
+        curve_axis.set_ylim(-0.02, 1.02)
+        curve_axis.set_title(title)
+        curve_axis.set_ylabel(f"share that are {positive}")
+        curve_axis.grid(alpha=0.3)
+        count_axis.set_xlabel(f"{positive} probability given (10 bins)")
+        count_axis.set_ylabel("images")
+        count_axis.yaxis.set_major_locator(
+            matplotlib.ticker.MaxNLocator(3, integer=True)
+        )
+        count_axis.grid(alpha=0.3)
+        if drawn[place]:
+            curve_axis.legend(fontsize=7, loc="best")
+        else:
+            curve_axis.text(
+                0.5, 0.5, "no Test split", ha="center", va="center", color="grey"
+            )
+
+
 def reliability_diagram(
     tables: RunTables, store: RunStore, labels: np.ndarray
 ) -> str | None:
@@ -197,29 +214,19 @@ def reliability_diagram(
     if not any(drawn):
         plt.close(figure)
         return None
-    titles = (
-        f"{positive}: reliability, out-of-fold validation",
-        f"{positive}: reliability, Test (final fits)",
-    )
-    for place, title in enumerate(titles):
-        curve_axis, count_axis = axes[0, place], axes[1, place]
-        curve_axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
-        curve_axis.set_xlim(0, 1)
-        curve_axis.set_ylim(-0.02, 1.02)
-        curve_axis.set_title(title)
-        curve_axis.set_ylabel(f"share that are {positive}")
-        curve_axis.grid(alpha=0.3)
-        count_axis.set_xlabel(f"{positive} probability given (10 bins)")
-        count_axis.set_ylabel("images")
-        count_axis.yaxis.set_major_locator(
-            matplotlib.ticker.MaxNLocator(3, integer=True)
-        )
-        count_axis.grid(alpha=0.3)
-        if drawn[place]:
-            curve_axis.legend(fontsize=7, loc="best")
-        else:
-            curve_axis.text(
-                0.5, 0.5, "no Test split", ha="center", va="center", color="grey"
-            )
+    _style(axes, drawn, positive)
     figure.tight_layout()
     return _png(figure)
+
+
+def context(tables: RunTables, store: RunStore) -> dict:
+    labels = store.manifest()["label"].astype(str).to_numpy()
+    return {
+        "method": tables.info.config.calibration,
+        "columns": [shown for _, shown in CALIBRATION_COLUMNS],
+        "rows": calibration_rows(tables, store),
+        "diagram": reliability_diagram(tables, store, labels),
+    }
+
+
+SECTION = Section("calibration", "Calibration", "calibration.html", context)
