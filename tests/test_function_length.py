@@ -22,8 +22,6 @@ PENDING = {
     "benchmarks.grid.runner:prepare",
     "benchmarks.grid.runner:dry_run",
     "benchmarks.cli.run:Run.execute",
-    "reports._report:render",
-    "reports._calibration:reliability_diagram",
     "benchmarks.grid.trials:compute_trial",
     "benchmarks.analysis.leaderboard:leaderboard",
 }
