@@ -2,7 +2,9 @@
 the repository root: python -m benchmarks run cnn,examples.small_keras:family
 """
 
-from benchmarks.grid.families import IMAGES, Family, FitContext
+import math
+
+from benchmarks.grid.families import IMAGES, Budget, Family, FitContext
 
 
 def network(input_shape, n_classes, *, seed, learning_rate=1e-3):
@@ -34,6 +36,22 @@ def make(context: FitContext):
     )
 
 
+def budget(profile, n_train: int) -> Budget:
+    """What one fit trains, for the run's time estimate: the profile's epochs
+    at the default batch, with no floor of steps (unlike the built-in cnn)."""
+    from models import default_batch_size
+
+    batch = default_batch_size(n_train)
+    return Budget(steps=profile.cnn_epochs * math.ceil(n_train / batch), batch=batch)
+
+
 def family() -> Family:
     about = "a small Keras network of one's own at 32x32"
-    return Family("small-keras", about, inputs=(IMAGES,), image_size=32, make=make)
+    return Family(
+        "small-keras",
+        about,
+        inputs=(IMAGES,),
+        image_size=32,
+        make=make,
+        budget=budget,
+    )

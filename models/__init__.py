@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from models._batch import default_batch_size
 from models._xgboost import XGBoostClassifier
 from models.machine import available_cores
 
 if TYPE_CHECKING:
-    from models._keras_classifier import KerasImageClassifier, default_batch_size
+    from models._keras_classifier import KerasImageClassifier
     from models._keras_data import resize_images
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # TensorFlow takes seconds to import; only CNN users pay for it.
-    if name in ("KerasImageClassifier", "default_batch_size"):
+    if name == "KerasImageClassifier":
         from models import _keras_classifier
 
         return getattr(_keras_classifier, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from benchmarks.cli._common import (
     PROG,
@@ -16,6 +17,9 @@ from benchmarks.cli._common import (
 )
 from benchmarks.core.errors import UserError
 from benchmarks.core.outputs import writable_folder
+
+if TYPE_CHECKING:
+    from benchmarks.grid.config import RunConfig
 
 
 class Run(Command):
@@ -182,70 +186,9 @@ class Run(Command):
         )
 
     def execute(self, args: argparse.Namespace) -> int:
-        from benchmarks.analysis.leaderboard import to_text, write_leaderboard
-        from benchmarks.core.plugins import is_path
-        from benchmarks.data.external import ExternalSource
-        from benchmarks.data.sources import is_synthetic
-        from benchmarks.grid.config import RunConfig
-        from benchmarks.grid.runner import run
-
         writable_folder(args.out, "--out")
         check_cache(args.cache)
-        if args.models and args.what not in (None, "all"):
-            raise UserError(
-                "name the models once: 'run all --models LIST' or 'run LIST'"
-            )
-        chosen = args.models or args.what
-        if chosen is None:
-            raise UserError("run: name the models, such as 'run all' or 'run xgb'")
-        models = None if chosen == "all" else listed(chosen)
-        named = [name for name in models or () if is_path(name)]
-        if args.dry_run and named:
-            raise UserError(
-                f"--dry-run runs nothing, but naming the plug-in {named[0]} runs "
-                "its code; drop --dry-run, or install the plug-in (an entry point) "
-                "to estimate its grid"
-            )
-        strategies = listed(args.strategies) if args.strategies else None
-        options = []
-        for setting in args.model_option:
-            name, equals, value = setting.partition("=")
-            if not equals:
-                raise UserError(
-                    f"--model-option {setting}: write MODEL.NAME=VALUE, such as "
-                    "transfer.weights=backbone.h5"
-                )
-            options.append((name.strip(), value.strip()))
-        config = RunConfig(
-            data=data(args),
-            images=args.images,
-            id_column=args.id_column,
-            label_column=args.label_column,
-            group_column=args.group_column,
-            models=models,
-            strategies=strategies,
-            profile=args.profile,
-            folds=args.folds,
-            cv=args.cv,
-            seed=args.seed,
-            conflicts=args.conflicts,
-            test_leaks=args.test_leaks,
-            positive_class=args.positive_class,
-            preprocessing=(listed(args.preprocessing) or ("none",))[0],
-            variants=listed(args.preprocessing)[1:],
-            model_options=tuple(options),
-            external=tuple(
-                (source.name, source.path)
-                for source in map(ExternalSource.parse, args.external)
-            ),
-            label_map=args.label_map,
-            strict=args.strict,
-            calibration=args.calibration,
-            precision=args.precision,
-            jobs=args.jobs,
-            executor=args.executor,
-            scheduler=args.scheduler,
-        )
+        config = run_config(args)
         if args.dry_run:
             from benchmarks.grid.runner import dry_run
 
@@ -253,35 +196,109 @@ class Run(Command):
                 dry_run(config, args.out, cache=args.cache, report=not args.no_report)
             )
             return 0
-        if is_synthetic(config.data):
-            print(
-                "melanoma-bench: running on the embedded SYNTHETIC data set "
-                f"({args.profile} profile); pass --data PATH for real images",
-                file=sys.stderr,
-            )
-        logging.getLogger("benchmarks.grid.runner").setLevel(logging.INFO)
-        store = run(config, args.out, cache=args.cache)
-        board = write_leaderboard(store)
-        print(to_text(board))
-        print(f"\nresults: {store.run_dir}")
-        if not args.no_report:
-            import time
+        return _run(args, config)
 
-            from benchmarks.grid.estimate import record_timings, step_entry
-            from reports import write_report
 
-            started = time.perf_counter()
-            page = write_report(store.run_dir)
-            spent = time.perf_counter() - started
-            record_timings([step_entry("report", 1, spent)], args.cache)
-            print(f"report: {page}")
-        failures = store.errors()
-        if failures:
-            total = len(failures) + len(store.done())
-            print(
-                f"melanoma-bench: {len(failures)} of {total} trials failed (errors "
-                f"in {store.errors_dir}); run the same command again to retry them",
-                file=sys.stderr,
+def _models(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The families named, positionally or by --models (None: 'all'); with
+    --dry-run, none given as module:factory, whose code a config would run."""
+    from benchmarks.core.plugins import is_path
+
+    if args.models and args.what not in (None, "all"):
+        raise UserError("name the models once: 'run all --models LIST' or 'run LIST'")
+    chosen = args.models or args.what
+    if chosen is None:
+        raise UserError("run: name the models, such as 'run all' or 'run xgb'")
+    models = None if chosen == "all" else listed(chosen)
+    named = [name for name in models or () if is_path(name)]
+    if args.dry_run and named:
+        raise UserError(
+            f"--dry-run runs nothing, but naming the plug-in {named[0]} runs "
+            "its code; drop --dry-run, or install the plug-in (an entry point) "
+            "to estimate its grid"
+        )
+    return models
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The run config the parsed options name, validated by RunConfig."""
+    from benchmarks.data.external import ExternalSource
+    from benchmarks.grid.config import RunConfig
+
+    models = _models(args)
+    return RunConfig(
+        data=data(args),
+        images=args.images,
+        id_column=args.id_column,
+        label_column=args.label_column,
+        group_column=args.group_column,
+        models=models,
+        strategies=listed(args.strategies) if args.strategies else None,
+        profile=args.profile,
+        folds=args.folds,
+        cv=args.cv,
+        seed=args.seed,
+        conflicts=args.conflicts,
+        test_leaks=args.test_leaks,
+        positive_class=args.positive_class,
+        preprocessing=(listed(args.preprocessing) or ("none",))[0],
+        variants=listed(args.preprocessing)[1:],
+        model_options=tuple(
+            (name.strip(), value.strip())
+            for name, _, value in (
+                setting.partition("=") for setting in args.model_option
             )
-            return 1
-        return 0
+        ),
+        external=tuple(
+            (source.name, source.path)
+            for source in map(ExternalSource.parse, args.external)
+        ),
+        label_map=args.label_map,
+        strict=args.strict,
+        calibration=args.calibration,
+        precision=args.precision,
+        jobs=args.jobs,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
+
+
+def _run(args: argparse.Namespace, config: RunConfig) -> int:
+    """Run the grid, print its leaderboard, write its report; 1 if a trial
+    failed."""
+    from benchmarks.analysis.leaderboard import to_text, write_leaderboard
+    from benchmarks.data.sources import is_synthetic
+    from benchmarks.grid.runner import run
+
+    if is_synthetic(config.data):
+        print(
+            "melanoma-bench: running on the embedded SYNTHETIC data set "
+            f"({args.profile} profile); pass --data PATH for real images",
+            file=sys.stderr,
+        )
+    logging.getLogger("benchmarks.grid.runner").setLevel(logging.INFO)
+    store = run(config, args.out, cache=args.cache)
+    board = write_leaderboard(store)
+    print(to_text(board))
+    print(f"\nresults: {store.run_dir}")
+    if not args.no_report:
+        import time
+
+        from benchmarks.grid.estimate import record_timings, step_entry
+        from reports import write_report
+
+        started = time.perf_counter()
+        page = write_report(store.run_dir)
+        spent = time.perf_counter() - started
+        record_timings([step_entry("report", 1, spent)], args.cache)
+        print(f"report: {page}")
+    failures = store.errors()
+    if failures:
+        total = len(failures) + len(store.done())
+        print(
+            f"melanoma-bench: {len(failures)} of {total} trials failed (errors "
+            f"in {store.errors_dir}); run the same command again to retry them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -138,9 +138,9 @@ class RunConfig:
                 f"--external {repeated[0]}: named twice; give each set its own "
                 "NAME=PATH"
             )
-        for name, _ in self.model_options:
+        for name, value in self.model_options:
             model, dot, option = name.partition(".")
-            if not (model and dot and option):
+            if not (model and dot and option and value):
                 raise UserError(
                     f"--model-option {name}: write MODEL.NAME=VALUE, such as "
                     "transfer.weights=backbone.h5"

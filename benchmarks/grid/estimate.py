@@ -65,10 +65,11 @@ OVERHEAD = {"images": 3.0, "table": 0.5, "combine": 0.0, "step": 0.0}
 #: Trials a family's own measurements need to outweigh the model's guess
 #: (shrinkage: weight n / (n + PRIOR_STRENGTH)).
 PRIOR_STRENGTH = 1.0
-#: The cnn's input side; an images family's work scales with (side / 48)^2.
-REFERENCE_SIDE = 48
-#: Images a CNN step holds at most (models._keras_classifier's default).
-BATCH = 32
+#: The unit of a network's work: one optimiser step of UNIT_BATCH images at
+#: UNIT_SIDE x UNIT_SIDE pixels (the cnn's full step; what PRIOR_RATES and the
+#: timing history are in). A family's own batch and side scale it.
+UNIT_SIDE = 48
+UNIT_BATCH = 32
 #: A prediction pass costs about this share of a training step per image.
 PREDICT_SHARE = 0.3
 #: Share of a reference step (a full batch at 48x48) that does not depend on
@@ -127,36 +128,25 @@ class Work:
 
 
 def trial_work(family: Family, profile: Profile, n_train: int, n_scored: int) -> Work:
-    """The work of one fit of ``family`` on ``n_train`` rows, scoring ``n_scored``.
+    """The work of one fit of ``family`` on ``n_train`` rows, scoring ``n_scored``,
+    from the training budget the family declares (``Family.training_budget``).
 
-    Networks (families reading images): optimiser steps, each weighted by
-    its pixels against a full batch at 48x48 (a fixed share of a step costs
+    Networks (families reading images): the budget's optimiser steps, each
+    weighted by its pixels against a unit step (a fixed share of a step costs
     the same whatever the batch), plus a prediction pass over ``n_scored``.
-    The epoch rule follows the built-in families: the profile's epochs over
-    the training rows with its floor of steps; a reference family trains its
-    own (seed_cnn) epochs at the full batch. Others that fit: rows times
-    boosting rounds, in units of 400 rounds x 1000 rows. Families that only
-    combine their parts' scores: one unit.
+    Others that fit: rows times the budget's rounds, in units of 400 rounds x
+    1000 rows. Families that only combine their parts' scores: one unit.
     """
     n_train = max(1, n_train)
     if not family.fits:
         return Work("combine", 1.0)
+    budget = family.training_budget(profile, n_train)
     if family.image_size is not None:
-        pixels = (family.image_size / REFERENCE_SIDE) ** 2
-        if family.reference:
-            batch = BATCH
-            steps = profile.seed_cnn_epochs * math.ceil(n_train / batch)
-        else:
-            batch = max(1, min(BATCH, n_train // 10))
-            per_epoch = max(1, n_train // batch)
-            epochs = max(
-                profile.cnn_epochs, math.ceil(profile.cnn_min_steps / per_epoch)
-            )
-            steps = epochs * per_epoch
-        step = STEP_FIXED + (1 - STEP_FIXED) * pixels * batch / BATCH
-        predict = PREDICT_SHARE * n_scored / BATCH * pixels
-        return Work("images", steps * step + predict)
-    return Work("table", n_train * profile.xgb_max_rounds / 400 / 1000)
+        pixels = (family.image_size / UNIT_SIDE) ** 2
+        step = STEP_FIXED + (1 - STEP_FIXED) * pixels * budget.batch / UNIT_BATCH
+        predict = PREDICT_SHARE * n_scored / UNIT_BATCH * pixels
+        return Work("images", budget.steps * step + predict)
+    return Work("table", n_train * budget.rounds / 400 / 1000)
 
 
 # -- the timing history -----------------------------------------------------

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +39,11 @@ from benchmarks.data.labels import read_label_map
 from benchmarks.data.segment import audit_masks
 from benchmarks.data.shortcuts import shortcut_probes
 from benchmarks.data.sources import load_sources, source_names
-from benchmarks.grid import estimate, families, progress, strategies
-from benchmarks.grid import plan as grid
+from benchmarks.grid import estimate, progress, run_plan, strategies
 from benchmarks.grid.config import RunConfig
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.executors import Executor, Outcome, make_executor, trials_at_once
+from benchmarks.grid.run_plan import RunPlan
 from benchmarks.grid.store import RunStore, TrialFailure
 from benchmarks.grid.strategies import class_counts
 from benchmarks.grid.trials import CNN_THREADS
@@ -61,9 +61,13 @@ class Prepared:
 
     store: RunStore
     workspace: Workspace
-    trials: list[Trial]
+    plan: RunPlan
     resumed: bool
     lock: FileLock
+
+    @property
+    def trials(self) -> list[Trial]:
+        return list(self.plan.trials)
 
 
 def _positive_class(config: RunConfig, manifest: pd.DataFrame) -> str:
@@ -104,8 +108,7 @@ def _apply_policies(
 
 
 def _folds(config: RunConfig, table: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
-    """Each row's cross-validation fold (-1: Test), once every strategy of the
-    grid is known to run on every fold's training part."""
+    """Each row's cross-validation fold (-1: Test)."""
     in_cv = table["split"].isin(CV_SPLITS).to_numpy()
     folds = np.full(len(table), -1, dtype=np.int64)
     if config.scheme == "leave-source-out":
@@ -121,15 +124,20 @@ def _folds(config: RunConfig, table: pd.DataFrame, groups: np.ndarray) -> np.nda
             n_folds=config.n_folds,
             seed=config.seed,
         )
+    return folds
+
+
+def _check_folds(plan: RunPlan, table: pd.DataFrame, folds: np.ndarray) -> None:
+    """Refuse a grid with a strategy that cannot run on a fold's training part."""
+    in_cv = table["split"].isin(CV_SPLITS).to_numpy()
     labels = table["label"].astype(str).to_numpy()
     strategies.check_parts(
-        (item.strategy for item in grid.configurations(config)),
+        plan.strategies,
         {
             f"fold {fold}": class_counts(labels[in_cv & (folds != fold)])
-            for fold in range(config.n_folds)
+            for fold in range(plan.config.n_folds)
         },
     )
-    return folds
 
 
 def _fingerprint(table: pd.DataFrame) -> str:
@@ -205,12 +213,20 @@ def _load_manifest(config: RunConfig, cache: str | None) -> pd.DataFrame:
     )
 
 
-def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
-    """Load, audit and fold the data and write the run folder's inputs."""
-    # --jobs bounds the processes that decode and extract too (a cluster's
-    # run does those here, on every core).
-    jobs = None if config.executor == "dask" else trials_at_once(config)
-    manifest = _load_manifest(config, cache)
+@dataclass(frozen=True)
+class _Audited:
+    """The data after its audit and the audit policies: the rows kept."""
+
+    report: AuditReport
+    table: pd.DataFrame
+    groups: np.ndarray
+    readable: np.ndarray
+    dropped: dict[str, int]
+
+
+def _audit(config: RunConfig, manifest: pd.DataFrame) -> _Audited:
+    """Audit the data and keep the rows --conflicts, --test-leaks and
+    readability allow."""
     with progress.activity(f"auditing {len(manifest)} images"):
         report = audit(manifest, near_threshold=config.near_threshold)
     readable = report.manifest["readable"].to_numpy()
@@ -220,9 +236,11 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
     keep, dropped = _apply_policies(config, report)
     keep &= readable
     table = report.manifest[keep].reset_index(drop=True)
-    groups = report.copy_group[keep]
-    positive = _positive_class(config, table)
+    return _Audited(report, table, report.copy_group[keep], readable, dropped)
 
+
+def _check_classes(config: RunConfig, table: pd.DataFrame) -> None:
+    """Refuse training images of fewer than two classes."""
     in_cv = table["split"].isin(CV_SPLITS).to_numpy()
     trained_on = sorted(set(table["label"].astype(str)[in_cv]))
     if len(trained_on) < 2:
@@ -231,18 +249,35 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             f"{len(trained_on)} class ({', '.join(trained_on) or 'none'}); a "
             "benchmark needs two or more, one class folder (or label) each"
         )
-    folds = _folds(config, table, groups)
-    has_test = bool((table["split"] == "test").any())
+
+
+def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Prepared:
+    """Load, audit and fold the data, plan the run and write its inputs."""
+    # --jobs bounds the processes that decode and extract too (a cluster's
+    # run does those here, on every core).
+    jobs = None if config.executor == "dask" else trials_at_once(config)
+    manifest = _load_manifest(config, cache)
+    audited = _audit(config, manifest)
+    table = audited.table
+    positive = _positive_class(config, table)
+    _check_classes(config, table)
+    folds = _folds(config, table, audited.groups)
     fingerprint = _fingerprint(table)
     classes = tuple(sorted(table["label"].astype(str).unique()))
     label_map = read_label_map(config.label_map) if config.label_map else None
     externals = _external_sets(
-        config, label_map, report.manifest, classes, positive, cache
+        config, label_map, audited.report.manifest, classes, positive, cache
     )
-    run_id = config.run_id(
-        fingerprint + "".join(external.fingerprint(t) for t, _ in externals.values())
+    test_rows = int((table["split"] == "test").sum())
+    plan = run_plan.plan_run(
+        config,
+        has_test=test_rows > 0,
+        sizes=estimate.sizes_of_folds(folds, test_rows),
+        fingerprint=fingerprint
+        + "".join(external.fingerprint(t) for t, _ in externals.values()),
     )
-    store = RunStore(Path(out) / run_id)
+    _check_folds(plan, table, folds)
+    store = RunStore(Path(out) / plan.run_id)
     lock = store.lock()
     try:
         swept = store.sweep_temporary() + sweep_stale(cache_dir(cache))
@@ -250,16 +285,14 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
             logger.info("removed %d temporary file(s) a stopped run left", swept)
         resumed = store.claim(
             {
-                "run_id": run_id,
+                "run_id": plan.run_id,
                 "config": config.to_dict(),
                 "profile": config.settings.__dict__,
                 "dataset": manifest.attrs.get("dataset", ""),
                 "data_fingerprint": fingerprint,
                 "positive_class": positive,
                 "classes": list(classes),
-                "grid": [
-                    [item.model, item.strategy] for item in grid.configurations(config)
-                ],
+                "grid": [[item.model, item.strategy] for item in plan.configurations],
                 "versions": library_versions(),
                 "machine": machine(),
             }
@@ -267,148 +300,156 @@ def prepare(config: RunConfig, out: str | Path, cache: str | None = None) -> Pre
         if not resumed or not store.inputs_intact():
             # A resumed run whose audit.json or manifest.parquet was lost or
             # damaged writes them again: they follow from the data and config.
-            facts = report.to_dict()
-            facts["policy"] = {
-                "conflicts": config.conflicts,
-                "test_leaks": config.test_leaks,
-                "dropped_conflicting_images": dropped["conflicts"],
-                "dropped_test_leak_images": dropped["test_leaks"],
-                "dropped_unreadable_images": int((~readable).sum()),
-            }
-            facts["external"] = {name: about for name, (_, about) in externals.items()}
-            facts["shortcuts"] = _shortcuts(
-                table, positive, folds, config, cache, jobs
-            )
-            facts["segmentation"] = audit_masks(table, cache=cache, n_jobs=jobs)
-            atomic_write_json(store.path("audit.json"), facts)
-            described = pd.DataFrame(
-                {
-                    "file": [relative_path(path, table) for path in table["path"]],
-                    "label": table["label"].astype(str),
-                    "split": table["split"],
-                    "group": groups,
-                    "fold": folds,
-                    "sha256": table["sha256"],
-                    "source": table["source"],
-                    "width": table["width"],
-                    "height": table["height"],
-                }
-            )
-            atomic_write(
-                store.path("manifest.parquet"),
-                lambda stream: described.to_parquet(stream, index=False),
-            )
-
-        trials = grid.trials(config, has_test or bool(externals))
-        specs = [
-            families.family(name, grid.plugins(config))
-            for name in dict.fromkeys(trial.model for trial in trials)
-        ]
-        feature_preprocessing = sorted(
-            {
-                spec.input_preprocessing(config.preprocessing)
-                for spec in specs
-                if spec.reads_features
-            }
-        )
-        for preprocessing in feature_preprocessing:
-            if store.features_path(preprocessing).exists():
-                continue
-            logger.info(
-                "features (%s): computing or reading from the cache", preprocessing
-            )
-            # Source by source: each source's table is cached as a run on it
-            # alone caches it, so combining sources computes nothing twice.
-            fresh = not _cached_features(table, preprocessing, cache)
-            started = time.perf_counter()
-            with progress.activity(
-                f"features ({preprocessing}) of {len(table)} images"
-            ):
-                features = np.concatenate(
-                    [
-                        load_features(
-                            rows.reset_index(drop=True),
-                            cache=cache,
-                            preprocessing=preprocessing,
-                            n_jobs=jobs,
-                        ).to_numpy(np.float32)
-                        for _, rows in table.groupby("source", sort=False)
-                    ]
-                )
-            store.write_array(store.features_path(preprocessing), features)
-            if fresh:  # a computed table times this machine's extraction
-                spent = time.perf_counter() - started
-                estimate.record_timings(
-                    [estimate.step_entry("features", len(table), spent)], cache
-                )
-        inputs = image_inputs(specs, config.preprocessing)
-        sizes = sorted({size for size, _ in inputs})
-        with progress.activity(f"images at {', '.join(map(str, sizes))} px"):
-            image_paths = {
-                size: str(load_images(table, size, cache=cache, n_jobs=jobs).filename)
-                for size in sizes
-            }
-            # Once here, not once per worker: every trial then reads them.
-            for size, preprocessing in inputs:
-                preprocessed_images(image_paths[size], preprocessing)
-        external_paths = {}
-        for name, (rows, _) in externals.items():
-            folder = store.external_dir(name)
-            if not (folder / "manifest.parquet").exists():
-                columns = rows[["file", "label", "group", "sha256"]]
-                atomic_write(
-                    folder / "manifest.parquet",
-                    lambda stream, frame=columns: frame.to_parquet(stream, index=False),
-                )
-            for preprocessing in feature_preprocessing:
-                path = store.features_path(preprocessing, name)
-                if path.exists():
-                    continue
-                logger.info("features (%s) of external set %s", preprocessing, name)
-                values = load_features(
-                    rows, cache=cache, preprocessing=preprocessing, n_jobs=jobs
-                ).to_numpy(np.float32)
-                store.write_array(path, values)
-            external_paths[name] = {
-                size: str(load_images(rows, size, cache=cache, n_jobs=jobs).filename)
-                for size in sizes
-            }
+            inputs = (audited, folds, externals, positive)
+            _write_audit(store, config, inputs, cache, jobs)
+        _write_features(plan, store, table, cache, jobs)
+        images = _decode_images(plan, table, cache, jobs)
+        external_images = _write_external_inputs(plan, store, externals, cache, jobs)
         workspace = Workspace.of(
-            store.info(), store.run_dir, CNN_THREADS, image_paths, external_paths
+            store.info(), store.run_dir, CNN_THREADS, images, external_images
         )
-        return Prepared(store, workspace, trials, resumed, lock)
+        return Prepared(store, workspace, plan, resumed, lock)
     except BaseException:
         lock.release()
         raise
 
 
-def image_inputs(
-    specs: Iterable[families.Family], preprocessing: str
-) -> list[tuple[int, str]]:
-    """The (image size, preprocessing) pairs the networks of a grid read."""
-    return sorted(
+def _write_audit(
+    store: RunStore,
+    config: RunConfig,
+    inputs: tuple[_Audited, np.ndarray, dict, str],
+    cache: str | None,
+    jobs: int | None,
+) -> None:
+    """audit.json (the audit, its policies, the external sets, the shortcut
+    probes and the masks) and manifest.parquet (each kept row and its fold)."""
+    audited, folds, externals, positive = inputs
+    table, readable, dropped = audited.table, audited.readable, audited.dropped
+    facts = audited.report.to_dict()
+    facts["policy"] = {
+        "conflicts": config.conflicts,
+        "test_leaks": config.test_leaks,
+        "dropped_conflicting_images": dropped["conflicts"],
+        "dropped_test_leak_images": dropped["test_leaks"],
+        "dropped_unreadable_images": int((~readable).sum()),
+    }
+    facts["external"] = {name: about for name, (_, about) in externals.items()}
+    facts["shortcuts"] = _shortcuts(table, positive, folds, config, cache, jobs)
+    facts["segmentation"] = audit_masks(table, cache=cache, n_jobs=jobs)
+    atomic_write_json(store.path("audit.json"), facts)
+    described = pd.DataFrame(
         {
-            (spec.image_size, spec.input_preprocessing(preprocessing))
-            for spec in specs
-            if spec.image_size is not None
+            "file": [relative_path(path, table) for path in table["path"]],
+            "label": table["label"].astype(str),
+            "split": table["split"],
+            "group": audited.groups,
+            "fold": folds,
+            "sha256": table["sha256"],
+            "source": table["source"],
+            "width": table["width"],
+            "height": table["height"],
         }
+    )
+    atomic_write(
+        store.path("manifest.parquet"),
+        lambda stream: described.to_parquet(stream, index=False),
     )
 
 
-def grid_estimate(
-    trials: list[Trial],
-    workspace: Workspace,
+def _write_features(
+    plan: RunPlan,
+    store: RunStore,
     table: pd.DataFrame,
     cache: str | None,
-    jobs: int = 1,
-) -> tuple[estimate.Estimate, dict[Trial, estimate.Work]]:
-    """The cost model's estimate of ``trials`` on this run's folds, ``jobs`` at
-    a time, calibrated by this machine's timing history."""
-    test_rows = int((table["split"] == "test").sum())
-    sizes = estimate.sizes_of_folds(table["fold"].to_numpy(), test_rows)
-    works = estimate.work_of(trials, workspace.profile, sizes, workspace.plugins)
-    rates = estimate.Rates.of(estimate.read_history(cache))
-    return estimate.estimate_grid(works, rates, jobs=jobs), works
+    jobs: int | None,
+) -> None:
+    """The run folder's feature table of each preprocessing the plan reads."""
+    for preprocessing in plan.features:
+        if store.features_path(preprocessing).exists():
+            continue
+        logger.info("features (%s): computing or reading from the cache", preprocessing)
+        # Source by source: each source's table is cached as a run on it
+        # alone caches it, so combining sources computes nothing twice.
+        fresh = not _cached_features(table, preprocessing, cache)
+        started = time.perf_counter()
+        with progress.activity(f"features ({preprocessing}) of {len(table)} images"):
+            features = np.concatenate(
+                [
+                    load_features(
+                        rows.reset_index(drop=True),
+                        cache=cache,
+                        preprocessing=preprocessing,
+                        n_jobs=jobs,
+                    ).to_numpy(np.float32)
+                    for _, rows in table.groupby("source", sort=False)
+                ]
+            )
+        store.write_array(store.features_path(preprocessing), features)
+        if fresh:  # a computed table times this machine's extraction
+            spent = time.perf_counter() - started
+            estimate.record_timings(
+                [estimate.step_entry("features", len(table), spent)], cache
+            )
+
+
+def _decode_images(
+    plan: RunPlan, table: pd.DataFrame, cache: str | None, jobs: int | None
+) -> dict[int, str]:
+    """The decoded image array of each side the plan reads, preprocessed as
+    its networks read them."""
+    sizes = plan.image_sizes
+    with progress.activity(f"images at {', '.join(map(str, sizes))} px"):
+        paths = {
+            size: str(load_images(table, size, cache=cache, n_jobs=jobs).filename)
+            for size in sizes
+        }
+        # Once here, not once per worker: every trial then reads them.
+        for size, preprocessing in plan.images:
+            preprocessed_images(paths[size], preprocessing)
+    return paths
+
+
+def _write_external_inputs(
+    plan: RunPlan,
+    store: RunStore,
+    externals: dict[str, tuple[pd.DataFrame, dict]],
+    cache: str | None,
+    jobs: int | None,
+) -> dict[str, dict[int, str]]:
+    """Each external set's manifest and features in the run folder; its
+    decoded images' paths by side."""
+    paths = {}
+    for name, (rows, _) in externals.items():
+        folder = store.external_dir(name)
+        if not (folder / "manifest.parquet").exists():
+            columns = rows[["file", "label", "group", "sha256"]]
+            atomic_write(
+                folder / "manifest.parquet",
+                lambda stream, frame=columns: frame.to_parquet(stream, index=False),
+            )
+        for preprocessing in plan.features:
+            path = store.features_path(preprocessing, name)
+            if path.exists():
+                continue
+            logger.info("features (%s) of external set %s", preprocessing, name)
+            values = load_features(
+                rows, cache=cache, preprocessing=preprocessing, n_jobs=jobs
+            ).to_numpy(np.float32)
+            store.write_array(path, values)
+        paths[name] = {
+            size: str(load_images(rows, size, cache=cache, n_jobs=jobs).filename)
+            for size in plan.image_sizes
+        }
+    return paths
+
+
+def grid_estimate(
+    plan: RunPlan, trials: list[Trial], rates: estimate.Rates, jobs: int = 1
+) -> estimate.Estimate:
+    """The cost model's estimate of the plan's ``trials``, ``jobs`` at a time,
+    at this machine's ``rates``."""
+    works = {trial: plan.works[trial] for trial in trials}
+    return estimate.estimate_grid(works, rates, jobs=jobs)
 
 
 def _by_family(trials: list[Trial], guess: estimate.Estimate) -> str:
@@ -482,21 +523,22 @@ def _run_prepared(
         write(
             f"trial {key}: its record is damaged; moved to damaged/, computing it again"
         )
-    done = store.done()
-    todo = [trial for trial in prepared.trials if trial.key not in done]
+    plan = prepared.plan
+    todo = plan.todo(store.done())
     if prepared.resumed:
         write(
-            f"resuming {store.run_dir}: {len(prepared.trials) - len(todo)} of "
-            f"{len(prepared.trials)} trials already done"
+            f"resuming {store.run_dir}: {len(plan.trials) - len(todo)} of "
+            f"{len(plan.trials)} trials already done"
         )
-    guess, works = grid_estimate(todo, workspace, store.manifest(), cache, jobs)
+    rates = estimate.Rates.of(estimate.read_history(cache))
+    guess = grid_estimate(plan, todo, rates, jobs)
     if todo:
         write(
             f"estimated {progress.minutes(guess.total(jobs=jobs))} for {len(todo)} "
             f"trials ({_by_family(todo, guess)})"
         )
     shown = progress.GridProgress(
-        todo, len(prepared.trials), guess, write, jobs=jobs, live=live
+        todo, len(plan.trials), guess, write, jobs=jobs, live=live
     )
 
     def finished(trial: Trial, outcome: Outcome) -> None:
@@ -505,7 +547,8 @@ def _run_prepared(
         if not isinstance(outcome, TrialFailure):
             seconds = outcome.record["timings"]["wall_seconds"]
             estimate.record_timings(
-                [estimate.timing_entry(trial, works[trial], seconds, jobs)], cache
+                [estimate.timing_entry(trial, plan.works[trial], seconds, jobs)],
+                cache,
             )
 
     if todo:
@@ -514,7 +557,7 @@ def _run_prepared(
     failures = store.errors()
     if failures:
         write(
-            f"{len(failures)} of {len(prepared.trials)} trials failed (errors in "
+            f"{len(failures)} of {len(plan.trials)} trials failed (errors in "
             f"{store.errors_dir}): "
             + ", ".join(f"{failure['key']}: {failure['error']}" for failure in failures)
         )
@@ -549,28 +592,30 @@ def dry_run(
     Why: a full grid takes hours on two cores; a user should know that, and
     what a resume would redo, before starting it.
     """
-    from benchmarks.data.image_cache import images_path, preprocessed_path
-
     manifest = _load_manifest(config, cache)
     table = manifest[manifest["readable"]].reset_index(drop=True)
     # What the run refuses before its audit, the dry run refuses too; its folds
     # group by the manifest's groups (the run's audit may join a few more).
     _positive_class(config, table)
-    _folds(config, table, table["group"].astype(str).to_numpy())
+    folds = _folds(config, table, table["group"].astype(str).to_numpy())
+    split = table["split"].to_numpy()
+    n_cv = int(np.isin(split, CV_SPLITS).sum())
+    n_test = int((split == "test").sum())
+    # The run folder's name follows from the data only when no audit policy
+    # drops images and no external set joins the fingerprint.
+    known = config.conflicts == config.test_leaks == "keep" and not config.external
+    plan = run_plan.plan_run(
+        config,
+        has_test=n_test > 0,
+        sizes=estimate.sizes_of_counts(n_cv, n_test, config.n_folds),
+        fingerprint=_fingerprint(table) if known else None,
+    )
+    _check_folds(plan, table, folds)
     for _, path in config.external:
         if not Path(path).exists():
             raise UserError(
                 f"--external {path}: no such file or folder; check the path"
             )
-    split = table["split"].to_numpy()
-    n_cv = int(np.isin(split, CV_SPLITS).sum())
-    n_test = int((split == "test").sum())
-    trials = grid.trials(config, n_test > 0 or bool(config.external))
-    plugins = grid.plugins(config)
-    specs = {
-        name: families.family(name, plugins)
-        for name in dict.fromkeys(trial.model for trial in trials)
-    }
     lines = ["dry run: nothing is computed"]
     unreadable = len(manifest) - len(table)
     lines.append(
@@ -579,79 +624,86 @@ def dry_run(
         + (f"; {unreadable} unreadable, skipped" if unreadable else "")
         + ")"
     )
+    lines.extend(_grid_lines(plan, has_test=n_test > 0))
+    store, done, folder = _run_folder(plan, out)
+    lines.append(folder)
+    rates = estimate.Rates.of(estimate.read_history(cache))
+    cached, steps = _input_steps(plan, table, store, cache, rates)
+    lines.append("cache: " + ("; ".join(cached) or "nothing this grid reads"))
+    if report:
+        steps["report"] = rates.step("report")
+    lines.append(_estimate_line(plan, plan.todo(done), steps, rates))
+    return "\n".join(lines)
+
+
+def _grid_lines(plan: RunPlan, *, has_test: bool) -> list[str]:
+    """The dry run's description of the grid."""
+    config, trials = plan.config, plan.trials
     per_family: dict[str, int] = {}
     for trial in trials:
         per_family[trial.model] = per_family.get(trial.model, 0) + 1
     finals = sum(trial.fold is None for trial in trials)
-    lines.append(f"grid: {len(trials)} trials")
-    lines.append(
-        "  families: " + ", ".join(f"{name} {n}" for name, n in per_family.items())
-    )
-    lines.append(
-        "  preprocessing: " + ", ".join((config.preprocessing, *config.variants))
-    )
-    lines.append(
-        "  strategies: " + ", ".join(dict.fromkeys(trial.strategy for trial in trials))
-    )
-    lines.append(f"  folds: {config.n_folds} ({config.scheme})")
-    scored = ["Test"] if n_test else []
-    scored += [name for name, _ in config.external]
-    lines.append(
+    scored = ["Test"] if has_test else []
+    scored += [name for name, _ in plan.external]
+    return [
+        f"grid: {len(trials)} trials",
+        "  families: " + ", ".join(f"{name} {n}" for name, n in per_family.items()),
+        "  preprocessing: " + ", ".join((config.preprocessing, *config.variants)),
+        "  strategies: " + ", ".join(dict.fromkeys(trial.strategy for trial in trials)),
+        f"  folds: {config.n_folds} ({config.scheme})",
         f"  final fits: {finals}"
-        + (f", scoring {', '.join(scored)}" if finals and scored else "")
-    )
-    lines.append(
+        + (f", scoring {', '.join(scored)}" if finals and scored else ""),
         "  external scoring: "
-        + (", ".join(name for name, _ in config.external) or "none")
+        + (", ".join(name for name, _ in plan.external) or "none"),
+    ]
+
+
+def _run_folder(
+    plan: RunPlan, out: str | Path
+) -> tuple[RunStore | None, set[str], str]:
+    """The run folder a run would use (None: named once the audit has run),
+    the planned trials it holds, and a line saying so."""
+    if plan.run_id is None:
+        return None, set(), f"run folder: in {out}, named once the audit has run"
+    store = RunStore(Path(out) / plan.run_id)
+    if not (store.run_dir / "config.json").exists():
+        return store, set(), f"run folder: {store.run_dir} (new)"
+    done = store.done() & {trial.key for trial in plan.trials}
+    return (
+        store,
+        done,
+        f"run folder: {store.run_dir}: {len(done)} of {len(plan.trials)} trials "
+        "done (a run resumes there)",
     )
 
-    # The run folder: its name follows from the data only when no audit
-    # policy drops images and no external set joins the fingerprint.
-    done: set[str] = set()
-    store = None
-    if config.conflicts == config.test_leaks == "keep" and not config.external:
-        store = RunStore(Path(out) / config.run_id(_fingerprint(table)))
-    if store is None:
-        lines.append(f"run folder: in {out}, named once the audit has run")
-    elif (store.run_dir / "config.json").exists():
-        done = store.done() & {trial.key for trial in trials}
-        lines.append(
-            f"run folder: {store.run_dir}: {len(done)} of {len(trials)} trials "
-            "done (a run resumes there)"
-        )
-    else:
-        lines.append(f"run folder: {store.run_dir} (new)")
 
-    todo = [trial for trial in trials if trial.key not in done]
-    rates = estimate.Rates.of(estimate.read_history(cache))
-    sizes = estimate.sizes_of_counts(n_cv, n_test, config.n_folds)
-    jobs = trials_at_once(config)
-    guess = estimate.estimate_grid(
-        estimate.work_of(todo, config.settings, sizes, plugins), rates, jobs=jobs
-    )
+def _input_steps(
+    plan: RunPlan,
+    table: pd.DataFrame,
+    store: RunStore | None,
+    cache: str | None,
+    rates: estimate.Rates,
+) -> tuple[list[str], dict[str, float]]:
+    """What the cache holds of the plan's inputs, and the estimated seconds
+    of the audit and of each input still to compute."""
+    from benchmarks.data.image_cache import images_path, preprocessed_path
+
     steps = {"audit": len(table) * rates.step("audit")}
     cached = []
-    for preprocessing in sorted(
-        {
-            spec.input_preprocessing(config.preprocessing)
-            for spec in specs.values()
-            if spec.reads_features
-        }
-    ):
+    for preprocessing in plan.features:
         in_folder = store is not None and store.features_path(preprocessing).exists()
         if in_folder or _cached_features(table, preprocessing, cache):
             cached.append(f"features ({preprocessing}) cached")
         else:
             cached.append(f"features ({preprocessing}) to compute")
             steps[f"features ({preprocessing})"] = len(table) * rates.step("features")
-    inputs = image_inputs(specs.values(), config.preprocessing)
-    for size in sorted({size for size, _ in inputs}):
+    for size in plan.image_sizes:
         if images_path(table["sha256"], size, cache).exists():
             cached.append(f"images at {size} px cached")
         else:
             cached.append(f"images at {size} px to decode")
             steps[f"images {size} px"] = len(table) * rates.step("decode")
-    for size, preprocessing in inputs:
+    for size, preprocessing in plan.images:
         if preprocessing == "none":
             continue
         plain = images_path(table["sha256"], size, cache)
@@ -662,18 +714,27 @@ def dry_run(
             steps[f"images {size} px ({preprocessing})"] = len(table) * rates.step(
                 "preprocess"
             )
-    lines.append("cache: " + ("; ".join(cached) or "nothing this grid reads"))
-    if report:
-        steps["report"] = rates.step("report")
-    trial_seconds = guess.total(jobs=jobs)
-    total = trial_seconds + sum(steps.values())
-    recorded = any(estimate.base_family(n) in rates.by_family for n in per_family)
+    return cached, steps
+
+
+def _estimate_line(
+    plan: RunPlan,
+    todo: list[Trial],
+    steps: dict[str, float],
+    rates: estimate.Rates,
+) -> str:
+    """The dry run's estimated wall time: the trials to run and the steps."""
+    jobs = trials_at_once(plan.config)
+    guess = grid_estimate(plan, todo, rates, jobs)
+    total = guess.total(jobs=jobs) + sum(steps.values())
+    models = dict.fromkeys(trial.model for trial in plan.trials)
+    recorded = any(estimate.base_family(n) in rates.by_family for n in models)
     basis = (
         "calibrated by timings recorded on this machine"
         if recorded
         else "from priors (no trial timed on this machine yet)"
     )
-    lines.append(
+    return (
         f"estimated wall time: {progress.minutes(total)} for {len(todo)} trials"
         + f", {jobs} at a time"
         + (f" ({_by_family(todo, guess)})" if todo else "")
@@ -681,4 +742,3 @@ def dry_run(
         + ", ".join(f"{name} {progress.minutes(s)}" for name, s in steps.items())
         + f"; {basis}"
     )
-    return "\n".join(lines)

@@ -103,6 +103,10 @@ def test_a_configuration_has_one_printed_form(text, expected):
         ({"variants": ("none",)}, "--preprocessing none: named twice"),
         ({"models": ("seed-cnn@lesion-crop",)}, "reads its images as shot"),
         ({"model_options": (("weights", "x.h5"),)}, "--model-option weights: write"),
+        (
+            {"model_options": (("transfer.weights", ""),)},
+            "--model-option transfer.weights: write MODEL.NAME=VALUE",
+        ),
         ({"executor": "slurm"}, "--executor slurm: choose from local, dask"),
         ({"scheduler": "tcp://h:8786"}, "--scheduler tcp://h:8786: only used with"),
         ({"executor": "dask"}, "--executor dask: name the cluster with --scheduler"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -245,3 +246,105 @@ def test_timings_taken_side_by_side_serve_any_jobs(two_cores, tmp_path):
     assert paired.predicted[trials[0]] == pytest.approx(30.0)
     assert alone.total(jobs=1) == pytest.approx(60.0)
     assert paired.total(jobs=2) == pytest.approx(60.0)
+
+
+#: A plug-in family's declared boosting rounds: on image_folder's 2 folds (8
+#: training rows each, 16 in the final fit) its trials average 600 s of work.
+ROUNDS = 22_500_000
+
+
+def _budgeted(rounds: int) -> families.Family:
+    def make(context):
+        raise AssertionError("a dry run fits nothing")
+
+    return families.Family(
+        name="budgeted",
+        description="a plug-in declaring its own training budget",
+        inputs=(families.FEATURES,),
+        make=make,
+        budget=lambda profile, n_train: families.Budget(rounds=rounds),
+    )
+
+
+def budgeted() -> families.Family:
+    return _budgeted(ROUNDS)
+
+
+def budgeted_twice() -> families.Family:
+    return _budgeted(2 * ROUNDS)
+
+
+def _seconds(text: str) -> int:
+    """A progress.minutes() figure under an hour ('10m00s') in seconds."""
+    match = re.fullmatch(r"(\d+)m(\d+)s", text)
+    assert match, text
+    return 60 * int(match.group(1)) + int(match.group(2))
+
+
+def _dry_run_seconds(image_folder, out, factory: str) -> float:
+    """The dry run's mean estimated seconds of a budgeted trial."""
+    config = RunConfig(
+        data=(str(image_folder),),
+        models=(f"tests.harness.test_estimate:{factory}",),
+        strategies=("none",),
+        folds=2,
+        jobs=1,
+    )
+    text = runner.dry_run(config, out, report=False)
+    match = re.search(r"\(budgeted 3 x ~(\S+)\)", text)
+    assert match, text
+    return _seconds(match.group(1))
+
+
+def test_a_plug_in_familys_estimate_follows_its_declared_budget(image_folder, tmp_path):
+    """--dry-run prices a plug-in from the budget it declares, not a built-in's:
+    its rounds over the rows (8, 8 and 16), and twice the rounds twice the time."""
+    once = _dry_run_seconds(image_folder, tmp_path / "runs", "budgeted")
+    rows = (8 + 8 + 16) / 3
+    expected = estimate.OVERHEAD["table"] + rows * ROUNDS / 400 / 1000
+    assert once == pytest.approx(expected, abs=1.0)
+    twice = _dry_run_seconds(image_folder, tmp_path / "runs", "budgeted_twice")
+    assert twice == pytest.approx(2 * once, rel=0.005)
+
+
+def test_a_networks_declared_steps_and_batch_set_its_work():
+    """An images family's work is its declared steps, each weighted by its
+    batch and pixels against the unit step, plus one prediction pass."""
+
+    def network(steps: int, batch: int) -> families.Family:
+        return families.Family(
+            name="own-net",
+            description="a network declaring its steps",
+            inputs=(families.IMAGES,),
+            image_size=96,
+            make=lambda context: None,
+            budget=lambda profile, n_train: families.Budget(steps=steps, batch=batch),
+        )
+
+    pixels = (96 / estimate.UNIT_SIDE) ** 2
+    predict = estimate.PREDICT_SHARE * 640 / estimate.UNIT_BATCH * pixels
+    work = estimate.trial_work(network(100, 16), QUICK, 500, 640)
+    step = estimate.STEP_FIXED + (1 - estimate.STEP_FIXED) * pixels * 16 / 32
+    assert work == estimate.Work("images", 100 * step + predict)
+    doubled = estimate.trial_work(network(200, 16), QUICK, 500, 640)
+    assert doubled.units - predict == pytest.approx(2 * (work.units - predict))
+
+
+def test_a_family_declaring_no_budget_is_priced_as_the_built_ins():
+    """Without a declaration a network trains as the cnn and a table family
+    as XGBoost (Family.budget's documented default)."""
+    cnn, xgb = families.family("cnn"), families.family("xgb")
+    bare_network = families.Family(
+        "bare-net", "d", inputs=(families.IMAGES,), image_size=48, make=lambda c: None
+    )
+    bare_table = families.Family(
+        "bare-table", "d", inputs=(families.FEATURES,), make=lambda c: None
+    )
+    for profile in (QUICK, FULL):
+        for n_train in (7, 375, 1793):
+            assert estimate.trial_work(
+                bare_network, profile, n_train, n_train
+            ) == estimate.trial_work(cnn, profile, n_train, n_train)
+            assert estimate.trial_work(
+                bare_table, profile, n_train, n_train
+            ) == estimate.trial_work(xgb, profile, n_train, n_train)

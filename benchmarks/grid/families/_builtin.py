@@ -10,16 +10,25 @@ from benchmarks.grid.families._spec import (
     EMBEDDINGS,
     FEATURES,
     IMAGES,
+    Budget,
     Family,
     FitContext,
     mean_of,
+    network_budget,
+    network_epochs,
 )
+from benchmarks.grid.profiles import Profile
 
 #: XGBoost threads a trial: per-round synchronisation outweighs the work of a
 #: second thread on these small tables (docs/results-isic9.md has the timings).
 XGB_THREADS = 1
 #: The course trained its network 20 epochs, batch 32, no early stopping.
 SEED_CNN_BATCH = 32
+
+
+def _trees_budget(profile: Profile, n_train: int) -> Budget:
+    """At most the profile's boosting rounds over the training rows."""
+    return Budget(rounds=profile.xgb_max_rounds)
 
 
 def _trees(context: FitContext) -> Any:
@@ -56,20 +65,6 @@ def _camera_independent(names: Sequence[str]) -> list[int]:
     return camera_independent(names)
 
 
-def _epochs(context: FitContext, batch: int) -> int:
-    """Epochs giving every strategy the same image budget as 'none'.
-
-    Oversampling can double a fold; counting epochs over the resampled rows would
-    give those strategies twice the training (and time). The profile's step
-    floor keeps small data sets from stopping unconverged.
-    """
-    profile = context.profile
-    epochs = max(1, round(profile.cnn_epochs * context.n_train / context.n_fit))
-    return max(
-        epochs, math.ceil(profile.cnn_min_steps / max(1, context.n_fit // batch))
-    )
-
-
 def _network(architecture: str, image_size: int, **options: Any):
     def make(context: FitContext) -> Any:
         from models import KerasImageClassifier, default_batch_size
@@ -78,7 +73,9 @@ def _network(architecture: str, image_size: int, **options: Any):
         return KerasImageClassifier(
             architecture=architecture,
             image_size=image_size,
-            epochs=_epochs(context, batch),
+            epochs=network_epochs(
+                context.profile, context.n_train, context.n_fit, batch
+            ),
             batch_size=batch,
             # Fixed epochs on a cosine schedule and every training image: on isic9
             # an inner hold-out for early stopping cost accuracy and never stopped
@@ -94,6 +91,12 @@ def _network(architecture: str, image_size: int, **options: Any):
         )
 
     return make
+
+
+def _seed_cnn_budget(profile: Profile, n_train: int) -> Budget:
+    """Its own epochs at the full batch, the last batch of an epoch short."""
+    steps = profile.seed_cnn_epochs * math.ceil(max(1, n_train) / SEED_CNN_BATCH)
+    return Budget(steps=steps, batch=SEED_CNN_BATCH)
 
 
 def _seed_cnn(context: FitContext) -> Any:
@@ -119,6 +122,7 @@ BUILTIN: tuple[Family, ...] = (
         description="XGBoost on the 171 handcrafted ABCD/colour/texture features",
         inputs=(FEATURES,),
         make=_trees,
+        budget=_trees_budget,
         default=True,
         colour=0,
     ),
@@ -129,6 +133,7 @@ BUILTIN: tuple[Family, ...] = (
         inputs=(IMAGES,),
         image_size=48,
         make=_network("cnn", 48),
+        budget=network_budget,
         default=True,
         colour=1,
     ),
@@ -139,6 +144,7 @@ BUILTIN: tuple[Family, ...] = (
         inputs=(EMBEDDINGS, FEATURES),
         parts=("cnn",),
         make=_trees,
+        budget=_trees_budget,
         default=True,
         colour=2,
     ),
@@ -158,6 +164,7 @@ BUILTIN: tuple[Family, ...] = (
         inputs=(FEATURES,),
         feature_columns=_camera_independent,
         make=_trees,
+        budget=_trees_budget,
         default=True,
         acquisition_invariant=True,
         colour=6,
@@ -179,6 +186,7 @@ BUILTIN: tuple[Family, ...] = (
         inputs=(IMAGES,),
         image_size=180,
         make=_seed_cnn,
+        budget=_seed_cnn_budget,
         reference=True,
         default=True,
         # The course's network, colours as shot.
@@ -193,6 +201,7 @@ BUILTIN: tuple[Family, ...] = (
         inputs=(IMAGES,),
         image_size=96,
         make=_network("transfer", 96),
+        budget=network_budget,
         colour=3,
     ),
 )

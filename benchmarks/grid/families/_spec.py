@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,55 @@ class FitContext:
     classes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How much training one fit of a family does, as the family declares it.
+
+    Why declared: the cost model (benchmarks.grid.estimate) prices a trial from
+    it, so a plug-in's estimate follows its own training, not a built-in's.
+    A network (a family reading images) does ``steps`` optimiser steps of
+    ``batch`` images at its ``image_size``; any other fitting family does
+    ``rounds`` passes (boosting rounds, iterations) over its training rows.
+    """
+
+    steps: int = 0
+    batch: int = 0
+    rounds: int = 0
+
+
+def default_budget(spec: Family, profile: Profile, n_train: int) -> Budget:
+    """The budget of a family declaring none: a network trains as the built-in
+    cnn (the profile's epochs at the default batch, with its step floor); any
+    other family as XGBoost (the profile's ``xgb_max_rounds``)."""
+    if spec.image_size is None:
+        return Budget(rounds=profile.xgb_max_rounds)
+    return network_budget(profile, n_train)
+
+
+def network_budget(profile: Profile, n_train: int) -> Budget:
+    """The built-in networks' budget: the profile's epochs over ``n_train``
+    images at the default batch, at least its floor of steps."""
+    from models import default_batch_size
+
+    batch = default_batch_size(n_train)
+    per_epoch = max(1, n_train // batch)
+    return Budget(
+        steps=network_epochs(profile, n_train, n_train, batch) * per_epoch, batch=batch
+    )
+
+
+def network_epochs(profile: Profile, n_train: int, n_fit: int, batch: int) -> int:
+    """Epochs giving every strategy the same image budget as 'none'.
+
+    Oversampling can double a fold (``n_fit`` rows from ``n_train``); counting
+    epochs over the resampled rows would give those strategies twice the
+    training (and time). The profile's step floor keeps small data sets from
+    stopping unconverged.
+    """
+    epochs = max(1, round(profile.cnn_epochs * n_train / n_fit))
+    return max(epochs, math.ceil(profile.cnn_min_steps / max(1, n_fit // batch)))
+
+
 def mean_of(probabilities: Sequence[np.ndarray]) -> np.ndarray:
     """Late fusion: the mean of the parts' class probabilities, row by row."""
     return np.mean(probabilities, axis=0)
@@ -74,6 +124,9 @@ class Family:
     the shortcut audit flags the data. ``preprocessing`` is set on a grid
     variant, ``NAME@PREPROCESSING``, which reads its images and features (and
     its parts theirs) preprocessed so; None reads the run's --preprocessing.
+    ``budget(profile, n_train)`` declares how much one fit on ``n_train`` rows
+    trains (``Budget``), which the run's time estimate prices; None: the
+    ``default_budget`` (a network as the cnn, any other family as XGBoost).
     """
 
     name: str
@@ -90,6 +143,7 @@ class Family:
     feature_columns: Callable[[Sequence[str]], Sequence[int]] | None = None
     acquisition_invariant: bool = False
     preprocessing: str | None = None
+    budget: Callable[[Profile, int], Budget] | None = None
 
     def __post_init__(self) -> None:
         where = f"model family {self.name!r}"
@@ -128,6 +182,13 @@ class Family:
     def fits(self) -> bool:
         """Whether it fits an estimator (else it combines its parts' scores)."""
         return self.make is not None
+
+    def training_budget(self, profile: Profile, n_train: int) -> Budget:
+        """What one fit on ``n_train`` rows trains: the declared budget, else
+        the default one."""
+        if self.budget is not None:
+            return self.budget(profile, n_train)
+        return default_budget(self, profile, n_train)
 
     @property
     def reads_features(self) -> bool:
