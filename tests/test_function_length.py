@@ -19,9 +19,6 @@ LIMIT = 80
 #: Functions other parts of issue #35 are shortening, skipped until they land.
 #: Removed as #35's parts land.
 PENDING = {
-    "benchmarks.grid.runner:prepare",
-    "benchmarks.grid.runner:dry_run",
-    "benchmarks.cli.run:Run.execute",
     "benchmarks.grid.trials:compute_trial",
     "benchmarks.analysis.leaderboard:leaderboard",
 }
