@@ -131,3 +131,18 @@ def test_precision_reaches_every_network(name):
     )
     context = fit_context(Trial(name, "none", 0), workspace, 10, 10)
     assert families.family(name).make(context).precision == "mixed_bfloat16"
+
+
+def test_no_rows_score_as_an_empty_table_for_a_fitted_xgboost() -> None:
+    """A final fit of sources without a Test split scores no rows of its own
+    (only the external sets): XGBoost refuses an empty array, the table does not."""
+    import numpy as np
+
+    from models import XGBoostClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.array(["a", "b"] * 20)
+    estimator = XGBoostClassifier(n_estimators=2).fit(X, y)
+    classes = ("a", "b", "c")
+    assert families.class_probabilities(estimator, X[:0], classes).shape == (0, 3)
+    assert families.class_probabilities(estimator, X[:3], classes)[:, 2].sum() == 0

@@ -122,6 +122,10 @@ def class_probabilities(
 ) -> np.ndarray:
     """Scores in the run's class order, even if a class was missing in training."""
     proba = np.zeros((len(X), len(classes)))
+    if not len(X):
+        # A final fit of sources without a Test split scores no rows here, and
+        # some estimators (XGBoost, scikit-learn's) refuse an empty array.
+        return proba
     columns = [classes.index(str(label)) for label in estimator.classes_]
     proba[:, columns] = estimator.predict_proba(X)
     return proba
