@@ -133,8 +133,8 @@ def learning_curves(tables: RunTables) -> str:
         (row.model, row.strategy): index
         for index, row in enumerate(tables.leaderboard.itertuples())
     }
-    chosen = [r for r in tables.records if r["fold"] == 0 and r["curves"]]
-    chosen.sort(key=lambda r: order.get((r["model"], r["strategy"]), len(order)))
+    chosen = [r for r in tables.records if r.fold == 0 and r.curves]
+    chosen.sort(key=lambda r: order.get((r.model, r.strategy), len(order)))
     if not chosen:
         return ""
     palette = colours(tables.models)
@@ -150,8 +150,8 @@ def learning_curves(tables: RunTables) -> str:
         layout="constrained",
     )
     for axis, record in zip(axes.flat, chosen, strict=False):
-        curves = record["curves"]
-        colour = palette[record["model"]]
+        curves = record.curves
+        colour = palette[record.model]
         train = curves.get("train_loss") or []
         validation = curves.get("validation_loss") or []
         axis.plot(
@@ -165,7 +165,7 @@ def learning_curves(tables: RunTables) -> str:
                 label="validation",
             )
         axis.axvline(curves["best"] + 1, color="grey", linestyle="--", linewidth=1)
-        axis.set_title(_label(record["model"], record["strategy"]), fontsize=9)
+        axis.set_title(_label(record.model, record.strategy), fontsize=9)
         axis.set_xlabel(curves["unit"] + "s", fontsize=8)
         axis.xaxis.get_major_locator().set_params(integer=True)
         axis.set_ylabel("loss", fontsize=8)
@@ -184,12 +184,10 @@ def class_counts(tables: RunTables) -> str:
     """Training images per class on fold 0, before and after each strategy."""
     rows = []
     for record in tables.records:
-        if record["fold"] != 0 or record["model"] != tables.records[0]["model"]:
+        if record.fold != 0 or record.model != tables.records[0].model:
             continue
-        for name, count in record["class_counts_after"].items():
-            rows.append(
-                {"strategy": record["strategy"], "class": name, "images": count}
-            )
+        for name, count in record.class_counts_after.items():
+            rows.append({"strategy": record.strategy, "class": name, "images": count})
     if not rows:
         return ""
     frame = pd.DataFrame(rows)
@@ -219,10 +217,10 @@ def recall_heatmap(tables: RunTables) -> str:
     """Validation recall per class, mean over folds: rows config, columns class."""
     values: dict[str, dict[str, list[float]]] = {}
     for record in tables.records:
-        if record["fold"] == "final":
+        if record.is_final:
             continue
-        row = values.setdefault(_label(record["model"], record["strategy"]), {})
-        for name, recall in record["metrics"]["validation"]["recall"].items():
+        row = values.setdefault(_label(record.model, record.strategy), {})
+        for name, recall in record.metrics.validation["recall"].items():
             if recall is not None:
                 row.setdefault(name, []).append(recall)
     frame = pd.DataFrame(
@@ -390,9 +388,9 @@ def speed_chart(tables: RunTables) -> str:
     costs a hundred XGBoost fits)."""
     rows = [
         {
-            "configuration": _label(r["model"], r["strategy"]),
-            "model": r["model"],
-            "seconds": r["timings"]["wall_seconds"],
+            "configuration": _label(r.model, r.strategy),
+            "model": r.model,
+            "seconds": r.timings.wall_seconds,
         }
         for r in tables.records
     ]

@@ -142,23 +142,21 @@ def _speed_rows(tables: RunTables) -> list[dict]:
     }
     rows: dict[tuple[str, str], list[dict]] = {}
     for record in tables.records:
-        rows.setdefault((record["model"], record["strategy"]), []).append(
-            record["timings"]
-        )
+        rows.setdefault((record.model, record.strategy), []).append(record.timings)
     return [
         {
             "model": model,
             "strategy": strategy,
             "trials": len(timings),
-            "minutes": sum(t["wall_seconds"] for t in timings) / 60,
-            "fit": float(np.mean([t["fit_seconds"] for t in timings])),
-            "predict": float(np.mean([t["predict_seconds"] for t in timings])),
+            "minutes": sum(t.wall_seconds for t in timings) / 60,
+            "fit": float(np.mean([t.fit_seconds for t in timings])),
+            "predict": float(np.mean([t.predict_seconds for t in timings])),
             # None for a model that trains nothing (fusion).
-            "train_rate": summarize([t["train_images_per_second"] for t in timings])[
+            "train_rate": summarize([t.train_images_per_second for t in timings])[
                 "mean"
             ],
             "predict_rate": float(
-                np.mean([t["predict_images_per_second"] for t in timings])
+                np.mean([t.predict_images_per_second for t in timings])
             ),
         }
         for (model, strategy), timings in sorted(
@@ -332,7 +330,7 @@ def render(store: RunStore, tables: RunTables | None = None) -> str:
     template = environment.from_string(
         resources.files("reports").joinpath("template.html").read_text("utf-8")
     )
-    wall = sum(record["timings"]["wall_seconds"] for record in tables.records)
+    wall = sum(record.timings.wall_seconds for record in tables.records)
     calibration_rows = _calibration.calibration_rows(tables, store)
     return template.render(
         run_id=info.run_id,
@@ -429,7 +427,7 @@ def write_report(run_dir: str | Path) -> Path:
             "run_id": tables.info.run_id,
             "leaderboard": json.loads(tables.leaderboard.to_json(orient="records")),
             "trials": [
-                {key: record[key] for key in record if key != "versions"}
+                {k: v for k, v in record.to_json().items() if k != "versions"}
                 for record in tables.records
             ],
         },

@@ -266,11 +266,13 @@ class GridProgress:
             what = f"FAILED ({outcome.error})"
         else:
             record = outcome.record
-            wall = record["timings"]["wall_seconds"]
+            wall = record.timings.wall_seconds
             self.estimate.observe(trial, wall)
-            part = record["evaluated_on"]
-            score = record["metrics"][part]["balanced_accuracy"]
-            what = f"{part} balanced accuracy {score:.3f} in {minutes(wall)}"
+            score = record.evaluated["balanced_accuracy"]
+            what = (
+                f"{record.evaluated_on} balanced accuracy {score:.3f} in "
+                f"{minutes(wall)}"
+            )
         self._running_since = time.perf_counter()
         eta = self.eta()
         elapsed = time.perf_counter() - self.started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -51,10 +52,7 @@ def test_importance_chart_averages_the_best_trees_folds(tiny):
 def test_no_figures_without_what_they_show(tiny):
     tables = _tables(tiny.store, ["xgb"])
     assert _explanations.gradcam_panel(tables, tiny.store) is None
-    tables.records = [
-        {key: value for key, value in record.items() if key != "importance"}
-        for record in tables.records
-    ]
+    tables.records = [replace(record, importance=None) for record in tables.records]
     assert _explanations.importance_chart(tables, tiny.store) is None
 
 
@@ -76,14 +74,14 @@ def test_gradcam_panel_shows_found_and_missed_melanomas(tiny, monkeypatch):
 def test_importance_prefers_handcrafted_trees_to_a_better_hybrid(tiny):
     """A hybrid's CNN-embedding columns say nothing a reader can check, so the
     chart shows the best configuration of handcrafted columns alone."""
-    xgb = [record for record in tiny.store.records() if record["model"] == "xgb"]
+    xgb = [record for record in tiny.store.records() if record.model == "xgb"]
     hybrid = [
         {
             **record,
             "model": "hybrid",
             "importance": {
                 "embedding__cnn_0": {"shap": 1.0, "gain": 1.0},
-                **record["importance"],
+                **record.importance,
             },
         }
         for record in xgb
@@ -111,11 +109,11 @@ def test_the_first_screen_states_what_the_trees_lean_on_by_group(tiny):
                 **record,
                 "importance": {
                     name: {"shap": shap(name), "gain": 1.0}
-                    for name in record["importance"]
+                    for name in record.importance
                 },
             }
             for record in tiny.store.records()
-            if record["model"] == "xgb"
+            if record.model == "xgb"
         ]
 
     tables = _tables(tiny.store, ["xgb"])
