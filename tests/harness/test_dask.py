@@ -211,7 +211,7 @@ def test_hybrids_start_after_their_cnn_is_saved(cluster, tmp_path, tiny):
         assert store.embedding_path(f"cnn__none__{part}").is_file()
     records = {record.key: record for record in store.records()}
     assert sorted(records) == sorted(keys)
-    assert records["hybrid__none__fold0"]["n_evaluated"] > 0
+    assert records["hybrid__none__fold0"].n_evaluated > 0
 
 
 # The executors' own contract, on fake trials: retries, failures, order.

@@ -10,6 +10,7 @@ from benchmarks.grid import estimate, families, runner
 from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.progress import GridProgress, minutes
+from tests.conftest import trial_record
 
 QUICK, FULL = PROFILES["quick"], PROFILES["full"]
 
@@ -148,11 +149,9 @@ def test_history_keeps_the_latest_and_survives_damage(tmp_path):
 def test_grid_progress_lines_carry_the_eta():
     class Done:
         def __init__(self, wall: float) -> None:
-            self.record = {
-                "timings": {"wall_seconds": wall},
-                "evaluated_on": "validation",
-                "metrics": {"validation": {"balanced_accuracy": 0.5}},
-            }
+            self.record = trial_record(
+                "xgb", "none", 0, {"balanced_accuracy": 0.5}, wall_seconds=wall
+            )
 
     trials = _trials("xgb", 3)
     lines: list[str] = []

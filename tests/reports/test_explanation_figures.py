@@ -11,8 +11,10 @@ import pytest
 
 from benchmarks.analysis.leaderboard import RANKING
 from benchmarks.grid.configuration import Trial
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.trials import run_trial
 from reports import _explanations
+from tests.conftest import trial_record
 from tests.harness.conftest import CLASSES, marked_workspace
 
 
@@ -76,18 +78,18 @@ def test_importance_prefers_handcrafted_trees_to_a_better_hybrid(tiny):
     chart shows the best configuration of handcrafted columns alone."""
     xgb = [record for record in tiny.store.records() if record.model == "xgb"]
     hybrid = [
-        {
-            **record,
-            "model": "hybrid",
-            "importance": {
+        replace(
+            record,
+            model="hybrid",
+            importance={
                 "embedding__cnn_0": {"shap": 1.0, "gain": 1.0},
                 **record.importance,
             },
-        }
+        )
         for record in xgb
     ]
     tables = _tables(tiny.store, ["hybrid", "xgb"])
-    final = {"model": "xgb", "strategy": "none", "fold": "final"}  # no importance
+    final = trial_record("xgb", "none", None)  # no importance
     tables.records = [*hybrid, *xgb, final]
     tables.leaderboard.loc[0, f"{RANKING[0]}_mean"] = 0.9  # the hybrid leads
 
@@ -103,22 +105,22 @@ def test_the_first_screen_states_what_the_trees_lean_on_by_group(tiny):
     column 30, everything else 0; none when no feature moved a score."""
     from reports._report import _figure_findings
 
-    def scored(shap) -> list[dict]:
+    def scored(shap) -> list[TrialRecord]:
         return [
-            {
-                **record,
-                "importance": {
+            replace(
+                record,
+                importance={
                     name: {"shap": shap(name), "gain": 1.0}
                     for name in record.importance
                 },
-            }
+            )
             for record in tiny.store.records()
             if record.model == "xgb"
         ]
 
     tables = _tables(tiny.store, ["xgb"])
     tables.leaderboard["best"] = False
-    names = list(scored(lambda name: 0.0)[0]["importance"])
+    names = list(scored(lambda name: 0.0)[0].importance)
     colour = 3.0 * sum(name.startswith("colour__") for name in names)
     tables.records = scored(
         lambda name: (
