@@ -53,7 +53,7 @@ def write_report(run_dir: str | Path) -> Path:
             "run_id": tables.info.run_id,
             "leaderboard": json.loads(tables.leaderboard.to_json(orient="records")),
             "trials": [
-                {key: record[key] for key in record if key != "versions"}
+                {k: v for k, v in record.to_json().items() if k != "versions"}
                 for record in tables.records
             ],
         },

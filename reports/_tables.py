@@ -75,15 +75,15 @@ def fold_table(records: list[dict]) -> pd.DataFrame:
     """One row per (trial, part): every scalar metric, train and validation."""
     rows = []
     for record in records:
-        if record["fold"] == "final":
+        if record.is_final:
             continue
         for part in ("train", "validation"):
-            metrics = record["metrics"][part]
+            metrics = record.metrics.of(part)
             rows.append(
                 {
-                    "model": record["model"],
-                    "strategy": record["strategy"],
-                    "fold": record["fold"],
+                    "model": record.model,
+                    "strategy": record.strategy,
+                    "fold": record.fold,
                     "part": part,
                     **{name: metrics[name] for name in _FOLD_METRICS},
                 }
@@ -101,15 +101,13 @@ def test_table(records: list[dict], board: pd.DataFrame) -> pd.DataFrame:
     }
     rows = [
         {
-            "model": record["model"],
-            "strategy": record["strategy"],
-            "n": record["metrics"]["test"]["n"],
-            **{
-                name: record["metrics"]["test"][name] for name, _ in LEADERBOARD_METRICS
-            },
+            "model": record.model,
+            "strategy": record.strategy,
+            "n": record.metrics.test["n"],
+            **{name: record.metrics.test[name] for name, _ in LEADERBOARD_METRICS},
         }
         for record in records
-        if record["fold"] == "final" and "test" in record["metrics"]
+        if record.is_final and record.metrics.test is not None
     ]
     rows.sort(key=lambda row: order.get((row["model"], row["strategy"]), len(order)))
     return pd.DataFrame(rows)
@@ -175,7 +173,7 @@ def test_intervals(
     groups = manifest["group"].astype(str).to_numpy()
     classes = list(info.classes)
     positive = classes.index(info.positive)
-    finals = {r["key"]: r for r in records if r["fold"] == "final"}
+    finals = {r.key: r for r in records if r.is_final}
     columns: dict[str, list] = {f"{name}_ci": [] for name, _ in LEADERBOARD_METRICS}
     for row in table.to_dict("records"):
         key = Trial(row["model"], row["strategy"], None).key
@@ -219,11 +217,11 @@ def pooled_scores(
     rows, proba = [], []
     for record in records:
         if (
-            record["model"] == model
-            and record["strategy"] == strategy
-            and record["fold"] != "final"
+            record.model == model
+            and record.strategy == strategy
+            and not record.is_final
         ):
-            scores = store.scores(record["key"])
+            scores = store.scores(record.key)
             rows.append(scores["evaluation_rows"])
             proba.append(scores["evaluation_proba"])
     return np.concatenate(rows), np.concatenate(proba)

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.record import Metrics, Timings, TrialRecord
+
 SEED = 0
 ISIC9 = Path(
     os.environ.get(
@@ -154,3 +157,36 @@ def resign(folder: Path, change) -> None:
         for line in sums.read_text().splitlines()
     ]
     sums.write_text("\n".join(lines) + "\n")
+
+
+def trial_record(
+    model: str,
+    strategy: str,
+    fold: int | None,
+    validation: dict | None = None,
+    train: dict | None = None,
+    gap: dict | None = None,
+    wall_seconds: float = 1.0,
+    **fields,
+) -> TrialRecord:
+    """A trial record of the figures a test gives, every other field empty."""
+    values = {
+        "key": Trial(model, strategy, fold).key,
+        "model": model,
+        "strategy": strategy,
+        "fold": fold,
+        "evaluated_on": "test" if fold is None else "validation",
+        "seed": SEED,
+        "n_train": 0,
+        "n_evaluated": 0,
+        "n_fitted": 0,
+        "n_synthetic": 0,
+        "class_counts_before": {},
+        "class_counts_after": {},
+        "metrics": Metrics(train or {}, validation),
+        "gap": gap or {},
+        "curves": {},
+        "timings": Timings(0.0, 0.0, wall_seconds, None, 0.0),
+        "versions": {},
+    }
+    return TrialRecord(**{**values, **fields})

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.cli import main, make_parser
 from benchmarks.grid.config import PROFILES, RunConfig
-from tests.conftest import tree_state
+from tests.conftest import tree_state, trial_record
 
 COMMANDS = ["run", "audit", "report", "compare", "train", "triage", "list", "data"]
 
@@ -115,15 +115,14 @@ def _record(key: str, figure: float) -> dict:
         ),
         melanoma_auc=figure,
     )
-    return {
-        "key": key,
-        "model": model,
-        "strategy": strategy,
-        "fold": int(fold.removeprefix("fold")),
-        "metrics": {"validation": figures, "train": {"balanced_accuracy": 1.0}},
-        "gap": {"balanced_accuracy": 1.0 - figure},
-        "timings": {"wall_seconds": 1.0},
-    }
+    return trial_record(
+        model,
+        strategy,
+        int(fold.removeprefix("fold")),
+        figures,
+        train={"balanced_accuracy": 1.0},
+        gap={"balanced_accuracy": 1.0 - figure},
+    ).to_json()
 
 
 def test_list_runs_shows_date_data_profile_models_best_and_progress(tmp_path, capsys):

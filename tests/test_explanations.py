@@ -192,21 +192,21 @@ def test_explained_sample_is_found_then_missed():
 def test_fold_trials_record_importance_and_maps(tmp_path):
     workspace = marked_workspace(tmp_path, "validation")
     record = run_trial(Trial("xgb", "none", 0), workspace)
-    importance = record["importance"]
+    importance = record.importance
     assert set(importance) == set(feature_names())
     assert all(set(entry) == {"gain", "shap"} for entry in importance.values())
-    assert record["timings"]["explain_seconds"] >= 0
+    assert record.timings.explain_seconds >= 0
     linear = run_trial(Trial("linear-invariant", "none", 0), workspace)
-    assert len(linear["importance"]) == len(
+    assert len(linear.importance) == len(
         explanations.column_names(families.family("linear-invariant"))
     )
     final = run_trial(Trial("xgb", "none", None), workspace)
-    assert "importance" not in final
+    assert final.importance is None
 
     pytest.importorskip("tensorflow")
     cnn = run_trial(Trial("cnn", "none", 0), workspace)
-    assert "importance" not in cnn
-    scores = workspace.store.scores(cnn["key"])
+    assert cnn.importance is None
+    scores = workspace.store.scores(cnn.key)
     rows, maps = scores["explained_rows"], scores["explained_maps"]
     assert 1 <= len(rows) <= 8 and maps.dtype == np.uint8
     assert maps.shape[0] == len(rows) and maps.ndim == 3

@@ -174,13 +174,13 @@ def external_run(tmp_path_factory):
 
 
 def test_every_final_fit_scores_the_external_set(external_run):
-    finals = [r for r in external_run.records() if r["fold"] == "final"]
-    assert {r["model"] for r in finals} == {"xgb", "cnn", "fusion"}
+    finals = [r for r in external_run.records() if r.is_final]
+    assert {r.model for r in finals} == {"xgb", "cnn", "fusion"}
     for record in finals:
-        figures = record["external"]["clinic"]
+        figures = record.external["clinic"]
         assert (figures["n"], figures["n_melanoma"]) == (12, 5)
         assert 0 <= figures["melanoma_auc"] <= 1
-        scores = external_run.scores(record["key"])
+        scores = external_run.scores(record.key)
         assert scores["external_clinic_proba"].shape == (12, 3)
     fusion = external_run.scores("fusion__none__final")["external_clinic_proba"]
     parts = [

@@ -15,6 +15,7 @@ from benchmarks.analysis.findings import (
 )
 from benchmarks.analysis.leaderboard import FOLD_METRICS, leaderboard
 from benchmarks.scoring.metrics import corrected_resampled_ttest
+from tests.conftest import trial_record
 
 INTERVAL = re.compile(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]")
 
@@ -23,17 +24,14 @@ def _record(model, strategy, fold, bacc, auc=0.8, gap=0.1):
     validation = {name: 0.5 for name in FOLD_METRICS}
     validation.update(balanced_accuracy=bacc, melanoma_auc=auc)
     validation["melanoma_sensitivity_at_80_specificity"] = bacc
-    return {
-        "model": model,
-        "strategy": strategy,
-        "fold": fold,
-        "metrics": {
-            "validation": validation,
-            "train": {"balanced_accuracy": bacc + gap},
-        },
-        "gap": {"balanced_accuracy": gap},
-        "timings": {"wall_seconds": 1.0},
-    }
+    return trial_record(
+        model,
+        strategy,
+        fold,
+        validation,
+        train={"balanced_accuracy": bacc + gap},
+        gap={"balanced_accuracy": gap},
+    )
 
 
 def _records(folds=5):
@@ -52,11 +50,11 @@ def _records(folds=5):
 
 def test_paired_difference_matches_the_corrected_test():
     records = _records()
-    xgb = [r for r in records if (r["model"], r["strategy"]) == ("xgb", "none")]
-    cnn = [r for r in records if r["model"] == "cnn"]
+    xgb = [r for r in records if (r.model, r.strategy) == ("xgb", "none")]
+    cnn = [r for r in records if r.model == "cnn"]
     difference = paired_difference(cnn, xgb, 5, "balanced_accuracy")
-    first = [r["metrics"]["validation"]["balanced_accuracy"] for r in cnn]
-    second = [r["metrics"]["validation"]["balanced_accuracy"] for r in xgb]
+    first = [r.metrics.validation["balanced_accuracy"] for r in cnn]
+    second = [r.metrics.validation["balanced_accuracy"] for r in xgb]
     assert difference.mean == pytest.approx(0.1 + 0.01 * (0 + 1 + 2 + 0 + 1) / 5)
     assert difference.p == corrected_resampled_ttest(first, second, test_fraction=0.2)
     assert difference.low < difference.mean < difference.high
@@ -78,7 +76,7 @@ def test_cnn_against_handcrafted_names_both_and_gives_intervals():
 
 
 def test_no_cnn_in_the_run_says_nothing_of_it():
-    records = [r for r in _records() if r["model"] != "cnn"]
+    records = [r for r in _records() if r.model != "cnn"]
     board = leaderboard(records)
     assert family_comparison(board, records) == []
     assert not any("CNN" in sentence for sentence in findings(board, records))

@@ -16,13 +16,6 @@ from tests.test_import_graph import PACKAGES, ROOT
 #: Lines from a function's first decorator (or its ``def``) to its last line.
 LIMIT = 80
 
-#: Functions other parts of issue #35 are shortening, skipped until they land.
-#: Removed as #35's parts land.
-PENDING = {
-    "benchmarks.grid.trials:compute_trial",
-    "benchmarks.analysis.leaderboard:leaderboard",
-}
-
 
 def function_lengths(source: str, module: str) -> dict[str, int]:
     """Each function's length in lines, by ``module:qualified.name``; nested
@@ -68,19 +61,11 @@ def test_no_product_function_is_over_the_limit() -> None:
     too_long = sorted(
         f"{name} ({length} lines)"
         for name, length in _product_lengths().items()
-        if length > LIMIT and name not in PENDING
+        if length > LIMIT
     )
     assert not too_long, (
         f"over {LIMIT} lines (split them into named steps): " + "; ".join(too_long)
     )
-
-
-def test_pending_functions_are_still_over_the_limit() -> None:
-    """A shortened (or renamed) function leaves ``PENDING``, so the rule
-    guards it again."""
-    lengths = _product_lengths()
-    done = sorted(name for name in PENDING if lengths.get(name, 0) <= LIMIT)
-    assert not done, "no longer over the limit: remove from PENDING: " + ", ".join(done)
 
 
 def _function(name: str, body_lines: int, decorators: int = 0) -> str:

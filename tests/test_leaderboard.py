@@ -11,6 +11,7 @@ from benchmarks.analysis.leaderboard import (
     leaderboard,
     paired_differences,
 )
+from tests.conftest import trial_record
 
 FLAGGED = {"shortcuts": {"flagged": ["colour"]}}
 
@@ -19,14 +20,14 @@ def _record(model, strategy, sensitivity, gap, fold, bacc=0.6):
     validation = {name: 0.5 for name in FOLD_METRICS}
     validation["melanoma_sensitivity_at_80_specificity"] = sensitivity
     validation["balanced_accuracy"] = bacc
-    return {
-        "model": model,
-        "strategy": strategy,
-        "fold": fold,
-        "metrics": {"validation": validation, "train": {"balanced_accuracy": 0.9}},
-        "gap": {"balanced_accuracy": gap},
-        "timings": {"wall_seconds": 1.0},
-    }
+    return trial_record(
+        model,
+        strategy,
+        fold,
+        validation,
+        train={"balanced_accuracy": 0.9},
+        gap={"balanced_accuracy": gap},
+    )
 
 
 def test_preprocessing_variants_of_camera_blind_families_can_be_best():
@@ -38,7 +39,7 @@ def test_preprocessing_variants_of_camera_blind_families_can_be_best():
             for f, s in enumerate((0.80, 0.82, 0.81))
         ),
     ]
-    models = [record["model"] for record in records]
+    models = [record.model for record in records]
     flagged = eligible_families(FLAGGED, models)
     assert flagged == {"linear-invariant", "linear-invariant@lesion-crop"}
     board = leaderboard(records, eligible=flagged)
@@ -65,7 +66,7 @@ def test_each_paired_test_is_computed_once(monkeypatch, leader_gap):
     real = module._paired_p
 
     def counted(best, other, n_folds):
-        pairs.append((best[0]["model"], other[0]["model"]))
+        pairs.append((best[0].model, other[0].model))
         return real(best, other, n_folds)
 
     monkeypatch.setattr(module, "_paired_p", counted)
@@ -86,5 +87,5 @@ def test_paired_differences_skip_folds_either_lacks():
     assert paired_differences(
         first, second, "melanoma_sensitivity_at_80_specificity"
     ) == [pytest.approx(0.3)]
-    gaps = paired_differences(first, second, lambda r: r["gap"]["balanced_accuracy"])
+    gaps = paired_differences(first, second, lambda r: r.gap["balanced_accuracy"])
     assert gaps == [0.0, 0.0]

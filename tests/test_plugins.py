@@ -52,12 +52,12 @@ def check_records(store: RunStore, names: tuple[str, ...], strategies, n_folds: 
     """Every fold and the final fit of every configuration finished, with
     balanced accuracies in [0, 1]."""
     assert store.errors() == []
-    records = {record["key"]: record for record in store.records()}
+    records = {record.key: record for record in store.records()}
     for name in names:
         for strategy in strategies:
             for part in [*(f"fold{fold}" for fold in range(n_folds)), "final"]:
                 record = records[f"{name}__{strategy}__{part}"]
-                for figures in record["metrics"].values():
+                for figures in record.metrics.to_json().values():
                     assert 0 <= figures["balanced_accuracy"] <= 1
 
 

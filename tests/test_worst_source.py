@@ -14,26 +14,28 @@ from benchmarks.analysis.leaderboard import (
     WORST_SOURCE_AUC,
     leaderboard,
 )
+from benchmarks.grid.record import TrialRecord
+from tests.conftest import trial_record
 
 THREE = ("isic9", "ham", "atlas")
 
 
-def _record(model: str, fold: int, auc: float, sensitivity: float) -> dict:
+def _record(model: str, fold: int, auc: float, sensitivity: float) -> TrialRecord:
     validation = {name: 0.5 for name in FOLD_METRICS}
     validation.update(
         melanoma_auc=auc, melanoma_sensitivity_at_80_specificity=sensitivity
     )
-    return {
-        "model": model,
-        "strategy": "none",
-        "fold": fold,
-        "metrics": {"validation": validation, "train": {"balanced_accuracy": 0.9}},
-        "gap": {"balanced_accuracy": 0.1},
-        "timings": {"wall_seconds": 1.0},
-    }
+    return trial_record(
+        model,
+        "none",
+        fold,
+        validation,
+        train={"balanced_accuracy": 0.9},
+        gap={"balanced_accuracy": 0.1},
+    )
 
 
-def _records(figures: dict[str, list[tuple[float, float]]]) -> list[dict]:
+def _records(figures: dict[str, list[tuple[float, float]]]) -> list[TrialRecord]:
     return [
         _record(model, fold, auc, sensitivity)
         for model, folds in figures.items()

@@ -26,6 +26,7 @@ from benchmarks.core.cache import atomic_write_json
 from benchmarks.core.errors import UserError
 from benchmarks.grid.config import normalised
 from benchmarks.grid.configuration import Configuration
+from benchmarks.grid.record import by_configuration
 from benchmarks.grid.store import RunStore
 from benchmarks.scoring.metrics import corrected_resampled_ttest, summarize
 
@@ -65,17 +66,17 @@ class Verdict:
 
 def _fold_values(store: RunStore) -> dict[str, dict[str, list[float | None]]]:
     """configuration -> metric -> validation values in fold order."""
-    values: dict[str, dict[str, list]] = {}
     records = sorted(
-        (r for r in store.records() if r["fold"] != "final"),
-        key=lambda record: record["fold"],
+        (r for r in store.records() if not r.is_final),
+        key=lambda record: record.fold,
     )
-    for record in records:
-        configuration = str(Configuration(record["model"], record["strategy"]))
-        metrics = values.setdefault(configuration, {})
-        for name in METRICS:
-            metrics.setdefault(name, []).append(record["metrics"]["validation"][name])
-    return values
+    return {
+        str(configuration): {
+            name: [record.metrics.validation[name] for record in group]
+            for name in METRICS
+        }
+        for configuration, group in by_configuration(records).items()
+    }
 
 
 #: External-set figures the gate watches, from each configuration's final fit.
@@ -86,12 +87,11 @@ def _external_values(store: RunStore) -> dict[str, dict[str, dict[str, float]]]:
     """configuration -> external set -> metric -> its final fit's figure."""
     values: dict[str, dict[str, dict[str, float]]] = {}
     for record in store.records():
-        if record["fold"] != "final" or "external" not in record:
+        if not record.is_final or record.external is None:
             continue
-        configuration = str(Configuration(record["model"], record["strategy"]))
-        values[configuration] = {
+        values[str(record.configuration)] = {
             name: {metric: figures[metric] for metric in EXTERNAL_METRICS}
-            for name, figures in record["external"].items()
+            for name, figures in record.external.items()
         }
     return values
 
@@ -314,8 +314,9 @@ RUN_METRICS = RANKING
 
 
 @dataclass(frozen=True)
-class Difference:
-    """One ranking figure of one configuration in two runs: fold means, B - A."""
+class FigureChange:
+    """One ranking figure of one configuration in two runs: fold means, B - A.
+    (``findings.PairedDifference`` is two configurations of one run.)"""
 
     configuration: str
     metric: str
@@ -338,7 +339,7 @@ class RunComparison:
     first: Path
     second: Path
     paired: bool
-    differences: list[Difference]
+    differences: list[FigureChange]
     only_first: list[str]
     only_second: list[str]
     settings: list[str]
@@ -347,16 +348,14 @@ class RunComparison:
 
 def _by_fold(store: RunStore) -> dict[str, dict[str, dict[int, float | None]]]:
     """configuration -> metric -> fold -> validation figure."""
-    values: dict[str, dict[str, dict[int, float | None]]] = {}
-    for record in store.records():
-        if record["fold"] == "final":
-            continue
-        configuration = str(Configuration(record["model"], record["strategy"]))
-        metrics = values.setdefault(configuration, {})
-        for name in RUN_METRICS:
-            figure = record["metrics"]["validation"].get(name)
-            metrics.setdefault(name, {})[record["fold"]] = figure
-    return values
+    folds = (record for record in store.records() if not record.is_final)
+    return {
+        str(configuration): {
+            name: {record.fold: record.metrics.validation.get(name) for record in group}
+            for name in RUN_METRICS
+        }
+        for configuration, group in by_configuration(folds).items()
+    }
 
 
 def _same_folds(first: RunStore, second: RunStore) -> str | None:
@@ -440,7 +439,7 @@ def compare_runs(first: RunStore, second: RunStore) -> RunComparison:
             else:
                 p_value = _welch_p(kept_a, kept_b)
             differences.append(
-                Difference(
+                FigureChange(
                     configuration,
                     metric,
                     _mean(kept_a),

@@ -25,6 +25,7 @@ from benchmarks.analysis.leaderboard import (
     paired_test,
 )
 from benchmarks.core.errors import UserError
+from benchmarks.grid.record import TrialRecord, by_configuration
 from benchmarks.scoring.metrics import CONFIDENCE_LEVEL, summarize
 
 #: The figures two configurations are compared on, with their shown names.
@@ -36,9 +37,11 @@ _TEST = "corrected resampled t-test"
 
 
 @dataclass(frozen=True)
-class Difference:
-    """``first`` minus ``second`` over the folds both finished: the mean, its
-    95% interval (None below two folds) and the paired test's p."""
+class PairedDifference:
+    """``first`` minus ``second``, two configurations of one run, over the
+    folds both finished: the mean, its 95% interval (None below two folds)
+    and the paired test's p. (``compare.FigureChange`` is a figure's change
+    between two runs.)"""
 
     mean: float
     low: float | None
@@ -54,11 +57,11 @@ class Difference:
 
 
 def paired_difference(
-    first: list[dict],
-    second: list[dict],
+    first: list[TrialRecord],
+    second: list[TrialRecord],
     n_folds: int,
-    name: str | Callable[[dict], float | None],
-) -> Difference | None:
+    name: str | Callable[[TrialRecord], float | None],
+) -> PairedDifference | None:
     """The paired difference of a validation figure (or ``name(record)``) over
     the folds two configurations share; None when they share none.
 
@@ -73,9 +76,9 @@ def paired_difference(
         return None
     mean = float(differences.mean())
     if not differences.any():
-        return Difference(0.0, 0.0, 0.0, None, k, identical=True)
+        return PairedDifference(0.0, 0.0, 0.0, None, k, identical=True)
     if k < 2 or n_folds < 2:
-        return Difference(mean, None, None, None, k)
+        return PairedDifference(mean, None, None, None, k)
     fraction = 1 / n_folds
     variance = (1 / k + fraction / (1 - fraction)) * differences.var(ddof=1)
     half = float(
@@ -84,7 +87,7 @@ def paired_difference(
     p = paired_test(first, second, n_folds, name)
     # Every figure compared lives in [0, 1], so a difference in [-1, 1]; a t
     # interval over two folds does not know that.
-    return Difference(mean, max(mean - half, -1.0), min(mean + half, 1.0), p, k)
+    return PairedDifference(mean, max(mean - half, -1.0), min(mean + half, 1.0), p, k)
 
 
 def _p(p: float | None) -> str:
@@ -93,7 +96,7 @@ def _p(p: float | None) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _signed(difference: Difference) -> str:
+def _signed(difference: PairedDifference) -> str:
     """'+0.050 [0.010, 0.090], p = 0.030' (or the one fold's difference)."""
     if difference.identical:
         return f"0.000 (the same in each of the {difference.folds} folds)"
@@ -108,7 +111,7 @@ def _signed(difference: Difference) -> str:
     )
 
 
-def _effect(difference: Difference, what: str) -> str:
+def _effect(difference: PairedDifference, what: str) -> str:
     """'raises WHAT by 0.05 [0.01, 0.09], p = 0.03', 'lowers ...', or, where the
     folds cannot tell, 'changes WHAT by +0.01 [...]'."""
     if difference.identical:
@@ -124,15 +127,10 @@ def _effect(difference: Difference, what: str) -> str:
     return f"changes {what} by {_signed(difference)}"
 
 
-def fold_records(records: Sequence[dict]) -> dict[str, list[dict]]:
+def fold_records(records: Sequence[TrialRecord]) -> dict[str, list[TrialRecord]]:
     """Cross-validation records by configuration ('MODEL:STRATEGY')."""
-    grouped: dict[str, list[dict]] = {}
-    for record in records:
-        if record["fold"] != "final":
-            grouped.setdefault(f"{record['model']}:{record['strategy']}", []).append(
-                record
-            )
-    return grouped
+    grouped = by_configuration(record for record in records if not record.is_final)
+    return {str(configuration): group for configuration, group in grouped.items()}
 
 
 def _family_kind(model: str, plugins: Sequence[str]) -> str | None:
@@ -162,7 +160,7 @@ def _n_folds(board: pd.DataFrame, n_folds: int | None) -> int:
 
 def family_comparison(
     board: pd.DataFrame,
-    records: Sequence[dict],
+    records: Sequence[TrialRecord],
     n_folds: int | None = None,
     plugins: Sequence[str] = (),
 ) -> list[str]:
@@ -193,7 +191,7 @@ def family_comparison(
 
 
 def strategy_effects(
-    board: pd.DataFrame, records: Sequence[dict], n_folds: int | None = None
+    board: pd.DataFrame, records: Sequence[TrialRecord], n_folds: int | None = None
 ) -> list[str]:
     """For each model, every strategy against ``none`` on balanced accuracy:
     one sentence per model that ran ``none`` and at least one other."""
@@ -225,12 +223,12 @@ def strategy_effects(
     return sentences
 
 
-def _gap(record: dict) -> float | None:
-    return record["gap"]["balanced_accuracy"]
+def _gap(record: TrialRecord) -> float | None:
+    return record.gap["balanced_accuracy"]
 
 
 def overfitting(
-    board: pd.DataFrame, records: Sequence[dict], n_folds: int | None = None
+    board: pd.DataFrame, records: Sequence[TrialRecord], n_folds: int | None = None
 ) -> list[str]:
     """The configurations with the smallest and the largest train-val gap in
     balanced accuracy, each with its interval, and whether the folds tell the
@@ -340,7 +338,7 @@ def carried_thresholds(board: pd.DataFrame) -> list[str]:
 
 def findings(
     board: pd.DataFrame,
-    records: Sequence[dict],
+    records: Sequence[TrialRecord],
     n_folds: int | None = None,
     plugins: Sequence[str] = (),
     figures: Sequence[str] = (),

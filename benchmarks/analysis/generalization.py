@@ -13,7 +13,8 @@ import pandas as pd
 
 from benchmarks.core.errors import UserError
 from benchmarks.data.external import DROP_FINDING, bootstrap
-from benchmarks.grid.configuration import Configuration, Trial
+from benchmarks.grid.configuration import Trial
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunInfo, RunStore, out_of_fold_scores
 from benchmarks.scoring.threshold import (
     TARGET_SENSITIVITY,
@@ -27,10 +28,10 @@ def _external_rows(store: RunStore, name: str) -> pd.DataFrame:
 
 
 def generalization_table(
-    store: RunStore, info: RunInfo, board: pd.DataFrame, records: list[dict]
+    store: RunStore, info: RunInfo, board: pd.DataFrame, records: list[TrialRecord]
 ) -> pd.DataFrame:
     """One row per (configuration, external set) whose final fit scored it."""
-    finals = {r["key"]: r for r in records if r["fold"] == "final" and "external" in r}
+    finals = {r.key: r for r in records if r.is_final and r.external}
     if not finals:
         return pd.DataFrame()
     table = store.manifest()
@@ -56,7 +57,7 @@ def generalization_table(
             seed=info.config.seed,
         )
         scores = store.scores(key)
-        for name, figures in finals[key]["external"].items():
+        for name, figures in finals[key].external.items():
             external = externals[name]
             is_positive = external["label"].to_numpy() == info.positive
             score = scores[f"external_{name}_proba"][:, column]
@@ -153,7 +154,7 @@ def _threshold(is_positive: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def site_thresholds(
-    store: RunStore, info: RunInfo, records: list[dict]
+    store: RunStore, info: RunInfo, records: list[TrialRecord]
 ) -> dict[tuple[str, int], dict]:
     """Leave-source-out: for each (configuration, fold), the held-out source's
     sensitivity and specificity at the threshold carried over from the other
@@ -171,12 +172,12 @@ def site_thresholds(
     column = info.classes.index(info.positive)
     by_configuration: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
     for record in records:
-        if record["fold"] == "final":
+        if record.is_final:
             continue
-        scores = store.scores(record["key"])
+        scores = store.scores(record.key)
         rows = np.asarray(scores["evaluation_rows"])
-        configuration = str(Configuration(record["model"], record["strategy"]))
-        by_configuration.setdefault(configuration, {})[record["fold"]] = (
+        configuration = str(record.configuration)
+        by_configuration.setdefault(configuration, {})[record.fold] = (
             rows,
             np.asarray(scores["evaluation_proba"][:, column], dtype=float),
         )
@@ -209,7 +210,7 @@ def site_thresholds(
 
 
 def with_site_thresholds(
-    board: pd.DataFrame, store: RunStore, info: RunInfo, records: list[dict]
+    board: pd.DataFrame, store: RunStore, info: RunInfo, records: list[TrialRecord]
 ) -> pd.DataFrame:
     """``board`` with held_out_NAME_carried_sensitivity (and _specificity,
     own_sensitivity, own_specificity) per held-out source; unchanged outside
@@ -229,7 +230,7 @@ def with_site_thresholds(
 
 
 def held_out_table(
-    store: RunStore, info: RunInfo, board: pd.DataFrame, records: list[dict]
+    store: RunStore, info: RunInfo, board: pd.DataFrame, records: list[TrialRecord]
 ) -> pd.DataFrame:
     """Leave-source-out: one row per (configuration, held-out source), the
     figures of the model trained on the other sources, with a 95% interval of
@@ -244,15 +245,15 @@ def held_out_table(
     thresholds = site_thresholds(store, info, records)
     rows = []
     for record in records:
-        configuration = Configuration(record["model"], record["strategy"])
-        if record["fold"] == "final" or str(configuration) not in configurations:
+        configuration = record.configuration
+        if record.is_final or str(configuration) not in configurations:
             continue
-        held_out = info.sources[record["fold"]]
-        scores = store.scores(record["key"])
+        held_out = info.sources[record.fold]
+        scores = store.scores(record.key)
         evaluated = scores["evaluation_rows"]
         is_positive = labels[evaluated] == info.positive
-        figures = record["metrics"]["validation"]
-        site = thresholds.get((str(configuration), record["fold"]), {})
+        figures = record.metrics.validation
+        site = thresholds.get((str(configuration), record.fold), {})
         score = np.asarray(scores["evaluation_proba"][:, column], dtype=float)
         carried = site.get("carried_threshold")
         intervals: dict = {}
@@ -269,7 +270,7 @@ def held_out_table(
         rows.append(
             {
                 "configuration": str(configuration),
-                "model": record["model"],
+                "model": record.model,
                 "held_out": held_out,
                 "trained_on": " + ".join(s for s in info.sources if s != held_out),
                 "n": len(evaluated),

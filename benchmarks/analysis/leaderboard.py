@@ -16,6 +16,7 @@ from benchmarks.analysis.generalization import with_site_thresholds
 from benchmarks.core.cache import atomic_write
 from benchmarks.core.spreadsheet import csv_bytes
 from benchmarks.grid.configuration import Configuration
+from benchmarks.grid.record import TrialRecord, by_configuration
 from benchmarks.grid.store import RunInfo, RunStore
 from benchmarks.scoring.metrics import (
     MAX_FALSE_POSITIVE_RATE,
@@ -91,25 +92,22 @@ COLUMNS = (
 
 
 def _configurations(
-    records: list[dict], order: Sequence[Configuration]
-) -> dict[Configuration, list[dict]]:
+    records: list[TrialRecord], order: Sequence[Configuration]
+) -> dict[Configuration, list[TrialRecord]]:
     """Records by configuration: ``order`` first (the run's grid), then any
     other in name order."""
-    grouped: dict[Configuration, list[dict]] = {item: [] for item in order}
-    for record in records:
-        configuration = Configuration(record["model"], record["strategy"])
-        grouped.setdefault(configuration, []).append(record)
+    grouped = by_configuration(records)
     listed = set(order)
     rest = sorted(item for item in grouped if item not in listed)
-    return {item: grouped[item] for item in [*order, *rest] if grouped[item]}
+    return {item: grouped[item] for item in [*order, *rest] if item in grouped}
 
 
 def _fold_values(
-    folds: list[dict], name: str | Callable[[dict], float | None]
+    folds: list[TrialRecord], name: str | Callable[[TrialRecord], float | None]
 ) -> dict[int, float | None]:
     if callable(name):
-        return {record["fold"]: name(record) for record in folds}
-    return {record["fold"]: record["metrics"]["validation"][name] for record in folds}
+        return {record.fold: name(record) for record in folds}
+    return {record.fold: record.metrics.validation[name] for record in folds}
 
 
 def best_index(
@@ -185,21 +183,25 @@ def write_leaderboard(
     return board
 
 
-def run_leaderboard(info: RunInfo, records: list[dict], audit: dict) -> pd.DataFrame:
+def run_leaderboard(
+    info: RunInfo, records: list[TrialRecord], audit: dict
+) -> pd.DataFrame:
     """``leaderboard`` as a run's folds and audit decide it."""
     if info.leave_source_out:
         # Each held-out source is scored by models that never saw its camera.
         return leaderboard(records, info.grid, None, info.sources)
     from benchmarks.grid.plan import plugins
 
-    models = [item.model for item in info.grid] + [r["model"] for r in records]
+    models = [item.model for item in info.grid] + [r.model for r in records]
     return leaderboard(
         records, info.grid, eligible_families(audit, models, plugins(info.config))
     )
 
 
 def paired_differences(
-    first: list[dict], second: list[dict], name: str | Callable[[dict], float | None]
+    first: list[TrialRecord],
+    second: list[TrialRecord],
+    name: str | Callable[[TrialRecord], float | None],
 ) -> list[float]:
     """``first`` minus ``second`` validation ``name`` (or ``name(record)``),
     fold by fold, over the folds both finished and where both are defined."""
@@ -212,10 +214,10 @@ def paired_differences(
 
 
 def paired_test(
-    first: list[dict],
-    second: list[dict],
+    first: list[TrialRecord],
+    second: list[TrialRecord],
     n_folds: int,
-    name: str | Callable[[dict], float | None] = RANKING[0],
+    name: str | Callable[[TrialRecord], float | None] = RANKING[0],
 ) -> float | None:
     """p of the corrected resampled t-test of ``first`` against ``second`` on
     validation ``name``, over the folds both configurations finished."""
@@ -228,7 +230,7 @@ def paired_test(
 
 
 def _paired_p(
-    best: list[dict], other: list[dict], n_folds: int
+    best: list[TrialRecord], other: list[TrialRecord], n_folds: int
 ) -> tuple[float | None, bool | None]:
     """p of the corrected resampled t-test on the first ranking figure, over the
     folds both configurations finished, and whether it tells them apart."""
@@ -237,7 +239,7 @@ def _paired_p(
 
 
 def leaderboard(
-    records: list[dict],
+    records: list[TrialRecord],
     order: Sequence[Configuration] = (),
     eligible: Collection[str] | None = None,
     held_out: Sequence[str] = (),
@@ -254,50 +256,11 @@ def leaderboard(
     """
     rows, fold_records = [], []
     for configuration, group in _configurations(records, order).items():
-        folds = [record for record in group if record["fold"] != "final"]
-        final = [record for record in group if record["fold"] == "final"]
-        if not folds:
-            continue
-        row: dict = {
-            "configuration": str(configuration),
-            "model": configuration.model,
-            "strategy": configuration.strategy,
-            "folds": len(folds),
-        }
-        for name in FOLD_METRICS:
-            stats = summarize([r["metrics"]["validation"][name] for r in folds])
-            row.update({f"{name}_{stat}": stats[stat] for stat in _STATS})
-        train = summarize([r["metrics"]["train"]["balanced_accuracy"] for r in folds])
-        row["train_balanced_accuracy_mean"] = train["mean"]
-        gap = summarize([r["gap"]["balanced_accuracy"] for r in folds])
-        row["train_val_gap_mean"], row["train_val_gap_std"] = gap["mean"], gap["std"]
-        row["wall_seconds"] = sum(r["timings"]["wall_seconds"] for r in group)
-        test = (final[0]["metrics"].get("test") if final else None) or {}
-        row.update({f"test_{name}": test.get(name) for name in TEST_METRICS})
-        for record in folds:
-            if held_out:
-                figures = record["metrics"]["validation"]
-                name = held_out[record["fold"]]
-                row.update(
-                    {
-                        f"held_out_{name}_{metric}": figures[metric]
-                        for metric in EXTERNAL_METRICS
-                    }
-                )
-        if len(held_out) >= WORST_SOURCE_MINIMUM:
-            row[WORST_SOURCE_AUC] = _worst(
-                [r["metrics"]["validation"]["melanoma_auc"] for r in folds],
-                len(held_out),
-            )
-        for source, figures in (final[0].get("external", {}) if final else {}).items():
-            row.update(
-                {
-                    f"external_{source}_{name}": figures[name]
-                    for name in EXTERNAL_METRICS
-                }
-            )
-        rows.append(row)
-        fold_records.append(folds)
+        folds = [record for record in group if not record.is_final]
+        final = next((record for record in group if record.is_final), None)
+        if folds:
+            rows.append(_row(configuration, group, folds, final, held_out))
+            fold_records.append(folds)
     extra = [name for row in rows for name in row if name not in COLUMNS]
     board = pd.DataFrame(rows, columns=[*COLUMNS, *dict.fromkeys(extra)])
     if board.empty:
@@ -325,6 +288,49 @@ def leaderboard(
     board["p_vs_best"] = [p for p, _ in tests]
     board["distinguishable"] = [distinct for _, distinct in tests]
     return board
+
+
+def _row(
+    configuration: Configuration,
+    group: list[TrialRecord],
+    folds: list[TrialRecord],
+    final: TrialRecord | None,
+    held_out: Sequence[str],
+) -> dict:
+    """A configuration's leaderboard row, before the best is marked."""
+    row: dict = {
+        "configuration": str(configuration),
+        "model": configuration.model,
+        "strategy": configuration.strategy,
+        "folds": len(folds),
+    }
+    for name in FOLD_METRICS:
+        stats = summarize([r.metrics.validation[name] for r in folds])
+        row.update({f"{name}_{stat}": stats[stat] for stat in _STATS})
+    train = summarize([r.metrics.train["balanced_accuracy"] for r in folds])
+    row["train_balanced_accuracy_mean"] = train["mean"]
+    gap = summarize([r.gap["balanced_accuracy"] for r in folds])
+    row["train_val_gap_mean"], row["train_val_gap_std"] = gap["mean"], gap["std"]
+    row["wall_seconds"] = sum(r.timings.wall_seconds for r in group)
+    test = (final.metrics.test if final else None) or {}
+    row.update({f"test_{name}": test.get(name) for name in TEST_METRICS})
+    for record in folds if held_out else ():
+        figures, name = record.metrics.validation, held_out[record.fold]
+        row.update(
+            {
+                f"held_out_{name}_{metric}": figures[metric]
+                for metric in EXTERNAL_METRICS
+            }
+        )
+    if len(held_out) >= WORST_SOURCE_MINIMUM:
+        row[WORST_SOURCE_AUC] = _worst(
+            [r.metrics.validation["melanoma_auc"] for r in folds], len(held_out)
+        )
+    for source, figures in ((final.external if final else None) or {}).items():
+        row.update(
+            {f"external_{source}_{name}": figures[name] for name in EXTERNAL_METRICS}
+        )
+    return row
 
 
 def _worst(values: list[float | None], n_sources: int) -> float | None:

@@ -347,7 +347,7 @@ def _external_figures(store: RunStore, chosen: Configuration) -> dict:
     key = Trial(chosen.model, chosen.strategy, None).key
     if key not in store.done():
         return {}
-    return store.record(key).get("external", {})
+    return store.record(key).external or {}
 
 
 def _counts_by_source(rows: pd.DataFrame) -> dict[str, dict[str, int]]:

@@ -34,9 +34,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.core.errors import UserError
+
+if TYPE_CHECKING:
+    from benchmarks.grid.record import TrialRecord
 
 DEFAULT_EXPERIMENT = "melanoma-bench"
 INSTALL = "pip install 'melanoma-bench[mlflow]'"
@@ -61,14 +64,6 @@ _MAX_ENTITIES_PER_BATCH = 1000
 _MAX_PARAM_LENGTH = 6000
 #: How long a tracking server may take to answer at all.
 _PROBE_SECONDS = 15
-#: Record parts flattened into metrics, with their prefix.
-_FIGURE_PARTS = (
-    "gap",
-    "timings",
-    "external",
-    "class_counts_before",
-    "class_counts_after",
-)
 _COUNTS = ("n_train", "n_fitted", "n_synthetic", "n_evaluated")
 
 
@@ -124,23 +119,27 @@ def _flatten(prefix: Sequence[str], value: Any) -> Iterator[tuple[str, float]]:
         yield metric_key(*prefix), number
 
 
-def trial_metrics(record: Mapping[str, Any]) -> dict[str, float]:
+def trial_metrics(record: TrialRecord) -> dict[str, float]:
     """A trial record's figures as metrics: ``validation/balanced_accuracy``,
     ``gap/macro_f1``, ``timings/fit_seconds``, ``external/NAME/melanoma_auc``.
 
     Feature importances and per-image scores stay in the run folder: hundreds
     of numbers per trial that the report shows better.
     """
+    # Each part flattened into metrics, its name the prefix.
+    parts = {
+        **record.metrics.to_json(),
+        "gap": record.gap,
+        "timings": record.timings.to_json(),
+        "external": record.external or {},
+        "class_counts_before": record.class_counts_before,
+        "class_counts_after": record.class_counts_after,
+    }
     metrics: dict[str, float] = {}
-    for part, figures in (record.get("metrics") or {}).items():
+    for part, figures in parts.items():
         metrics.update(_flatten((part,), figures))
-    for part in _FIGURE_PARTS:
-        metrics.update(_flatten((part,), record.get(part) or {}))
-    for name in _COUNTS:
-        number = _number(record.get(name))
-        if number is not None:
-            metrics[name] = number
-    curves = record.get("curves") or {}
+    metrics.update({name: float(getattr(record, name)) for name in _COUNTS})
+    curves = record.curves
     best = _number(curves.get("best"))
     if best is not None and any(_series(curves).values()):
         metrics[metric_key("curve", f"best_{curves.get('unit') or 'step'}")] = best
@@ -157,12 +156,12 @@ def _series(curves: Mapping[str, Any]) -> dict[str, list[float]]:
     }
 
 
-def trial_curves(record: Mapping[str, Any]) -> dict[str, list[float]]:
+def trial_curves(record: TrialRecord) -> dict[str, list[float]]:
     """A trial's learning curves, one value per epoch or boosting round:
     ``curve/train_loss`` -> [loss at step 0, 1, ...]."""
     return {
         metric_key("curve", name): [float(value) for value in values]
-        for name, values in _series(record.get("curves") or {}).items()
+        for name, values in _series(record.curves).items()
     }
 
 
@@ -361,9 +360,9 @@ class _Exporter:
                 return found
 
     def export(
-        self, store: Any, recorded: dict, board: Any, records: list[dict]
+        self, store: Any, recorded: dict, board: Any, records: list[TrialRecord]
     ) -> ExportSummary:
-        from benchmarks.grid.configuration import Configuration
+        from benchmarks.grid.record import by_configuration
 
         params = run_params(recorded)
         top = self._run(
@@ -375,16 +374,12 @@ class _Exporter:
             metrics={},
         )
         rows = {str(row["configuration"]): row for row in board.to_dict("records")}
-        by_configuration: dict[str, list[dict]] = {}
-        for record in records:
-            configuration = str(Configuration(record["model"], record["strategy"]))
-            by_configuration.setdefault(configuration, []).append(record)
         best = [name for name, row in rows.items() if _number(row.get("best")) == 1]
         if best:
             self.client.set_tag(top, "melanoma_bench.best", best[0])
-        for configuration, trials in by_configuration.items():
-            model, strategy = trials[0]["model"], trials[0]["strategy"]
-            identity = {"model": model, "strategy": strategy}
+        for grouped, trials in by_configuration(records).items():
+            configuration = str(grouped)
+            identity = {"model": grouped.model, "strategy": grouped.strategy}
             parent = self._run(
                 ("configuration", configuration, ""),
                 name=configuration,
@@ -393,8 +388,8 @@ class _Exporter:
                 params={"configuration": configuration, **identity, **params},
                 metrics=board_metrics(rows.get(configuration, {})),
             )
-            for record in sorted(trials, key=lambda r: _fold_order(r.get("fold"))):
-                fold = _fold_label(record.get("fold"))
+            for record in sorted(trials, key=lambda r: _fold_order(r.fold)):
+                fold = _fold_label(record.fold)
                 curves = trial_curves(record)
                 label = "Test" if fold == "final" else f"fold {fold}"
                 self._run(
@@ -406,11 +401,9 @@ class _Exporter:
                         "configuration": configuration,
                         **identity,
                         "fold": fold,
-                        "evaluated_on": _param_value(record.get("evaluated_on", "")),
-                        "seed": _param_value(record.get("seed")),
-                        "curve_unit": _param_value(
-                            (record.get("curves") or {}).get("unit", "")
-                        ),
+                        "evaluated_on": _param_value(record.evaluated_on),
+                        "seed": _param_value(record.seed),
+                        "curve_unit": _param_value(record.curves.get("unit", "")),
                     },
                     metrics=trial_metrics(record),
                     curves=curves,

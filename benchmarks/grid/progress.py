@@ -266,11 +266,17 @@ class GridProgress:
             what = f"FAILED ({outcome.error})"
         else:
             record = outcome.record
-            wall = record["timings"]["wall_seconds"]
+            wall = record.timings.wall_seconds
             self.estimate.observe(trial, wall)
-            part = record["evaluated_on"]
-            score = record["metrics"][part]["balanced_accuracy"]
-            what = f"{part} balanced accuracy {score:.3f} in {minutes(wall)}"
+            figures = record.evaluated
+            if figures is None:
+                # A final fit of sources without a Test split.
+                what = f"scored the external sets in {minutes(wall)}"
+            else:
+                what = (
+                    f"{record.evaluated_on} balanced accuracy "
+                    f"{figures['balanced_accuracy']:.3f} in {minutes(wall)}"
+                )
         self._running_since = time.perf_counter()
         eta = self.eta()
         elapsed = time.perf_counter() - self.started

@@ -545,7 +545,7 @@ def _run_prepared(
         outcome.save(store)
         shown.finished(trial, outcome)
         if not isinstance(outcome, TrialFailure):
-            seconds = outcome.record["timings"]["wall_seconds"]
+            seconds = outcome.record.timings.wall_seconds
             estimate.record_timings(
                 [estimate.timing_entry(trial, plan.works[trial], seconds, jobs)],
                 cache,

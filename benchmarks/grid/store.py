@@ -7,7 +7,8 @@ Layout of RUN_DIR:
     audit.json          the audit's findings and what the run did about them
     features.npy        handcrafted features of the manifest's rows (float32);
                         features-NAME.npy on images preprocessed by NAME
-    trials/KEY.json     one trial: metrics, curves, timings (written last)
+    trials/KEY.json     one trial: metrics, curves, timings (written last);
+                        read as a TrialRecord (benchmarks/grid/record.py)
     trials/KEY.npz      its raw per-image scores and the rows it trained on
     embeddings/KEY.npy  a CNN trial's penultimate-layer output for every row
     errors/KEY.json     a trial that failed twice: its error and traceback
@@ -42,6 +43,7 @@ from benchmarks.data.sources import source_names
 from benchmarks.grid.config import RunConfig
 from benchmarks.grid.configuration import Configuration, Trial
 from benchmarks.grid.profiles import Profile
+from benchmarks.grid.record import RecordFormatError, TrialRecord
 
 CONFIG = "config.json"
 #: Held by the process running a run's grid (``RunStore.lock``).
@@ -174,9 +176,9 @@ class RunStore:
             return set()
         return {path.stem for path in self.trials_dir.glob("*.json")}
 
-    def write_trial(self, record: dict, arrays: dict[str, np.ndarray]) -> None:
+    def write_trial(self, record: TrialRecord, arrays: dict[str, np.ndarray]) -> None:
         """Scores first, then the record that marks the trial done."""
-        key = record["key"]
+        key = record.key
 
         def save(stream: Any) -> None:
             buffer = io.BytesIO()
@@ -184,7 +186,7 @@ class RunStore:
             stream.write(buffer.getvalue())
 
         atomic_write(self.trials_dir / f"{key}.npz", save)
-        atomic_write_json(self.trials_dir / f"{key}.json", record)
+        atomic_write_json(self.trials_dir / f"{key}.json", record.to_json())
         (self.errors_dir / f"{key}.json").unlink(missing_ok=True)
 
     def write_error(self, key: str, error: dict) -> None:
@@ -202,11 +204,11 @@ class RunStore:
             if path.stem not in done
         ]
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[TrialRecord]:
         """Every complete trial record, sorted by key."""
         return [_read_record(path) for path in sorted(self.trials_dir.glob("*.json"))]
 
-    def record(self, key: str) -> dict:
+    def record(self, key: str) -> TrialRecord:
         return _read_record(self.trials_dir / f"{key}.json")
 
     def scores(self, key: str) -> dict[str, np.ndarray]:
@@ -285,6 +287,8 @@ class RunStore:
                     broken = archive.testzip()
                 if broken is not None:
                     raise zipfile.BadZipFile(f"{broken} fails its checksum")
+            except RecordFormatError:
+                raise
             except UserError as error:
                 found[key] = str(error).split(";")[0]
             except (OSError, zipfile.BadZipFile) as error:
@@ -317,14 +321,19 @@ def _damaged(path: Path, error: BaseException) -> UserError:
     )
 
 
-def _read_record(path: Path) -> dict:
+def _read_record(path: Path) -> TrialRecord:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise _damaged(path, error) from None
     if not isinstance(record, dict) or "key" not in record:
         raise _damaged(path, ValueError("not a trial record"))
-    return record
+    try:
+        return TrialRecord.from_json(record)
+    except RecordFormatError as error:
+        raise RecordFormatError(f"{path}: {error}") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise _damaged(path, ValueError(f"not a trial record ({error!r})")) from None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from benchmarks.data.image_cache import preprocessed_images
 from benchmarks.grid import explanations, families
 from benchmarks.grid.configuration import Configuration, Trial
 from benchmarks.grid.families import Family, FitContext
+from benchmarks.grid.record import Metrics, Timings, TrialRecord
 from benchmarks.grid.store import RunStore
 from benchmarks.grid.strategies import Resampled, class_counts, resample
 from benchmarks.grid.workspace import Workspace
@@ -336,7 +337,7 @@ class TrialResult:
     every file keeps the store's atomic writes and resume rules in one place.
     """
 
-    record: dict
+    record: TrialRecord
     scores: dict[str, np.ndarray]
     embeddings: np.ndarray | None = None
     external_embeddings: dict[str, np.ndarray] = field(default_factory=dict)
@@ -344,7 +345,7 @@ class TrialResult:
     def save(self, store: RunStore) -> None:
         """Embeddings first (a family reading them may start next), then scores
         and the record that marks the trial done."""
-        key = self.record["key"]
+        key = self.record.key
         if self.embeddings is not None:
             store.write_array(store.embedding_path(key), self.embeddings)
         for name, values in self.external_embeddings.items():
@@ -358,8 +359,9 @@ def _scored(
     labels: np.ndarray,
     rows: tuple[np.ndarray, np.ndarray],
     proba: tuple[np.ndarray, np.ndarray],
-) -> dict:
-    """The record's figures: metrics on both parts and their train-minus gaps."""
+) -> dict[str, Any]:
+    """The record's figures: metrics on both parts and their train-minus gaps,
+    as ``TrialRecord`` fields."""
     (train, evaluation), (proba_train, proba_evaluation) = rows, proba
     part = "test" if trial.fold is None else "validation"
     metrics = {
@@ -387,13 +389,13 @@ def _scored(
         "key": trial.key,
         "model": trial.model,
         "strategy": trial.strategy,
-        "fold": "final" if trial.fold is None else trial.fold,
+        "fold": trial.fold,
         "evaluated_on": part,
         "seed": workspace.seed,
         "n_train": len(train),
         "n_evaluated": len(evaluation),
         "class_counts_before": class_counts(labels[train]),
-        "metrics": metrics,
+        "metrics": Metrics(**metrics),
         "gap": gap,
     }
 
@@ -426,31 +428,30 @@ def _compute_combined(trial: Trial, family: Family, workspace: Workspace):
     table = _table(workspace.run_dir)
     labels = table["label"].astype(str).to_numpy()
     rows = (first["train_rows"], first["evaluation_rows"])
-    record = _scored(trial, workspace, labels, rows, (proba_train, proba_evaluation))
+    scored = _scored(trial, workspace, labels, rows, (proba_train, proba_evaluation))
     # Every part resamples its fold by the same strategy and seed, so the class
     # counts are the first part's; what it fitted is in its own record.
     source = store.record(needs[0].key)
-    record.update(
-        {
-            "parts": [need.key for need in needs],
-            "n_fitted": source["n_fitted"],
-            "n_synthetic": source["n_synthetic"],
-            "class_counts_after": source["class_counts_after"],
-            "curves": {},
-            "timings": {
-                "fit_seconds": 0.0,
-                "predict_seconds": combine_seconds,
-                "wall_seconds": time.perf_counter() - started,
-                "train_images_per_second": None,
-                "predict_images_per_second": (len(rows[0]) + len(rows[1]))
-                / max(combine_seconds, 1e-9),
-            },
-            "versions": library_versions(),
-        }
+    timings = Timings(
+        fit_seconds=0.0,
+        predict_seconds=combine_seconds,
+        wall_seconds=time.perf_counter() - started,
+        train_images_per_second=None,
+        predict_images_per_second=(len(rows[0]) + len(rows[1]))
+        / max(combine_seconds, 1e-9),
     )
     figures, external_scores, _ = _score_externals(trial, workspace, family)
-    if figures:
-        record["external"] = figures
+    record = TrialRecord(
+        **scored,
+        parts=tuple(need.key for need in needs),
+        n_fitted=source.n_fitted,
+        n_synthetic=source.n_synthetic,
+        class_counts_after=source.class_counts_after,
+        curves={},
+        timings=timings,
+        versions=library_versions(),
+        external=figures or None,
+    )
     scores = {
         "train_rows": rows[0],
         "train_proba": proba_train.astype(np.float32),
@@ -460,6 +461,33 @@ def _compute_combined(trial: Trial, family: Family, workspace: Workspace):
         **external_scores,
     }
     return TrialResult(record, scores)
+
+
+def _explain(
+    trial: Trial,
+    estimator: Any,
+    family: Family,
+    workspace: Workspace,
+    X_evaluation: np.ndarray,
+    labels: np.ndarray,
+    evaluation: np.ndarray,
+    proba_evaluation: np.ndarray,
+) -> tuple[dict | None, dict[str, np.ndarray]]:
+    """Why a fold trial scores as it does: per-column importance (trees,
+    linear) or Grad-CAM maps of a few melanomas (networks);
+    benchmarks/grid/explanations.py. A final fit explains nothing."""
+    if trial.fold is None:
+        return None, {}
+    return explanations.trial_explanations(
+        estimator,
+        family,
+        X_evaluation,
+        labels[evaluation],
+        proba_evaluation,
+        workspace.classes,
+        workspace.positive,
+        evaluation,
+    )
 
 
 def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
@@ -472,77 +500,66 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     started = time.perf_counter()
     table = _table(workspace.run_dir)
     labels = table["label"].astype(str).to_numpy()
-    train, evaluation = split_rows(table, trial.fold)
+    rows = split_rows(table, trial.fold)
+    train, evaluation = rows
     inputs = families.design_matrix(family, RunInputs(trial, workspace))
-    X_train = np.asarray(inputs[train])
+    X_train, X_evaluation = np.asarray(inputs[train]), np.asarray(inputs[evaluation])
     fitted = resample(trial.strategy, X_train, labels[train], seed=workspace.seed)
 
     fit_started = time.perf_counter()
-    monitor = None
-    if trial.fold is not None:
-        monitor = (np.asarray(inputs[evaluation]), labels[evaluation])
+    monitor = None if trial.fold is None else (X_evaluation, labels[evaluation])
     estimator = _fit(trial, workspace, family, fitted, len(train), monitor)
     fit_seconds = time.perf_counter() - fit_started
 
     predict_started = time.perf_counter()
-    X_evaluation = np.asarray(inputs[evaluation])
     proba_train = families.class_probabilities(estimator, X_train, workspace.classes)
     proba_evaluation = families.class_probabilities(
         estimator, X_evaluation, workspace.classes
     )
     predict_seconds = time.perf_counter() - predict_started
     explain_started = time.perf_counter()
-    importance, explained = None, {}
-    if trial.fold is not None:
-        # Why this score: per-column importance (trees, linear) or Grad-CAM
-        # maps of a few melanomas (networks); benchmarks/grid/explanations.py.
-        importance, explained = explanations.trial_explanations(
-            estimator,
-            family,
-            X_evaluation,
-            labels[evaluation],
-            proba_evaluation,
-            workspace.classes,
-            workspace.positive,
-            evaluation,
-        )
+    importance, explained = _explain(
+        trial,
+        estimator,
+        family,
+        workspace,
+        X_evaluation,
+        labels,
+        evaluation,
+        proba_evaluation,
+    )
     explain_seconds = time.perf_counter() - explain_started
     embeddings = None
     if families.embedded(trial.model, workspace.plugins):
         embeddings = estimator.embed(np.asarray(inputs))
-
-    record = _scored(
-        trial, workspace, labels, (train, evaluation), (proba_train, proba_evaluation)
+    scored = _scored(trial, workspace, labels, rows, (proba_train, proba_evaluation))
+    timings = Timings(
+        fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds,
+        explain_seconds=explain_seconds,
+        wall_seconds=time.perf_counter() - started,
+        train_images_per_second=getattr(
+            estimator, "images_per_second_", len(fitted.y) / fit_seconds
+        ),
+        predict_images_per_second=(len(train) + len(evaluation))
+        / max(predict_seconds, 1e-9),
     )
-    drawn = np.where(fitted.drawn >= 0, train[np.maximum(fitted.drawn, 0)], -1)
-    record.update(
-        {
-            "n_fitted": len(fitted.y),
-            "n_synthetic": fitted.n_synthetic,
-            "class_counts_after": class_counts(fitted.y),
-            **({"resampling_notes": list(fitted.notes)} if fitted.notes else {}),
-            "curves": _curves(estimator),
-            "timings": {
-                "fit_seconds": fit_seconds,
-                "predict_seconds": predict_seconds,
-                "explain_seconds": explain_seconds,
-                "wall_seconds": time.perf_counter() - started,
-                "train_images_per_second": getattr(
-                    estimator, "images_per_second_", len(fitted.y) / fit_seconds
-                ),
-                "predict_images_per_second": (len(train) + len(evaluation))
-                / max(predict_seconds, 1e-9),
-            },
-            "versions": library_versions(),
-        }
-    )
-    if importance:
-        record["importance"] = importance
     figures, external_scores, external_embeddings = _score_externals(
         trial, workspace, family, estimator
     )
-    if figures:
-        record["external"] = figures
+    record = TrialRecord(
+        **scored,
+        n_fitted=len(fitted.y),
+        n_synthetic=fitted.n_synthetic,
+        class_counts_after=class_counts(fitted.y),
+        resampling_notes=tuple(fitted.notes) or None,
+        curves=_curves(estimator),
+        timings=timings,
+        versions=library_versions(),
+        importance=importance or None,
+        external=figures or None,
+    )
+    drawn = np.where(fitted.drawn >= 0, train[np.maximum(fitted.drawn, 0)], -1)
     scores = {
         "train_rows": train,
         "train_proba": proba_train.astype(np.float32),
@@ -555,7 +572,7 @@ def compute_trial(trial: Trial, workspace: Workspace) -> TrialResult:
     return TrialResult(record, scores, embeddings, external_embeddings)
 
 
-def run_trial(trial: Trial, workspace: Workspace) -> dict:
+def run_trial(trial: Trial, workspace: Workspace) -> TrialRecord:
     """Fit, score and store one trial in this process; returns its record."""
     result = compute_trial(trial, workspace)
     result.save(workspace.store)

@@ -40,13 +40,13 @@ def _test_scores(
     where the run has no Test split or the final fit is not done."""
     for record in records:
         if (
-            record["model"] == model
-            and record["strategy"] == strategy
-            and record["fold"] == "final"
-            and record.get("evaluated_on") == "test"
-            and record.get("n_evaluated", 0) > 0
+            record.model == model
+            and record.strategy == strategy
+            and record.is_final
+            and record.evaluated_on == "test"
+            and record.n_evaluated > 0
         ):
-            scores = store.scores(record["key"])
+            scores = store.scores(record.key)
             return scores["evaluation_rows"], scores["evaluation_proba"]
     return None
 
@@ -73,11 +73,11 @@ def calibration_rows(tables: RunTables, store: RunStore) -> list[dict]:
         per_fold = []
         for record in tables.records:
             if (
-                record["model"] == model
-                and record["strategy"] == strategy
-                and record["fold"] != "final"
+                record.model == model
+                and record.strategy == strategy
+                and not record.is_final
             ):
-                scores = store.scores(record["key"])
+                scores = store.scores(record.key)
                 truth = labels[scores["evaluation_rows"]] == positive
                 per_fold.append(_figures(truth, scores["evaluation_proba"][:, column]))
         folds = np.asarray(per_fold, dtype=float).reshape(-1, 2)

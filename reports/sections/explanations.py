@@ -2,7 +2,7 @@
 configuration leaned on (importance by ABCD group and by feature), and where
 the best CNN looked in melanomas it found and missed (Grad-CAM).
 
-Both read only what the fold trials recorded (``record["importance"]``, and
+Both read only what the fold trials recorded (``record.importance``, and
 ``explained_rows`` / ``explained_maps`` in the scores files; see
 benchmarks/grid/explanations.py); the thumbnails come from the run's image cache.
 """
@@ -47,11 +47,11 @@ def _fold_records(tables: RunTables, model: str, strategy: str) -> list[dict]:
         (
             record
             for record in tables.records
-            if record["model"] == model
-            and record["strategy"] == strategy
-            and record["fold"] != "final"
+            if record.model == model
+            and record.strategy == strategy
+            and not record.is_final
         ),
-        key=lambda record: record["fold"],
+        key=lambda record: record.fold,
     )
 
 
@@ -60,30 +60,30 @@ def importance_table(tables: RunTables) -> tuple[str, str, pd.DataFrame] | None:
     recorded tree importance: one row per column, ``shap`` and ``gain``
     averaged over folds, ``group`` its ABCD group; None when none did."""
     trees = {
-        (record["model"], record["strategy"])
+        (record.model, record.strategy)
         for record in tables.records
-        if record["fold"] != "final"
-        and any("gain" in entry for entry in record.get("importance", {}).values())
+        if not record.is_final
+        and any("gain" in entry for entry in (record.importance or {}).values())
     }
     # The ABCD groups say most where every column is a handcrafted feature (a
     # hybrid's CNN embedding columns say nothing a dermatologist can check).
     handcrafted = {
-        (record["model"], record["strategy"])
+        (record.model, record.strategy)
         for record in tables.records
-        if (record["model"], record["strategy"]) in trees
-        and record.get("importance")
+        if (record.model, record.strategy) in trees
+        and record.importance
         and not any(
             group == explanations.EMBEDDING_GROUP
-            for group in explanations.feature_groups(list(record["importance"]))
+            for group in explanations.feature_groups(list(record.importance))
         )
     }
     best = _best(tables, handcrafted) or _best(tables, trees)
     if best is None:
         return None
     frames = [
-        pd.DataFrame.from_dict(record["importance"], orient="index")
+        pd.DataFrame.from_dict(record.importance, orient="index")
         for record in _fold_records(tables, *best)
-        if record.get("importance")
+        if record.importance
     ]
     table = pd.concat(frames).groupby(level=0, sort=False).mean()
     table["group"] = explanations.feature_groups(list(table.index))
@@ -167,19 +167,19 @@ def gradcam_sample(
     positive = tables.classes.index(tables.positive)
     stored: dict[tuple[str, str], list[tuple[int, bool, np.ndarray]]] = {}
     for record in tables.records:
-        if record["fold"] == "final" or not _reads_images(record["model"]):
+        if record.is_final or not _reads_images(record.model):
             continue
-        scores = store.scores(record["key"])
+        scores = store.scores(record.key)
         if "explained_rows" not in scores:
             continue
         where = {row: i for i, row in enumerate(scores["evaluation_rows"].tolist())}
         predicted = scores["evaluation_proba"].argmax(axis=1)
-        entries = stored.setdefault((record["model"], record["strategy"]), [])
+        entries = stored.setdefault((record.model, record.strategy), [])
         for row, heat in zip(
             scores["explained_rows"].tolist(), scores["explained_maps"], strict=True
         ):
             entries.append(
-                (record["fold"], row, bool(predicted[where[row]] == positive), heat)
+                (record.fold, row, bool(predicted[where[row]] == positive), heat)
             )
     best = _best(tables, {key for key, entries in stored.items() if entries})
     if best is None:

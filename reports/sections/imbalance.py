@@ -23,12 +23,10 @@ def class_counts(tables: RunTables) -> str:
     """Training images per class on fold 0, before and after each strategy."""
     rows = []
     for record in tables.records:
-        if record["fold"] != 0 or record["model"] != tables.records[0]["model"]:
+        if record.fold != 0 or record.model != tables.records[0].model:
             continue
-        for name, count in record["class_counts_after"].items():
-            rows.append(
-                {"strategy": record["strategy"], "class": name, "images": count}
-            )
+        for name, count in record.class_counts_after.items():
+            rows.append({"strategy": record.strategy, "class": name, "images": count})
     if not rows:
         return ""
     frame = pd.DataFrame(rows)
@@ -58,10 +56,10 @@ def recall_heatmap(tables: RunTables) -> str:
     """Validation recall per class, mean over folds: rows config, columns class."""
     values: dict[str, dict[str, list[float]]] = {}
     for record in tables.records:
-        if record["fold"] == "final":
+        if record.is_final:
             continue
-        row = values.setdefault(_label(record["model"], record["strategy"]), {})
-        for name, recall in record["metrics"]["validation"]["recall"].items():
+        row = values.setdefault(_label(record.model, record.strategy), {})
+        for name, recall in record.metrics.validation["recall"].items():
             if recall is not None:
                 row.setdefault(name, []).append(recall)
     frame = pd.DataFrame(

@@ -88,8 +88,8 @@ def learning_curves(tables: RunTables) -> str:
         (row.model, row.strategy): index
         for index, row in enumerate(tables.leaderboard.itertuples())
     }
-    chosen = [r for r in tables.records if r["fold"] == 0 and r["curves"]]
-    chosen.sort(key=lambda r: order.get((r["model"], r["strategy"]), len(order)))
+    chosen = [r for r in tables.records if r.fold == 0 and r.curves]
+    chosen.sort(key=lambda r: order.get((r.model, r.strategy), len(order)))
     if not chosen:
         return ""
     palette = colours(tables.models)
@@ -105,8 +105,8 @@ def learning_curves(tables: RunTables) -> str:
         layout="constrained",
     )
     for axis, record in zip(axes.flat, chosen, strict=False):
-        curves = record["curves"]
-        colour = palette[record["model"]]
+        curves = record.curves
+        colour = palette[record.model]
         train = curves.get("train_loss") or []
         validation = curves.get("validation_loss") or []
         axis.plot(
@@ -120,7 +120,7 @@ def learning_curves(tables: RunTables) -> str:
                 label="validation",
             )
         axis.axvline(curves["best"] + 1, color="grey", linestyle="--", linewidth=1)
-        axis.set_title(_label(record["model"], record["strategy"]), fontsize=9)
+        axis.set_title(_label(record.model, record.strategy), fontsize=9)
         axis.set_xlabel(curves["unit"] + "s", fontsize=8)
         axis.xaxis.get_major_locator().set_params(integer=True)
         axis.set_ylabel("loss", fontsize=8)

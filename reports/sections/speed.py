@@ -21,23 +21,21 @@ def _speed_rows(tables: RunTables) -> list[dict]:
     }
     rows: dict[tuple[str, str], list[dict]] = {}
     for record in tables.records:
-        rows.setdefault((record["model"], record["strategy"]), []).append(
-            record["timings"]
-        )
+        rows.setdefault((record.model, record.strategy), []).append(record.timings)
     return [
         {
             "model": model,
             "strategy": strategy,
             "trials": len(timings),
-            "minutes": sum(t["wall_seconds"] for t in timings) / 60,
-            "fit": float(np.mean([t["fit_seconds"] for t in timings])),
-            "predict": float(np.mean([t["predict_seconds"] for t in timings])),
+            "minutes": sum(t.wall_seconds for t in timings) / 60,
+            "fit": float(np.mean([t.fit_seconds for t in timings])),
+            "predict": float(np.mean([t.predict_seconds for t in timings])),
             # None for a model that trains nothing (fusion).
-            "train_rate": summarize([t["train_images_per_second"] for t in timings])[
+            "train_rate": summarize([t.train_images_per_second for t in timings])[
                 "mean"
             ],
             "predict_rate": float(
-                np.mean([t["predict_images_per_second"] for t in timings])
+                np.mean([t.predict_images_per_second for t in timings])
             ),
         }
         for (model, strategy), timings in sorted(
@@ -51,9 +49,9 @@ def speed_chart(tables: RunTables) -> str:
     costs a hundred XGBoost fits)."""
     rows = [
         {
-            "configuration": _label(r["model"], r["strategy"]),
-            "model": r["model"],
-            "seconds": r["timings"]["wall_seconds"],
+            "configuration": _label(r.model, r.strategy),
+            "model": r.model,
+            "seconds": r.timings.wall_seconds,
         }
         for r in tables.records
     ]

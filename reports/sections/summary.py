@@ -11,7 +11,7 @@ from reports._tables import RunTables
 def context(tables: RunTables, store: RunStore) -> dict:
     info = tables.info
     split_counts = store.manifest()["split"].value_counts()
-    wall = sum(record["timings"]["wall_seconds"] for record in tables.records)
+    wall = sum(record.timings.wall_seconds for record in tables.records)
     return {
         "synthetic": info.dataset == "synthetic",
         "dataset": info.dataset or "folder",

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,11 @@ from benchmarks.export.mlflow_export import (
     trial_metrics,
 )
 from benchmarks.grid.config import PROFILES, RunConfig
+from benchmarks.grid.record import Timings
 from benchmarks.grid.runner import run
 from benchmarks.grid.store import RunStore
 from reports import write_report
-from tests.conftest import write_image
+from tests.conftest import trial_record, write_image
 from tests.harness.conftest import TINY
 
 MODELS = ("xgb", "linear-invariant")
@@ -312,28 +314,37 @@ def test_missing_mlflow_is_one_line_naming_the_extra(finished_run, monkeypatch):
 def test_figures_become_metric_names_mlflow_accepts():
     assert metric_key("external", "clinic <b>", "auc") == "external/clinic _b_/auc"
     assert metric_key("recall", "..", "") == "recall/_/_"
-    record = {
-        "metrics": {
-            "validation": {
-                "balanced_accuracy": 0.5,
-                "melanoma_auc": None,
-                "classes": ["a", "b"],
-                "confusion_matrix": [[1, 0], [0, 1]],
-                "precision": {"a": 1.0, "b": None},
-            }
+    record = trial_record(
+        "xgb",
+        "none",
+        0,
+        {
+            "balanced_accuracy": 0.5,
+            "melanoma_auc": None,
+            "classes": ["a", "b"],
+            "confusion_matrix": [[1, 0], [0, 1]],
+            "precision": {"a": 1.0, "b": None},
         },
-        "gap": {"macro_f1": 0.25},
-        "timings": {"fit_seconds": 2},
-        "n_train": 8,
-        "curves": {"unit": "epoch", "best": 1, "train_loss": [0.9, 0.5]},
-    }
+        gap={"macro_f1": 0.25},
+        timings=Timings(2, 0.5, 3.0, None, 10.0),
+        n_train=8,
+        class_counts_after={"a": 4},
+        curves={"unit": "epoch", "best": 1, "train_loss": [0.9, 0.5]},
+    )
     assert trial_metrics(record) == {
         "validation/balanced_accuracy": 0.5,
         "validation/precision/a": 1.0,
         "gap/macro_f1": 0.25,
         "timings/fit_seconds": 2.0,
+        "timings/predict_seconds": 0.5,
+        "timings/wall_seconds": 3.0,
+        "timings/predict_images_per_second": 10.0,
+        "class_counts_after/a": 4.0,
         "n_train": 8.0,
+        "n_fitted": 0.0,
+        "n_synthetic": 0.0,
+        "n_evaluated": 0.0,
         "curve/best_epoch": 1.0,
     }
     assert trial_curves(record) == {"curve/train_loss": [0.9, 0.5]}
-    assert trial_curves({"curves": {"train_loss": []}}) == {}
+    assert trial_curves(replace(record, curves={"train_loss": []})) == {}

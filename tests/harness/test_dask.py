@@ -19,10 +19,11 @@ from benchmarks.grid import families
 from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.executors import DaskExecutor, LocalExecutor
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunStore, TrialFailure
 from benchmarks.grid.trials import TrialResult
 from benchmarks.grid.workspace import Workspace
-from tests.conftest import make_image_folder
+from tests.conftest import make_image_folder, trial_record
 from tests.harness.conftest import CLASSES, TINY, progress_keys
 
 distributed = pytest.importorskip("distributed")
@@ -42,8 +43,10 @@ def _cluster(processes: bool = True) -> LocalCluster:
     )
 
 
-def _without_timings(record: dict) -> dict:
-    return {name: value for name, value in record.items() if name != "timings"}
+def _without_timings(record: TrialRecord) -> dict:
+    return {
+        name: value for name, value in record.to_json().items() if name != "timings"
+    }
 
 
 def _run(options: dict, out, cache, lines: list[str] | None = None, write=None):
@@ -100,8 +103,8 @@ def dask_run(tiny, local_run, cluster, synthetic_cache, tmp_path_factory):
 def test_dask_writes_the_records_the_local_executor_writes(local_run, dask_run):
     store, lines, tasks = dask_run
     assert store.run_dir.name == local_run.run_dir.name  # not part of the run id
-    local = {record["key"]: record for record in local_run.records()}
-    remote = {record["key"]: record for record in store.records()}
+    local = {record.key: record for record in local_run.records()}
+    remote = {record.key: record for record in store.records()}
     assert len(remote) == N_XGB and sorted(remote) == sorted(local)
     assert sorted(key.rsplit("-", 1)[0] for key in tasks) == sorted(remote)
     for key, record in remote.items():
@@ -109,7 +112,7 @@ def test_dask_writes_the_records_the_local_executor_writes(local_run, dask_run):
         expected = local_run.scores(key)
         for name, values in store.scores(key).items():
             np.testing.assert_array_equal(values, expected[name])
-    accuracy = local["xgb__none__fold0"]["metrics"]["validation"]["balanced_accuracy"]
+    accuracy = local["xgb__none__fold0"].metrics.validation["balanced_accuracy"]
     assert 0.3 < accuracy <= 1  # nine classes: chance is 0.11
     assert store.errors() == []
     assert sorted(progress_keys(lines)) == sorted(remote)
@@ -122,7 +125,7 @@ def test_resuming_against_the_cluster_skips_finished_trials(
     finished = dask_run[0]
     copy = RunStore(tmp_path / "runs" / finished.run_dir.name)
     shutil.copytree(finished.run_dir, copy.run_dir)
-    before = {record["key"]: record for record in copy.records()}
+    before = {record.key: record for record in copy.records()}
     lost = sorted(before)[::4]
     for key in lost:
         (copy.trials_dir / f"{key}.json").unlink()
@@ -138,7 +141,7 @@ def test_resuming_against_the_cluster_skips_finished_trials(
         f"resuming {store.run_dir}: {N_XGB - len(lost)} of {N_XGB} trials already done"
     )
     assert sorted(progress_keys(lines)) == lost
-    after = {record["key"]: record for record in store.records()}
+    after = {record.key: record for record in store.records()}
     assert {key: _without_timings(r) for key, r in after.items()} == {
         key: _without_timings(r) for key, r in before.items()
     }
@@ -178,10 +181,10 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     keys = progress_keys(lines)
     assert len(keys) == len(set(keys)) == N_XGB
     assert store.errors() == []
-    records = {record["key"]: record for record in store.records()}
+    records = {record.key: record for record in store.records()}
     assert set(interrupted) <= set(records)
     for record in local_run.records():
-        assert records[record["key"]]["metrics"] == record["metrics"]
+        assert records[record.key].metrics == record.metrics
 
 
 @pytest.mark.slow
@@ -206,9 +209,9 @@ def test_hybrids_start_after_their_cnn_is_saved(cluster, tmp_path, tiny):
     for part in ("fold0", "fold1", "final"):
         assert keys.index(f"cnn__none__{part}") < keys.index(f"hybrid__none__{part}")
         assert store.embedding_path(f"cnn__none__{part}").is_file()
-    records = {record["key"]: record for record in store.records()}
+    records = {record.key: record for record in store.records()}
     assert sorted(records) == sorted(keys)
-    assert records["hybrid__none__fold0"]["n_evaluated"] > 0
+    assert records["hybrid__none__fold0"].n_evaluated > 0
 
 
 # The executors' own contract, on fake trials: retries, failures, order.
@@ -264,7 +267,7 @@ def test_a_failing_trial_is_tried_twice_then_reported(executor, tmp_path, monkey
                 early.append(trial.key)
         if trial.key in failing:
             raise RuntimeError(f"boom in {trial.key}\nsecond line")
-        return TrialResult({"key": trial.key}, {}, None)
+        return TrialResult(trial_record(trial.model, trial.strategy, trial.fold), {})
 
     outcomes: dict[str, object] = {}
 

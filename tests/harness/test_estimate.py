@@ -11,6 +11,7 @@ from benchmarks.grid import estimate, families, runner
 from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.progress import GridProgress, minutes
+from tests.conftest import trial_record
 
 QUICK, FULL = PROFILES["quick"], PROFILES["full"]
 
@@ -149,11 +150,9 @@ def test_history_keeps_the_latest_and_survives_damage(tmp_path):
 def test_grid_progress_lines_carry_the_eta():
     class Done:
         def __init__(self, wall: float) -> None:
-            self.record = {
-                "timings": {"wall_seconds": wall},
-                "evaluated_on": "validation",
-                "metrics": {"validation": {"balanced_accuracy": 0.5}},
-            }
+            self.record = trial_record(
+                "xgb", "none", 0, {"balanced_accuracy": 0.5}, wall_seconds=wall
+            )
 
     trials = _trials("xgb", 3)
     lines: list[str] = []
@@ -165,6 +164,18 @@ def test_grid_progress_lines_carry_the_eta():
     # Two left, each now 60 s x 1.75.
     assert lines[0].endswith(f"ETA {minutes(210.0)}")
     assert shown.history[0][0] == 1
+
+
+def test_a_final_fit_without_a_test_split_shows_what_it_scored():
+    class Done:
+        record = trial_record("xgb", "none", None, wall_seconds=30.0)
+
+    trials = _trials("xgb", 1)
+    lines: list[str] = []
+    guess = estimate.Estimate(dict.fromkeys(trials, 60.0))
+    with GridProgress(trials, 1, guess, lines.append) as shown:
+        shown.finished(trials[0], Done())
+    assert f"scored the external sets in {minutes(30.0)}" in lines[0]
 
 
 def test_dry_run_describes_the_grid_and_runs_nothing(image_folder, tmp_path):

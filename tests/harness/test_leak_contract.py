@@ -126,7 +126,7 @@ def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
     train, evaluation = split_rows(table, fold)
     y_train = table["label"].to_numpy()[train]
     assert set(call["y"]) <= set(y_train)
-    assert record["class_counts_before"] == _counts(y_train)
+    assert record.class_counts_before == _counts(y_train)
     if strategy == "class_weight":
         expected = compute_sample_weight("balanced", y_train)
         np.testing.assert_allclose(call["sample_weight"], expected, rtol=1e-6)
@@ -138,9 +138,9 @@ def test_fit_sees_only_training_rows(spies, tmp_path, model, strategy, fold):
     scores = workspace.store.scores(trial.key)
     drawn = scores["fitted_rows"]
     assert set(drawn[drawn >= 0]) <= set(train)
-    assert (drawn < 0).sum() == record["n_synthetic"]
+    assert (drawn < 0).sum() == record.n_synthetic
     if strategy in ("none", "class_weight", "oversample"):
-        assert record["n_synthetic"] == 0
+        assert record.n_synthetic == 0
     np.testing.assert_array_equal(scores["evaluation_rows"], evaluation)
     monitor = call["validation_data"]
     if families.IMAGES in families.FAMILIES[model].inputs and fold is not None:
@@ -165,7 +165,7 @@ def test_a_fusion_fits_nothing(spies, tmp_path, model, strategy, fold):
     scores = workspace.store.scores(trial.key)
     np.testing.assert_array_equal(scores["train_rows"], train)
     np.testing.assert_array_equal(scores["evaluation_rows"], evaluation)
-    assert record["parts"] == [needed.key for needed in families.needs(trial)]
+    assert record.parts == tuple(needed.key for needed in families.needs(trial))
 
 
 def _table(workspace):

@@ -63,11 +63,11 @@ def test_every_family_runs_on_sources_lacking_classes(
     # networks have an output for it and score every held-out image.
     for model in ("cnn", "seed-cnn", "transfer", "hybrid", "fusion", "small-keras"):
         record = store.record(f"{model}__none__fold1")
-        assert "dermatofibroma" not in record["class_counts_before"]
-        assert record["n_evaluated"] == int((table["fold"] == 1).sum())
+        assert "dermatofibroma" not in record.class_counts_before
+        assert record.n_evaluated == int((table["fold"] == 1).sum())
         scores = store.scores(f"{model}__none__fold1")
         proba = np.asarray(scores["evaluation_proba"])
-        assert proba.shape == (record["n_evaluated"], len(classes))
+        assert proba.shape == (record.n_evaluated, len(classes))
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
     for name in SOURCES:
         assert board[f"held_out_{name}_melanoma_auc"].notna().all()

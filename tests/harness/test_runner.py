@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import benchmarks.grid.executors as executors
 import benchmarks.grid.runner as runner
 from benchmarks.analysis.leaderboard import COLUMNS, write_leaderboard
 from benchmarks.cli import main
+from benchmarks.core.cache import atomic_write_json
 from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.store import RunStore
 from tests.conftest import make_image_folder
@@ -63,15 +65,21 @@ def test_a_run_writes_a_complete_store(finished):
     assert info.classes == ("café <b>", "melanoma", "nevus naevus")
     records = finished.records()
     assert len(records) == N_TRIALS
-    assert {record["evaluated_on"] for record in records} == {"validation", "test"}
+    assert {record.evaluated_on for record in records} == {"validation", "test"}
     for record in records:
-        scores = finished.scores(record["key"])
-        assert scores["evaluation_proba"].shape == (record["n_evaluated"], 3)
+        scores = finished.scores(record.key)
+        assert scores["evaluation_proba"].shape == (record.n_evaluated, 3)
         np.testing.assert_allclose(scores["evaluation_proba"].sum(axis=1), 1, 1e-5)
-        assert record["metrics"]["train"]["n"] == record["n_train"]
+        assert record.metrics.train["n"] == record.n_train
     for record in records:
-        if record["model"] == "cnn":
-            assert finished.embedding_path(record["key"]).is_file()
+        if record.model == "cnn":
+            assert finished.embedding_path(record.key).is_file()
+        # What the store reads it writes back, byte for byte.
+        written = finished.trials_dir / f"{record.key}.json"
+        copy = finished.run_dir / "copy.json"
+        atomic_write_json(copy, record.to_json())
+        assert copy.read_bytes() == written.read_bytes(), record.key
+    copy.unlink()
     write_leaderboard(finished)
     board = pd.read_csv(finished.path("leaderboard.csv"))
     assert list(board.columns) == list(COLUMNS)
@@ -81,22 +89,22 @@ def test_a_run_writes_a_complete_store(finished):
 
 
 def test_a_fusion_scores_the_mean_of_its_parts(finished):
-    fused = [record for record in finished.records() if record["model"] == "fusion"]
+    fused = [record for record in finished.records() if record.model == "fusion"]
     assert len(fused) == 6
     for record in fused:
-        assert record["parts"] == [
-            record["key"].replace("fusion", part, 1) for part in ("xgb", "cnn")
-        ]
-        xgb, cnn = (finished.scores(key) for key in record["parts"])
+        assert record.parts == tuple(
+            record.key.replace("fusion", part, 1) for part in ("xgb", "cnn")
+        )
+        xgb, cnn = (finished.scores(key) for key in record.parts)
         assert not np.allclose(xgb["evaluation_proba"], cnn["evaluation_proba"])
-        scores = finished.scores(record["key"])
+        scores = finished.scores(record.key)
         np.testing.assert_allclose(
             scores["evaluation_proba"],
             (xgb["evaluation_proba"] + cnn["evaluation_proba"]) / 2,
             atol=1e-6,
         )
         np.testing.assert_array_equal(scores["evaluation_rows"], xgb["evaluation_rows"])
-        assert record["curves"] == {} and record["timings"]["fit_seconds"] == 0
+        assert record.curves == {} and record.timings.fit_seconds == 0
 
 
 def test_copies_share_a_fold_and_test_rows_are_held_out(finished):
@@ -112,7 +120,7 @@ def test_copies_share_a_fold_and_test_rows_are_held_out(finished):
 
 
 def test_rerun_resumes_only_the_missing_trials(finished, image_folder, monkeypatch):
-    before = {record["key"]: record for record in finished.records()}
+    before = {record.key: record for record in finished.records()}
     lost = sorted(before)[:3]
     for key in lost:
         (finished.trials_dir / f"{key}.json").unlink()
@@ -129,10 +137,10 @@ def test_rerun_resumes_only_the_missing_trials(finished, image_folder, monkeypat
     assert store.run_dir == finished.run_dir
     assert sorted(ran) == lost
     assert lines[0].startswith(f"resuming {store.run_dir}: 21 of 24 trials")
-    after = {record["key"]: record for record in store.records()}
+    after = {record.key: record for record in store.records()}
     for key in lost:
         if key.startswith("xgb"):
-            assert after[key]["metrics"] == before[key]["metrics"]
+            assert after[key].metrics == before[key].metrics
 
 
 def test_a_folder_of_another_run_is_refused(finished, image_folder):
@@ -148,18 +156,18 @@ def test_a_folder_of_another_run_is_refused(finished, image_folder):
 @pytest.mark.slow
 def test_same_seed_same_numbers(finished, image_folder, tmp_path):
     again = _run(image_folder, tmp_path / "again")
-    first = {record["key"]: record for record in finished.records()}
+    first = {record.key: record for record in finished.records()}
     for record in again.records():
-        reference = first[record["key"]]
-        for part, metrics in record["metrics"].items():
+        reference = first[record.key]
+        for part, metrics in record.metrics.to_json().items():
             for name in ("balanced_accuracy", "accuracy", "ece", "macro_f1"):
-                tolerance = 0 if record["model"] == "xgb" else 1e-6
+                tolerance = 0 if record.model == "xgb" else 1e-6
                 assert metrics[name] == pytest.approx(
-                    reference["metrics"][part][name], abs=tolerance
-                ), (record["key"], part, name)
+                    reference.metrics.of(part)[name], abs=tolerance
+                ), (record.key, part, name)
         np.testing.assert_allclose(
-            again.scores(record["key"])["evaluation_proba"],
-            finished.scores(record["key"])["evaluation_proba"],
+            again.scores(record.key)["evaluation_proba"],
+            finished.scores(record.key)["evaluation_proba"],
             atol=1e-6,
         )
 
@@ -219,7 +227,7 @@ def test_sigkill_leaves_only_whole_records(image_folder, tmp_path, tiny_profile)
     done = store.done()
     assert 3 <= len(done) < 24
     for record in store.records():
-        store.scores(record["key"])
+        store.scores(record.key)
     for path in run_dir.rglob("*.json"):
         json.loads(path.read_text("utf-8"))
 
@@ -285,14 +293,14 @@ def test_jobs_change_no_figure(image_folder, tiny_profile, tmp_path):
     parallel = _run(image_folder, tmp_path / "two", jobs=2, **grid)
     assert parallel.run_dir.name == serial.run_dir.name
     assert parallel.info().config.jobs == 2
-    keys = sorted(record["key"] for record in serial.records())
+    keys = sorted(record.key for record in serial.records())
     # hybrid needs the cnn of its fold, which runs first, in a worker too.
     assert {key.split("__")[0] for key in keys} == {"xgb", "cnn", "hybrid", "seed-cnn"}
     assert len(keys) == 12
-    assert sorted(record["key"] for record in parallel.records()) == keys
+    assert sorted(record.key for record in parallel.records()) == keys
     for key in keys:
         one, two = serial.record(key), parallel.record(key)
-        assert {**one, "timings": None} == {**two, "timings": None}, key
+        assert replace(one, timings=None) == replace(two, timings=None), key
         for name, values in parallel.scores(key).items():
             np.testing.assert_array_equal(values, serial.scores(key)[name], err_msg=key)
     lines = (ran.stdout + ran.stderr).splitlines()
@@ -304,7 +312,7 @@ def test_jobs_change_no_figure(image_folder, tiny_profile, tmp_path):
 def test_a_fusion_alone_runs_its_parts_first(image_folder, tiny_profile, tmp_path):
     store = _run(image_folder, tmp_path / "runs", models=("fusion",))
     assert store.errors() == []
-    models = {record["model"] for record in store.records()}
+    models = {record.model for record in store.records()}
     assert models == {"xgb", "cnn", "fusion"}
     assert len(store.records()) == 3 * 2 * 3
 

@@ -46,14 +46,14 @@ def test_cnn_with_class_weights_meets_the_isic9_bar(
         if trial.fold in FOLDS
     ]
     validation = np.array(
-        [record["metrics"]["validation"]["balanced_accuracy"] for record in records]
+        [record.metrics.validation["balanced_accuracy"] for record in records]
     )
-    gap = np.array([record["gap"]["balanced_accuracy"] for record in records])
+    gap = np.array([record.gap["balanced_accuracy"] for record in records])
     record_property(
         "balanced_accuracy", f"{validation.mean():.3f}+-{validation.std():.3f}"
     )
     record_property("train_val_gap", f"{gap.mean():.3f}")
-    seconds = [record["timings"]["wall_seconds"] for record in records]
+    seconds = [record.timings.wall_seconds for record in records]
     record_property("trial_seconds", f"{min(seconds):.0f}-{max(seconds):.0f}")
     assert len(records) == len(FOLDS)
     assert validation.mean() >= 0.55

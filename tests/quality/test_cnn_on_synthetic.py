@@ -29,9 +29,7 @@ def test_cnn_learns_the_synthetic_classes(tmp_path, record_property):
     prepared = prepare(config, tmp_path)
     scores = np.array(
         [
-            run_trial(trial, prepared.workspace)["metrics"]["validation"][
-                "balanced_accuracy"
-            ]
+            run_trial(trial, prepared.workspace).metrics.validation["balanced_accuracy"]
             for trial in prepared.trials
             if trial.fold in FOLDS
         ]

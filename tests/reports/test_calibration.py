@@ -66,10 +66,10 @@ def test_rows_give_every_configuration_its_validation_and_test_figures(run_dir):
         records = [
             r
             for r in tables.records
-            if (r["model"], r["strategy"]) == (row["model"], row["strategy"])
+            if (r.model, r.strategy) == (row["model"], row["strategy"])
         ]
-        folds = [r["metrics"]["validation"] for r in records if r["fold"] != "final"]
-        (final,) = [r["metrics"]["test"] for r in records if r["fold"] == "final"]
+        folds = [r.metrics.validation for r in records if not r.is_final]
+        (final,) = [r.metrics.test for r in records if r.is_final]
         assert row["folds"] == len(folds) == 2
         expected = [
             np.mean([m["melanoma_ece"] for m in folds]),
@@ -100,7 +100,7 @@ def test_calibrated_records_carry_the_melanoma_calibration_figures(run_dir):
 
     assert RunStore(run_dir).info().config.calibration == "sigmoid"
     for record in records:
-        for part, figures in record["metrics"].items():
+        for part, figures in record.metrics.to_json().items():
             assert 0.0 <= figures["melanoma_brier"] <= 1.0, part
             assert 0.0 <= figures["melanoma_ece"] <= 1.0, part
 
@@ -213,7 +213,7 @@ def test_calibration_sees_only_the_training_part(
     assert len(np.unique(calibrated, axis=0)) == len(train)
     proba = workspace.store.scores(trial.key)["evaluation_proba"]
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
-    assert record["metrics"]["train"]["melanoma_brier"] is not None
+    assert record.metrics.train["melanoma_brier"] is not None
 
 
 def test_slices_keep_copies_together_and_calibrate_on_each_image_once():

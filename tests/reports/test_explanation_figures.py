@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,8 +11,10 @@ import pytest
 
 from benchmarks.analysis.leaderboard import RANKING
 from benchmarks.grid.configuration import Trial
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.trials import run_trial
 from reports.sections import explanations as _explanations
+from tests.conftest import trial_record
 from tests.harness.conftest import CLASSES, marked_workspace
 
 
@@ -51,10 +54,7 @@ def test_importance_chart_averages_the_best_trees_folds(tiny):
 def test_no_figures_without_what_they_show(tiny):
     tables = _tables(tiny.store, ["xgb"])
     assert _explanations.gradcam_panel(tables, tiny.store) is None
-    tables.records = [
-        {key: value for key, value in record.items() if key != "importance"}
-        for record in tables.records
-    ]
+    tables.records = [replace(record, importance=None) for record in tables.records]
     assert _explanations.importance_chart(tables, tiny.store) is None
 
 
@@ -76,20 +76,20 @@ def test_gradcam_panel_shows_found_and_missed_melanomas(tiny, monkeypatch):
 def test_importance_prefers_handcrafted_trees_to_a_better_hybrid(tiny):
     """A hybrid's CNN-embedding columns say nothing a reader can check, so the
     chart shows the best configuration of handcrafted columns alone."""
-    xgb = [record for record in tiny.store.records() if record["model"] == "xgb"]
+    xgb = [record for record in tiny.store.records() if record.model == "xgb"]
     hybrid = [
-        {
-            **record,
-            "model": "hybrid",
-            "importance": {
+        replace(
+            record,
+            model="hybrid",
+            importance={
                 "embedding__cnn_0": {"shap": 1.0, "gain": 1.0},
-                **record["importance"],
+                **record.importance,
             },
-        }
+        )
         for record in xgb
     ]
     tables = _tables(tiny.store, ["hybrid", "xgb"])
-    final = {"model": "xgb", "strategy": "none", "fold": "final"}  # no importance
+    final = trial_record("xgb", "none", None)  # no importance
     tables.records = [*hybrid, *xgb, final]
     tables.leaderboard.loc[0, f"{RANKING[0]}_mean"] = 0.9  # the hybrid leads
 
@@ -105,22 +105,22 @@ def test_the_first_screen_states_what_the_trees_lean_on_by_group(tiny):
     column 30, everything else 0; none when no feature moved a score."""
     from reports.sections.findings import _figure_findings
 
-    def scored(shap) -> list[dict]:
+    def scored(shap) -> list[TrialRecord]:
         return [
-            {
-                **record,
-                "importance": {
+            replace(
+                record,
+                importance={
                     name: {"shap": shap(name), "gain": 1.0}
-                    for name in record["importance"]
+                    for name in record.importance
                 },
-            }
+            )
             for record in tiny.store.records()
-            if record["model"] == "xgb"
+            if record.model == "xgb"
         ]
 
     tables = _tables(tiny.store, ["xgb"])
     tables.leaderboard["best"] = False
-    names = list(scored(lambda name: 0.0)[0]["importance"])
+    names = list(scored(lambda name: 0.0)[0].importance)
     colour = 3.0 * sum(name.startswith("colour__") for name in names)
     tables.records = scored(
         lambda name: (

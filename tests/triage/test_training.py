@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.runner import run
 from benchmarks.grid.store import RunStore, out_of_fold_scores
 from benchmarks.scoring.threshold import threshold_for_sensitivity
-from tests.conftest import tree_state
+from tests.conftest import tree_state, trial_record
 from tests.harness.conftest import TINY
 
 
@@ -25,14 +26,14 @@ def _record(model: str, strategy: str, sensitivity: float, bacc: float, fold: in
     validation = {name: 0.5 for name in FOLD_METRICS}
     validation["melanoma_sensitivity_at_80_specificity"] = sensitivity
     validation["balanced_accuracy"] = bacc
-    return {
-        "model": model,
-        "strategy": strategy,
-        "fold": fold,
-        "metrics": {"validation": validation, "train": {"balanced_accuracy": 0.9}},
-        "gap": {"balanced_accuracy": 0.1},
-        "timings": {"wall_seconds": 1.0},
-    }
+    return trial_record(
+        model,
+        strategy,
+        fold,
+        validation,
+        train={"balanced_accuracy": 0.9},
+        gap={"balanced_accuracy": 0.1},
+    )
 
 
 def _records(rows):
@@ -78,8 +79,7 @@ def test_when_the_audit_flags_a_shortcut_only_camera_blind_families_compete():
 def test_on_flagged_data_the_least_overfit_of_the_tied_configurations_is_best():
     def record(model, sensitivity, gap, fold):
         row = _record(model, "none", sensitivity, 0.6, fold)
-        row["gap"] = {"balanced_accuracy": gap}
-        return row
+        return replace(row, gap={"balanced_accuracy": gap})
 
     records = [
         # Ahead by a hair that the folds cannot tell from noise, gap 0.30.
