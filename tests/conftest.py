@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,9 @@ from PIL import Image
 
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.record import Metrics, Timings, TrialRecord
+
+#: The checkout: tests run commands from here, where ``examples`` imports.
+ROOT = Path(__file__).resolve().parents[1]
 
 SEED = 0
 ISIC9 = Path(
@@ -190,3 +195,25 @@ def trial_record(
         "versions": {},
     }
     return TrialRecord(**{**values, **fields})
+
+
+def bench(
+    *arguments: str, cwd: Path = ROOT, path: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess:
+    """``python -m benchmarks ARGUMENTS`` in a new process that imports this
+    checkout (and ``examples``) and the folders in ``path``."""
+    search = os.pathsep.join(str(folder) for folder in (ROOT, *path))
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *arguments],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": search},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+
+
+def succeeded(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert done.returncode == 0, f"{done.args}\n{done.stdout}\n{done.stderr}"
+    return done

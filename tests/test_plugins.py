@@ -4,7 +4,6 @@ and a family installed through an entry point, through the command line."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +21,9 @@ from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.runner import run
 from benchmarks.grid.store import RunStore
 from tests.browser import loaded, requires_chromium
-from tests.conftest import write_image
+from tests.conftest import bench, succeeded, write_image
 from tests.harness.conftest import TINY
 
-ROOT = Path(__file__).resolve().parents[1]
 LOGREG = "examples.logistic_regression:family"
 SMALL_KERAS = "examples.small_keras:family"
 #: Train images per class; Test has one per class.
@@ -184,26 +182,6 @@ def installed_plugin(tmp_path_factory):
     finally:
         _pip("uninstall", "--yes", DISTRIBUTION)
         load_group.cache_clear()
-
-
-def bench(*arguments: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """``python -m benchmarks ARGUMENTS`` in a new process, from the repository
-    root (so that ``examples`` imports)."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "benchmarks", *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-
-
-def succeeded(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert done.returncode == 0, f"{done.args}\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 @pytest.fixture(scope="module")

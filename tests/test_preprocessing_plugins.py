@@ -5,9 +5,6 @@ name is parsed and spelt in one place."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +18,8 @@ from benchmarks.data.preprocessing import PREPROCESSING, Preprocessing
 from benchmarks.grid import families
 from benchmarks.grid.families import FamilyVariant
 from benchmarks.grid.store import RunStore
-from tests.conftest import write_class_folders
+from tests.conftest import bench, succeeded, write_class_folders
 
-ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_MODULE = '''\
 """A throwaway preprocessing plug-in of melanoma-bench's tests."""
 
@@ -160,32 +156,15 @@ def test_a_name_that_cannot_sit_in_a_record_key_is_refused(name):
 # -- a plug-in in a grid --------------------------------------------------------
 
 
-def bench(*arguments: str, site: Path) -> subprocess.CompletedProcess:
-    """``python -m benchmarks ARGUMENTS`` in a new process with the plug-in's
-    distribution installed (on its path)."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)])}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, f"{done.args}\n{done.stdout}\n{done.stderr}"
-    return done
-
-
 @pytest.mark.slow
 def test_an_entry_point_preprocessing_runs_in_a_grid(tmp_path):
     site = install(tmp_path / "site", {"invert": "invert"})
-    listed = bench("list", "preprocessing", site=site).stdout.splitlines()
+    listed = succeeded(bench("list", "preprocessing", path=(site,))).stdout.splitlines()
     assert [line.split()[0] for line in listed] == [*PREPROCESSING, "invert"]
     counts = {"melanoma": 6, "nevus": 6}
     data = write_class_folders(tmp_path / "lesions", counts, seed=900)
     runs = tmp_path / "runs"
-    bench(
+    done = bench(
         "run",
         "cnn",
         "--preprocessing",
@@ -203,8 +182,9 @@ def test_an_entry_point_preprocessing_runs_in_a_grid(tmp_path):
         "--no-report",
         "--jobs",
         "1",
-        site=site,
+        path=(site,),
     )
+    succeeded(done)
     (run_dir,) = [path.parent for path in runs.glob("*/config.json")]
     store = RunStore(run_dir)
     assert store.errors() == []
