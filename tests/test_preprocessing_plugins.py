@@ -188,7 +188,7 @@ def test_an_entry_point_preprocessing_runs_in_a_grid(tmp_path):
     (run_dir,) = [path.parent for path in runs.glob("*/config.json")]
     store = RunStore(run_dir)
     assert store.errors() == []
-    keys = {record["key"] for record in store.records()}
+    keys = {record.key for record in store.records()}
     for model in ("cnn", "cnn@invert"):
         for part in ("fold0", "fold1", "final"):
             assert f"{model}__none__{part}" in keys
