@@ -63,16 +63,23 @@ def speed_chart(tables: RunTables) -> str:
         )
     ]
     figure, axis = plt.subplots(figsize=(8, 0.35 * len(order) + 1.2))
-    sns.stripplot(
-        frame,
-        x="seconds",
-        y="configuration",
-        hue="model",
-        palette=colours(tables.models),
-        order=order,
-        ax=axis,
-        legend=False,
-    )
+    # seaborn jitters the points with NumPy's global generator: seeded here
+    # (and put back) so the same run folder draws the same chart.
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        sns.stripplot(
+            frame,
+            x="seconds",
+            y="configuration",
+            hue="model",
+            palette=colours(tables.models),
+            order=order,
+            ax=axis,
+            legend=False,
+        )
+    finally:
+        np.random.set_state(state)
     axis.set_xscale("log")
     axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

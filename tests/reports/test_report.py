@@ -163,3 +163,22 @@ def test_report_works_in_headless_chromium(run_dir):
         assert values() == sorted(values())
         header.click()
         assert values() == sorted(values(), reverse=True)
+
+
+def test_the_same_run_folder_draws_the_same_speed_chart(run_dir):
+    """seaborn jitters the strip plot with NumPy's global generator; the chart
+    seeds it, and leaves the caller's generator where it was."""
+    import numpy as np
+
+    from benchmarks.grid.store import RunStore
+    from reports._tables import build
+    from reports.sections.speed import speed_chart
+
+    tables = build(RunStore(run_dir))
+    np.random.seed(1)
+    first = speed_chart(tables)
+    after = np.random.random()
+    np.random.seed(2)
+    assert speed_chart(tables) == first
+    np.random.seed(1)
+    assert np.random.random() == after
