@@ -41,10 +41,11 @@ def configurations(config: RunConfig) -> list[Configuration]:
 
 def trials(config: RunConfig, has_test: bool) -> list[Trial]:
     """Every trial of the grid by stage: the trials a family reads before it,
-    the reference families last."""
+    the reference families last. Each configuration gets a final fit when the
+    data has a Test split or the run scores external sets."""
     extra = plugins(config)
     parts: list[int | None] = list(range(config.n_folds))
-    if has_test:
+    if has_test or config.external:
         parts.append(None)
     ordered: list[Trial] = []
     for configuration in configurations(config):

@@ -66,7 +66,7 @@ def plan_run(
     images, of ``sizes`` rows per fold, whose fingerprint (with the external
     sets') is ``fingerprint`` (None: not known yet)."""
     plugins = grid.plugins(config)
-    trials = tuple(grid.trials(config, has_test or bool(config.external)))
+    trials = tuple(grid.trials(config, has_test))
     specs = [
         families.family(name, plugins)
         for name in dict.fromkeys(trial.model for trial in trials)

@@ -64,6 +64,18 @@ def test_a_preprocessing_axis_adds_a_variant_after_each_family_with_its_parts():
     assert Configuration.parse("cnn@lesion-crop:smote").model == "cnn@lesion-crop"
 
 
+def test_final_fits_come_with_a_test_split_or_external_sets(tmp_path):
+    """One rule for the run, its dry run and 'list runs': a run without Test
+    images still fits each configuration once more to score its external sets."""
+    config = RunConfig(models=("xgb",), strategies=("none",))
+    scored = RunConfig(
+        models=("xgb",), strategies=("none",), external=(("clinic", str(tmp_path)),)
+    )
+    assert "xgb__none__final" not in [t.key for t in trials(config, has_test=False)]
+    assert "xgb__none__final" in [t.key for t in trials(config, has_test=True)]
+    assert "xgb__none__final" in [t.key for t in trials(scored, has_test=False)]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
