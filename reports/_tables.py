@@ -15,6 +15,7 @@ from benchmarks.analysis.generalization import (
 from benchmarks.analysis.leaderboard import FOLD_METRICS, run_leaderboard
 from benchmarks.data.external import BOOTSTRAP_RESAMPLES
 from benchmarks.grid.configuration import Trial
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunInfo, RunStore
 from benchmarks.scoring.metrics import (
     CONFIDENCE_LEVEL,
@@ -46,7 +47,7 @@ class RunTables:
 
     info: RunInfo
     audit: dict
-    records: list[dict]
+    records: list[TrialRecord]
     folds: pd.DataFrame
     leaderboard: pd.DataFrame
     test: pd.DataFrame
@@ -71,7 +72,7 @@ class RunTables:
         return list(dict.fromkeys(self.leaderboard["strategy"]))
 
 
-def fold_table(records: list[dict]) -> pd.DataFrame:
+def fold_table(records: list[TrialRecord]) -> pd.DataFrame:
     """One row per (trial, part): every scalar metric, train and validation."""
     rows = []
     for record in records:
@@ -91,7 +92,7 @@ def fold_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_table(records: list[dict], board: pd.DataFrame) -> pd.DataFrame:
+def test_table(records: list[TrialRecord], board: pd.DataFrame) -> pd.DataFrame:
     """The final fits' scores on the held-out Test split, in leaderboard order."""
     order = {
         (model, strategy): index
@@ -160,7 +161,7 @@ def _figures(
 
 
 def test_intervals(
-    store: RunStore, info: RunInfo, records: list[dict], table: pd.DataFrame
+    store: RunStore, info: RunInfo, records: list[TrialRecord], table: pd.DataFrame
 ) -> pd.DataFrame:
     """``table`` (the Test figures) with a 95% interval column ``NAME_ci`` per
     figure: a seeded bootstrap over Test images that resamples whole lesions,
@@ -210,7 +211,7 @@ def test_intervals(
 
 
 def pooled_scores(
-    store: RunStore, records: list[dict], model: str, strategy: str
+    store: RunStore, records: list[TrialRecord], model: str, strategy: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, probabilities) of one configuration's out-of-fold
     validation predictions, every CV image once."""

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunStore
 from benchmarks.scoring.metrics import (
     MELANOMA_BINS,
@@ -34,7 +35,7 @@ CALIBRATION_COLUMNS = (
 
 
 def _test_scores(
-    store: RunStore, records: list[dict], model: str, strategy: str
+    store: RunStore, records: list[TrialRecord], model: str, strategy: str
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(rows, probabilities) of a configuration's final fit on Test, or None
     where the run has no Test split or the final fit is not done."""

@@ -15,6 +15,7 @@ import pandas as pd
 from benchmarks.analysis.leaderboard import best_index
 from benchmarks.core.errors import UserError
 from benchmarks.grid import explanations, families
+from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunStore
 from reports._figures import _label, _png, colours, plt
 from reports._section import Section
@@ -42,7 +43,7 @@ def _best(tables: RunTables, configurations: set[tuple[str, str]]):
     return winner["model"], winner["strategy"]
 
 
-def _fold_records(tables: RunTables, model: str, strategy: str) -> list[dict]:
+def _fold_records(tables: RunTables, model: str, strategy: str) -> list[TrialRecord]:
     return sorted(
         (
             record
