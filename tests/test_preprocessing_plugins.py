@@ -14,10 +14,12 @@ import pytest
 from benchmarks.core.errors import UserError
 from benchmarks.core.plugins import PREPROCESSING_GROUP, load_group
 from benchmarks.data import preprocessing
+from benchmarks.data.feature_cache import FEATURE_SIZE
 from benchmarks.data.preprocessing import PREPROCESSING, Preprocessing
 from benchmarks.grid import families
 from benchmarks.grid.families import FamilyVariant
 from benchmarks.grid.store import RunStore
+from features import HandcraftedFeatures
 from tests.conftest import bench, succeeded, write_class_folders
 
 PLUGIN_MODULE = '''\
@@ -166,7 +168,7 @@ def test_an_entry_point_preprocessing_runs_in_a_grid(tmp_path):
     runs = tmp_path / "runs"
     done = bench(
         "run",
-        "cnn",
+        "xgb",
         "--preprocessing",
         "none,invert",
         "--strategies",
@@ -189,12 +191,22 @@ def test_an_entry_point_preprocessing_runs_in_a_grid(tmp_path):
     store = RunStore(run_dir)
     assert store.errors() == []
     keys = {record.key for record in store.records()}
-    for model in ("cnn", "cnn@invert"):
+    for model in ("xgb", "xgb@invert"):
         for part in ("fold0", "fold1", "final"):
             assert f"{model}__none__{part}" in keys
     board = pd.read_csv(run_dir / "leaderboard.csv")
-    assert set(board["model"]) == {"cnn", "cnn@invert"}
-    # The variant's images are the plug-in's output, cached beside the originals.
-    (inverted,) = (tmp_path / "cache").rglob("*-invert.npy")
-    original = inverted.with_name(inverted.name.replace("-invert", ""))
-    np.testing.assert_array_equal(np.load(inverted), np.invert(np.load(original)))
+    assert set(board["model"]) == {"xgb", "xgb@invert"}
+    # The variant's features are those of the plug-in's output: of each
+    # original image (cached at the features' size) inverted.
+    (originals,) = [
+        images
+        for images in map(np.load, (tmp_path / "cache").rglob("images-*.npy"))
+        if images.shape[1] == FEATURE_SIZE
+    ]
+    tables = [
+        pd.read_parquet(path)
+        for path in (tmp_path / "cache").rglob("features-*.parquet")
+    ]
+    inverted = HandcraftedFeatures(n_jobs=1).fit_transform(np.invert(originals))
+    matches = [np.allclose(table.to_numpy(), inverted) for table in tables]
+    assert sorted(matches) == [False, True]
