@@ -183,6 +183,10 @@ def test_list_runs_shows_date_data_profile_models_best_and_progress(tmp_path, ca
         "xgb,cnn",
     ]
     assert re.search(r" 20\d\d-\d\d-\d\d \d\d:\d\d ", row)
+    # Then the verdict's lines, indented under the run's.
+    verdict = lines[lines.index(row) + 1 : lines.index(row) + 4]
+    assert [line[:8] for line in verdict] == ["    Use ", "    Carr", "    CNN "]
+    assert verdict[0].startswith("    Use xgb:none: melanoma sensitivity 0.750 [")
     row = next(line for line in lines if line.startswith("quick-fedcba987654"))
     # No manifest: the total is unknown; no finished trial: no best yet.
     assert row.split()[3:8] == ["synthetic", "quick", "0/?", "-", "xgb"]

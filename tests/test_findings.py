@@ -7,17 +7,29 @@ import re
 import pytest
 
 from benchmarks.analysis.findings import (
+    best,
     family_comparison,
-    findings,
     overfitting,
     paired_difference,
+    strategy_differences,
     strategy_effects,
+    strategy_summary,
 )
 from benchmarks.analysis.leaderboard import FOLD_METRICS, leaderboard
 from benchmarks.scoring.metrics import corrected_resampled_ttest
 from tests.conftest import trial_record
 
 INTERVAL = re.compile(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]")
+
+
+def findings(board, records):
+    """Every finding of the report's topics, in reading order."""
+    return [
+        *best(board),
+        *family_comparison(board, records),
+        *overfitting(board, records),
+        *strategy_effects(board, records),
+    ]
 
 
 def _record(model, strategy, fold, bacc, auc=0.8, gap=0.1):
@@ -132,3 +144,19 @@ def test_identical_folds_say_so_instead_of_a_zero_interval():
     assert "[0.000, 0.000]" not in " ".join(sentences)
     assert any("leaves balanced accuracy unchanged in each" in s for s in sentences)
     assert any("the same train-val gap" in s for s in sentences)
+
+
+def test_the_strategies_in_one_line():
+    records = _records()
+    for fold in range(5):
+        records += [
+            _record("cnn", "smote", fold, 0.58 + 0.02 * (fold % 3), 0.8),
+            _record("hybrid", "class_weight", fold, 0.90 + 0.01 * (fold % 2), 0.9),
+        ]
+    board = leaderboard(records)
+    summary = strategy_summary(strategy_differences(board, records))
+    # class_weight raises xgb's balanced accuracy beyond the folds' noise,
+    # smote lowers cnn's, and nothing tells hybrid's from none.
+    assert (
+        summary == "class_weight helps xgb; smote hurts cnn; nothing helps cnn, hybrid"
+    )

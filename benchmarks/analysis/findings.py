@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -158,6 +159,54 @@ def _n_folds(board: pd.DataFrame, n_folds: int | None) -> int:
     return int(n_folds or board["folds"].max())
 
 
+@dataclass(frozen=True)
+class FamilyContest:
+    """The best CNN configuration against the best handcrafted-feature one,
+    paired over the folds: each figure of ``COMPARED`` the folds gave."""
+
+    cnn: str
+    handcrafted: str
+    folds: int
+    differences: dict[str, PairedDifference]
+
+
+def family_contest(
+    board: pd.DataFrame,
+    records: Sequence[TrialRecord],
+    n_folds: int | None = None,
+    plugins: Sequence[str] = (),
+) -> FamilyContest | None:
+    """The best of each kind by the leaderboard's ranking, paired; None when
+    the run lacks either kind."""
+    if board.empty:
+        return None
+    kinds = board["model"].map(lambda model: _family_kind(model, plugins))
+    cnn = _best_of(board, kinds == "images")
+    handcrafted = _best_of(board, kinds == "features")
+    if cnn is None or handcrafted is None:
+        return None
+    grouped, folds = fold_records(records), _n_folds(board, n_folds)
+    first, second = cnn["configuration"], handcrafted["configuration"]
+    differences = {}
+    for name, _ in COMPARED:
+        difference = paired_difference(grouped[first], grouped[second], folds, name)
+        if difference is not None:
+            differences[name] = difference
+    return FamilyContest(first, second, folds, differences)
+
+
+def missing_kind(
+    board: pd.DataFrame, plugins: Sequence[str] = ()
+) -> Literal["CNN", "handcrafted-feature family"] | None:
+    """Which of the two kinds a run lacks (the CNN first), None with both."""
+    kinds = set(board["model"].map(lambda model: _family_kind(model, plugins)))
+    if "images" not in kinds:
+        return "CNN"
+    if "features" not in kinds:
+        return "handcrafted-feature family"
+    return None
+
+
 def family_comparison(
     board: pd.DataFrame,
     records: Sequence[TrialRecord],
@@ -167,27 +216,69 @@ def family_comparison(
     """The best CNN configuration against the best handcrafted-feature one
     (each the best of its kind by the leaderboard's ranking), on balanced
     accuracy and melanoma AUC; nothing when the run lacks either kind."""
-    if board.empty:
+    contest = family_contest(board, records, n_folds, plugins)
+    if contest is None or not contest.differences:
         return []
-    kinds = board["model"].map(lambda model: _family_kind(model, plugins))
-    cnn = _best_of(board, kinds == "images")
-    handcrafted = _best_of(board, kinds == "features")
-    if cnn is None or handcrafted is None:
-        return []
-    grouped, folds = fold_records(records), _n_folds(board, n_folds)
-    first, second = cnn["configuration"], handcrafted["configuration"]
-    parts = []
-    for name, shown in COMPARED:
-        difference = paired_difference(grouped[first], grouped[second], folds, name)
-        if difference is not None:
-            parts.append(f"{shown} {_signed(difference)}")
-    if not parts:
-        return []
-    return [
-        f"Best CNN ({first}) minus best handcrafted-feature configuration "
-        f"({second}), paired over {folds} folds: {'; '.join(parts)} "
-        f"(mean [95% CI], {_TEST})."
+    parts = [
+        f"{shown} {_signed(contest.differences[name])}"
+        for name, shown in COMPARED
+        if name in contest.differences
     ]
+    return [
+        f"Best CNN ({contest.cnn}) minus best handcrafted-feature configuration "
+        f"({contest.handcrafted}), paired over {contest.folds} folds: "
+        f"{'; '.join(parts)} (mean [95% CI], {_TEST})."
+    ]
+
+
+def contest_clause(contest: FamilyContest) -> str:
+    """The contest on melanoma AUC in one clause: who leads, by how much, or
+    that the folds cannot tell the two apart."""
+    difference = contest.differences.get("melanoma_auc")
+    if difference is None:
+        return f"{contest.cnn} and {contest.handcrafted} share no fold to compare"
+    if difference.significant and difference.low is not None:
+        leader, other = (
+            (contest.cnn, contest.handcrafted)
+            if difference.mean > 0
+            else (contest.handcrafted, contest.cnn)
+        )
+        low, high = sorted((abs(difference.low), abs(difference.high)))
+        return (
+            f"{leader} leads {other} by {abs(difference.mean):.3f} melanoma AUC "
+            f"[{low:.3f}, {high:.3f}], {_p(difference.p)}"
+        )
+    return (
+        f"{contest.cnn} and {contest.handcrafted} cannot be told apart on "
+        f"melanoma AUC ({_signed(difference)})"
+    )
+
+
+def strategy_differences(
+    board: pd.DataFrame, records: Sequence[TrialRecord], n_folds: int | None = None
+) -> dict[str, list[tuple[str, PairedDifference]]]:
+    """For each model that ran ``none`` and another strategy, every other
+    strategy minus ``none`` on balanced accuracy, paired over the folds."""
+    if board.empty:
+        return {}
+    grouped, folds = fold_records(records), _n_folds(board, n_folds)
+    effects = {}
+    for model in dict.fromkeys(board["model"]):
+        baseline = grouped.get(f"{model}:none")
+        if not baseline:
+            continue
+        pairs = []
+        for strategy in board.loc[board["model"] == model, "strategy"]:
+            if strategy == "none":
+                continue
+            difference = paired_difference(
+                grouped[f"{model}:{strategy}"], baseline, folds, "balanced_accuracy"
+            )
+            if difference is not None:
+                pairs.append((strategy, difference))
+        if pairs:
+            effects[model] = pairs
+    return effects
 
 
 def strategy_effects(
@@ -195,32 +286,43 @@ def strategy_effects(
 ) -> list[str]:
     """For each model, every strategy against ``none`` on balanced accuracy:
     one sentence per model that ran ``none`` and at least one other."""
-    if board.empty:
-        return []
-    grouped, folds = fold_records(records), _n_folds(board, n_folds)
-    sentences = []
-    for model in dict.fromkeys(board["model"]):
-        baseline = grouped.get(f"{model}:none")
-        others = [
-            strategy
-            for strategy in board.loc[board["model"] == model, "strategy"]
-            if strategy != "none"
-        ]
-        if not baseline or not others:
-            continue
-        parts = []
-        for strategy in others:
-            difference = paired_difference(
-                grouped[f"{model}:{strategy}"], baseline, folds, "balanced_accuracy"
-            )
-            if difference is not None:
-                parts.append(f"{strategy} {_effect(difference, 'balanced accuracy')}")
-        if parts:
-            sentences.append(
-                f"Strategies against none for {model} (paired over {folds} folds, "
-                f"{_TEST}): {'; '.join(parts)}."
-            )
-    return sentences
+    folds = _n_folds(board, n_folds) if not board.empty else 0
+    return [
+        f"Strategies against none for {model} (paired over {folds} folds, "
+        f"{_TEST}): "
+        + "; ".join(
+            f"{strategy} {_effect(difference, 'balanced accuracy')}"
+            for strategy, difference in pairs
+        )
+        + "."
+        for model, pairs in strategy_differences(board, records, n_folds).items()
+    ]
+
+
+def strategy_summary(
+    effects: dict[str, list[tuple[str, PairedDifference]]],
+) -> str:
+    """The strategies' effects in one line, such as 'oversample helps cnn,
+    hybrid; smote hurts xgb; nothing helps xgb-invariant': a strategy helps
+    (hurts) a family where the folds tell its balanced accuracy above (below)
+    that of none."""
+    helps: dict[str, list[str]] = {}
+    hurts: dict[str, list[str]] = {}
+    for model, pairs in effects.items():
+        for strategy, difference in pairs:
+            if difference.significant and difference.mean != 0:
+                side = helps if difference.mean > 0 else hurts
+                side.setdefault(strategy, []).append(model)
+    parts = [
+        f"{strategy} {verb} {', '.join(models)}"
+        for verb, side in (("helps", helps), ("hurts", hurts))
+        for strategy, models in side.items()
+    ]
+    helped = {model for models in helps.values() for model in models}
+    unhelped = [model for model in effects if model not in helped]
+    if unhelped:
+        parts.append(f"nothing helps {', '.join(unhelped)}")
+    return "; ".join(parts)
 
 
 def _gap(record: TrialRecord) -> float | None:
@@ -259,6 +361,21 @@ def overfitting(
     if difference is not None and difference.low is not None:
         sentence += f"; their difference {_signed(difference)} ({_TEST})"
     return [sentence + "."]
+
+
+def overfitting_summary(board: pd.DataFrame) -> str | None:
+    """The least and the most overfit configurations in one line; None with
+    fewer than two gaps."""
+    gaps = board["train_val_gap_mean"].astype(float) if not board.empty else None
+    if gaps is None or gaps.notna().sum() < 2:
+        return None
+    if gaps.max() - gaps.min() < 1e-9:
+        return f"every configuration's gap is {gaps.max():.3f}"
+    least, most = gaps.idxmin(), gaps.idxmax()
+    return (
+        f"least overfit {board.loc[least, 'configuration']} ({gaps[least]:.3f}), "
+        f"most {board.loc[most, 'configuration']} ({gaps[most]:.3f})"
+    )
 
 
 def best(board: pd.DataFrame) -> list[str]:
@@ -334,22 +451,3 @@ def carried_thresholds(board: pd.DataFrame) -> list[str]:
             "on labelled images of that site before trusting the worklist."
         )
     return sentences
-
-
-def findings(
-    board: pd.DataFrame,
-    records: Sequence[TrialRecord],
-    n_folds: int | None = None,
-    plugins: Sequence[str] = (),
-    figures: Sequence[str] = (),
-) -> list[str]:
-    """Every finding, in reading order: the best, CNN against handcrafted,
-    ``figures`` (the report's sentences on its calibration and importance
-    figures), the overfitting extremes, then the strategies per model."""
-    return [
-        *best(board),
-        *family_comparison(board, records, n_folds, plugins),
-        *figures,
-        *overfitting(board, records, n_folds),
-        *strategy_effects(board, records, n_folds),
-    ]

@@ -9,15 +9,17 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.analysis.leaderboard import RANKING, best_configuration, leaderboard_of
+from benchmarks.analysis.verdict import verdict
 from benchmarks.core.errors import UserError
 from benchmarks.data.sources import is_synthetic
-from benchmarks.grid.plan import trials
+from benchmarks.grid.plan import plugins, trials
 from benchmarks.grid.store import RunStore
 
 
-def run_line(run_dir: Path) -> str:
-    """One line of 'list runs': when, on what, how far, and the best so far;
-    a folder that cannot be read gets a short line saying so, never a crash."""
+def run_lines(run_dir: Path) -> list[str]:
+    """A run's entry in 'list runs': one line of when, on what, how far, and
+    the best so far, then the verdict's lines indented; a folder that cannot
+    be read gets a short line saying so, never a crash."""
     store = RunStore(run_dir)
     try:
         info = store.info()
@@ -25,9 +27,9 @@ def run_line(run_dir: Path) -> str:
         written = [store.path("config.json"), *store.trials_dir.glob("*.json")]
         stamp = max(path.stat().st_mtime for path in written)
     except UserError:
-        return f"{run_dir.name:<20}unreadable run folder: its config.json is damaged"
+        return [f"{run_dir.name:<20}unreadable run folder: its config.json is damaged"]
     except OSError as error:
-        return f"{run_dir.name:<20}unreadable run folder: {error.strerror or error}"
+        return [f"{run_dir.name:<20}unreadable run folder: {error.strerror or error}"]
     date = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
     synthetic = info.dataset == "synthetic" or is_synthetic(info.config.data)
     data = "synthetic" if synthetic else ",".join(info.sources)
@@ -41,6 +43,7 @@ def run_line(run_dir: Path) -> str:
     except (UserError, OSError, ValueError, KeyError, ImportError):
         # A damaged manifest, or a plug-in family no longer installed.
         total = "?"
+    lines: list[str] = []
     try:
         board = leaderboard_of(store)
         if board.empty:
@@ -50,9 +53,14 @@ def run_line(run_dir: Path) -> str:
             figure = row[f"{RANKING[0]}_mean"]
             shown = "-" if pd.isna(figure) else f"{figure:.3f}"
             best = f"{best_configuration(board)} {shown}"
+            lines = [
+                f"    {line}"
+                for line in verdict(board, store.records(), info, plugins(info.config))
+            ]
     except UserError:
         best = "damaged trial (see 'verify')"
-    return (
+    return [
         f"{info.run_id:<20}{date:%Y-%m-%d %H:%M}  {data[:15]:<16}"
-        f"{info.profile.name:<9}{f'{len(done)}/{total}':>9}  {best:<32}{models}"
-    )
+        f"{info.profile.name:<9}{f'{len(done)}/{total}':>9}  {best:<32}{models}",
+        *lines,
+    ]

@@ -65,7 +65,7 @@ class List(Command):
 
     @staticmethod
     def _runs(out: Path) -> None:
-        from benchmarks.analysis.runs import run_line
+        from benchmarks.analysis.runs import run_lines
         from benchmarks.grid.store import CONFIG
 
         found = sorted(out.glob(f"*/{CONFIG}")) if out.is_dir() else []
@@ -77,4 +77,4 @@ class List(Command):
             f"{'trials':>9}  {'best (mean mel sens@80% spec)':<32}models"
         )
         for path in found:
-            print(run_line(path.parent))
+            print("\n".join(run_lines(path.parent)))

@@ -267,7 +267,9 @@ def _run(args: argparse.Namespace, config: RunConfig) -> int:
     """Run the grid, print its leaderboard, write its report; 1 if a trial
     failed."""
     from benchmarks.analysis.leaderboard import to_text, write_leaderboard
+    from benchmarks.analysis.verdict import verdict
     from benchmarks.data.sources import is_synthetic
+    from benchmarks.grid.plan import plugins
     from benchmarks.grid.runner import run
 
     if is_synthetic(config.data):
@@ -279,7 +281,10 @@ def _run(args: argparse.Namespace, config: RunConfig) -> int:
     logging.getLogger("benchmarks.grid.runner").setLevel(logging.INFO)
     store = run(config, args.out, cache=args.cache)
     board = write_leaderboard(store)
-    print(to_text(board))
+    info = store.info()
+    for line in verdict(board, store.records(), info, plugins(info.config)):
+        print(line)
+    print(f"\n{to_text(board)}")
     print(f"\nresults: {store.run_dir}")
     if not args.no_report:
         import time

@@ -15,9 +15,11 @@ from reports.sections import (
     speed,
     summary,
     test,
+    verdict,
 )
 
 SECTIONS: tuple[Section, ...] = (
+    verdict.SECTION,
     findings.SECTION,
     summary.SECTION,
     leaderboard.SECTION,

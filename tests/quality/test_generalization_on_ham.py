@@ -2,7 +2,8 @@
 
 The steps of `run xgb,xgb-invariant,linear-invariant --data ../shared/data/isic9
 --external ../shared/data/ham10000-dev/metadata.csv --profile quick`, then
-`train` (its default pick) and `triage` of the external images. On isic9 the
+`train` (its default pick) and `triage` of the external images; the
+report's verdict and summary figure fit its first screen. On isic9 the
 shortcut audit flags the data (the colour and surround probes reach melanoma
 AUC 0.90), so the default pick comes from the families that cannot see the
 camera; `run all` adds only families that can, so it picks the same. About 4
@@ -27,7 +28,10 @@ from benchmarks.deploy.triage import triage
 from benchmarks.grid import families
 from benchmarks.grid.config import RunConfig
 from benchmarks.grid.runner import run
+from reports import write_report
+from tests.browser import chromium, loaded
 from tests.conftest import HAM10000_DEV, ISIC9, requires_ham10000_dev, requires_isic9
+from tests.reports.test_report_layout import VIEWPORTS, assert_first_screen
 
 
 @pytest.mark.isic9
@@ -49,6 +53,12 @@ def test_the_default_pick_carries_over_to_ham10000_dev(
     assert audit["shortcuts"]["flagged"], "the shortcut audit no longer flags isic9"
     assert audit["external"]["ham10000-dev"]["scored"] >= 1600
 
+    write_report(store.run_dir)
+    # Where a browser is installed (as in CI): the first screen of this run.
+    for width, height in VIEWPORTS if chromium() else ():
+        with loaded(store.run_dir / "report.html") as shown:
+            shown.page.set_viewport_size({"width": width, "height": height})
+            assert_first_screen(shown.page)
     folder, metadata = train(store.run_dir, tmp_path / "model", cache=str(isic9_cache))
     record_property("chosen", f"{metadata['model']}:{metadata['strategy']}")
     assert families.family(metadata["model"]).acquisition_invariant

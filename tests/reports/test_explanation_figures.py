@@ -103,7 +103,7 @@ def test_importance_prefers_handcrafted_trees_to_a_better_hybrid(tiny):
 def test_the_first_screen_states_what_the_trees_lean_on_by_group(tiny):
     """Shares of mean |SHAP| by ABCD group: colour columns 3 each, one border
     column 30, everything else 0; none when no feature moved a score."""
-    from reports.sections.findings import _figure_findings
+    from reports.sections.findings import _importance_finding
 
     def scored(shap) -> list[TrialRecord]:
         return [
@@ -132,10 +132,10 @@ def test_the_first_screen_states_what_the_trees_lean_on_by_group(tiny):
         )
     )
 
-    (sentence,) = _figure_findings(tables, [])
+    sentence = _importance_finding(tables)
 
     assert sentence.startswith("What xgb:none leans on")
     share = colour / (colour + 30.0)
     assert f": C colour {share:.0%}, B border {1 - share:.0%}, " in sentence
     tables.records = scored(lambda name: 0.0)
-    assert _figure_findings(tables, []) == []
+    assert _importance_finding(tables) is None

@@ -128,7 +128,7 @@ def test_the_page_shows_the_sections_with_something_to_show_in_order(
     html = render(RunStore(run_dir))
     assert '<section id="speed">' not in html
     shown = [section.id for section in PAGE if f'<section id="{section.id}">' in html]
-    assert shown[:3] == ["findings", "summary", "leaderboard"]
+    assert shown[:3] == ["verdict", "findings", "summary"]
     assert [html.index(f'<section id="{name}">') for name in shown] == sorted(
         html.index(f'<section id="{name}">') for name in shown
     )

@@ -1,5 +1,7 @@
-"""The report's layout in a real browser: findings first, nothing cut off or
-overlapping at a narrow and a wide viewport."""
+"""The report's layout in a real browser: the verdict and the summary figure on
+the first screen, nothing cut off or overlapping, at a narrow and a wide
+viewport, for a run of four families with an external set and for a run of
+one family."""
 
 from __future__ import annotations
 
@@ -15,24 +17,38 @@ from reports import write_report
 from tests.browser import loaded, requires_chromium
 from tests.harness.conftest import TINY
 
-WIDTHS = (800, 1400)
+#: (width, height): the two first screens the verdict must fit.
+VIEWPORTS = ((800, 1000), (1400, 900))
 #: Text boxes that must not overlap each other (nested ones excepted).
 TEXT = "h1, h2, h3, p, li, th, td, dt, dd, figcaption"
 
 
-def synthetic_run(root: Path, cache: Path) -> Path:
-    """A finished 2-fold run on a small synthetic set of three classes: a CNN,
-    handcrafted features, a hybrid and a fusion, each under three strategies."""
+def synthetic_run(
+    root: Path, cache: Path, models: tuple[str, ...], external: bool
+) -> Path:
+    """A finished 2-fold run on a small synthetic set of three classes, each
+    of ``models`` under three strategies; with ``external``, a second
+    synthetic set scored as an external one."""
     data = write_synthetic(
         root / "lesions",
         train_counts={"melanoma": 14, "nevus": 20, "vascular lesion": 8},
         test_counts={"melanoma": 4, "nevus": 4, "vascular lesion": 3},
         size=64,
     )
+    clinic = root / "clinic"
+    if external:
+        write_synthetic(
+            clinic,
+            train_counts={"melanoma": 6, "nevus": 6},
+            test_counts={},
+            size=64,
+            seed=7,
+        )
     config = RunConfig(
         data=str(data),
-        models=("xgb", "cnn", "hybrid", "fusion"),
+        models=models,
         strategies=("none", "class_weight", "smote"),
+        external=(("clinic", str(clinic)),) if external else (),
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(PROFILES, "quick", TINY)
@@ -45,7 +61,20 @@ def synthetic_run(root: Path, cache: Path) -> Path:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     return synthetic_run(
-        tmp_path_factory.mktemp("synthetic"), tmp_path_factory.mktemp("cache")
+        tmp_path_factory.mktemp("synthetic"),
+        tmp_path_factory.mktemp("cache"),
+        ("xgb", "cnn", "hybrid", "fusion"),
+        external=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def one_family_run(tmp_path_factory) -> Path:
+    return synthetic_run(
+        tmp_path_factory.mktemp("one-family"),
+        tmp_path_factory.mktemp("cache"),
+        ("xgb",),
+        external=False,
     )
 
 
@@ -86,13 +115,43 @@ _LAST_COLUMN = """() => {
 }"""
 
 
+_FIRST_SCREEN = """() => {
+  const box = element => {
+    const found = element.getBoundingClientRect();
+    return {top: found.top, bottom: found.bottom, left: found.left,
+            right: found.right};
+  };
+  const image = document.querySelector("section#verdict img.summary");
+  return {lines: box(document.querySelector("section#verdict ul.verdict")),
+          image: box(image), loaded: image.complete && image.naturalWidth > 0,
+          viewport: {width: innerWidth, height: innerHeight}};
+}"""
+
+
+def assert_first_screen(page) -> None:
+    """The verdict's lines and the whole summary figure lie in the first
+    viewport, the one above the other."""
+    shown = page.evaluate(_FIRST_SCREEN)
+    lines, image, viewport = shown["lines"], shown["image"], shown["viewport"]
+    assert shown["loaded"]
+    for box in (lines, image):
+        assert box["top"] >= 0 and box["left"] >= 0, shown
+        assert box["bottom"] <= viewport["height"], shown
+        assert box["right"] <= viewport["width"], shown
+    assert lines["bottom"] <= image["top"], shown
+    assert page.locator("section#verdict ul.verdict li").count() == 3
+
+
 @requires_chromium
-@pytest.mark.parametrize("width", WIDTHS, ids=lambda width: f"{width}px")
-def test_report_layout(run_dir, tmp_path, width):
+@pytest.mark.parametrize(
+    "viewport", VIEWPORTS, ids=lambda viewport: "x".join(map(str, viewport))
+)
+def test_report_layout(run_dir, tmp_path, viewport):
+    width, height = viewport
     with loaded(run_dir / "report.html") as shown:
         page = shown.page
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(tmp_path / f"report-{width}.png"))
         assert shown.errors == []
         overflow = page.evaluate(
             "() => document.scrollingElement.scrollWidth - innerWidth"
@@ -101,14 +160,40 @@ def test_report_layout(run_dir, tmp_path, width):
         last = page.evaluate(_LAST_COLUMN)
         assert last["visible"] or last["reachable"], last
         assert page.evaluate(_OVERLAPS, TEXT) == []
-        # The findings are the first thing a reader sees.
-        top = page.locator("section#findings").bounding_box()
-        assert top is not None and top["y"] < 900
-        assert page.locator("section#findings li").count() >= 3
+        assert_first_screen(page)
+        # Each verdict line links to a part of the page that exists.
+        for target in page.eval_on_selector_all(
+            "ul.verdict a", "links => links.map(link => link.hash)"
+        ):
+            assert page.locator(target).count() == 1, target
+        # Warnings open; every other finding folded under a one-line summary.
+        findings = page.locator("section#findings")
+        assert findings.locator("p.warning").count() >= 1
+        assert findings.locator("details p.warning").count() == 0
+        assert findings.locator("details:not([open])").count() >= 4
+        summaries = findings.locator("details > summary").all_inner_texts()
+        assert any(text.startswith("Strategies against none: ") for text in summaries)
         # Reliability diagrams, importance by ABCD group and Grad-CAM maps.
         assert page.locator("section#calibration img").count() == 1
         assert page.locator("section#explanations img").count() == 2
-        # ... each also stated on the first screen, in a sentence with its figure.
-        stated = page.locator("section#findings").inner_text()
+        # ... each also stated in the findings, in a sentence with its figure.
+        stated = findings.text_content()
         assert re.search(r"Calibration of the best .* ECE 0\.\d{3}", stated)
         assert "nan" not in stated
+
+
+@requires_chromium
+@pytest.mark.parametrize(
+    "viewport", VIEWPORTS, ids=lambda viewport: "x".join(map(str, viewport))
+)
+def test_one_family_first_screen(one_family_run, viewport):
+    width, height = viewport
+    with loaded(one_family_run / "report.html") as shown:
+        page = shown.page
+        page.set_viewport_size({"width": width, "height": height})
+        assert shown.errors == []
+        assert_first_screen(page)
+        assert page.evaluate(_OVERLAPS, TEXT) == []
+        lines = page.locator("ul.verdict li").all_inner_texts()
+        assert "Not measured: add --external or a second --data" in lines[1]
+        assert "not compared, this run has no CNN" in lines[2]
