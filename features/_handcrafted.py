@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
-import cv2
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from features import _asymmetry, _border, _colour, _diameter, _texture
@@ -102,16 +99,14 @@ def extract_features(
 def _extract_chunk(
     images: np.ndarray, remove_hair: bool, groups: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features of a batch in one process; OpenCV kept single-threaded there."""
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    """Features of a batch in one process."""
+    from models.machine import single_threaded_opencv
+
+    with single_threaded_opencv():
         rows = [
             extract_features(image, remove_hair=remove_hair, groups=groups)
             for image in images
         ]
-    finally:
-        cv2.setNumThreads(threads)
     features = np.stack([row for row, _ in rows])
     fallbacks = np.array([used for _, used in rows], dtype=bool)
     return features, fallbacks
@@ -186,23 +181,15 @@ class HandcraftedFeatures(TransformerMixin, BaseEstimator):
             self.segmentation_fallbacks_ = np.zeros(0, dtype=bool)
             self.segmentation_fallback_rate_ = 0.0
             return np.zeros((0, width), dtype=np.float32)
-        n_jobs = effective_n_jobs(-1 if self.n_jobs is None else self.n_jobs)
-        chunk = max(1, min(CHUNK_SIZE, math.ceil(len(images) / n_jobs)))
-        starts = range(0, len(images), chunk)
-        remove_hair = bool(self.remove_hair)
-        if n_jobs == 1 or len(starts) == 1:
-            results = [_extract_chunk(images, remove_hair, groups)]
-        else:
-            from models.machine import exit_with_parent
+        from models.machine import map_chunks
 
-            results = Parallel(
-                n_jobs=n_jobs, backend="loky", initializer=exit_with_parent
-            )(
-                delayed(_extract_chunk)(
-                    images[start : start + chunk], remove_hair, groups
-                )
-                for start in starts
-            )
+        results = map_chunks(
+            _extract_chunk,
+            (images,),
+            n_jobs=self.n_jobs,
+            extra=(bool(self.remove_hair), groups),
+            max_chunk=CHUNK_SIZE,
+        )
         rows = np.concatenate([part for part, _ in results]).reshape(-1, width)
         features = rows.astype(np.float32)
         fallbacks = np.concatenate([used for _, used in results])

@@ -11,20 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, effective_n_jobs
 from PIL import Image, UnidentifiedImageError
 
 from benchmarks.core.cache import cache_dir, cached, write_cached
 from benchmarks.core.errors import UserError
 from benchmarks.data.feature_cache import FEATURE_SIZE
 from benchmarks.data.images import UnreadableImage, decode_resized, is_image_name
-from models.machine import exit_with_parent
+from models.machine import SERIAL_BELOW, map_chunks, single_threaded_opencv
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +33,6 @@ TRUTH_NAMES = ("{stem}_segmentation.png", "{stem}_lesion.png", "{stem}.png")
 #: EXIF orientations that turn the picture a quarter: width and height swap.
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 _ORIENTATION_TAG = 0x0112
-#: The audit segments fewer images than this in one process.
-SERIAL_BELOW = 256
 #: Side the audit segments at: the features' 180 px cost a cold audit of
 #: isic9 about 5 s more, for the same share of unreliable masks (docs/features.md).
 MASK_AUDIT_SIZE = 120
@@ -83,8 +79,7 @@ def _read_truth(path: Path, size: tuple[int, int]) -> np.ndarray:
             return np.asarray(grey) >= 128
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise UserError(
-            f"--truth {path}: not a readable mask image ({error}); replace or "
-            "remove it"
+            f"--truth {path}: not a readable mask image ({error}); replace or remove it"
         ) from None
 
 
@@ -131,14 +126,10 @@ def _segment_one(path: Path, out: Path, truth: Path | None) -> dict:
 
 
 def _segment_chunk(
-    paths: list[Path], out: Path, truths: list[Path | None]
+    paths: list[Path], truths: list[Path | None], out: Path
 ) -> list[dict]:
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    with single_threaded_opencv():
         return [_segment_one(p, out, t) for p, t in zip(paths, truths, strict=True)]
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def segment_folder(
@@ -157,11 +148,8 @@ def segment_folder(
             f"--truth {truth}: no mask for any image (looked for {names}); name the "
             "folder of the expert masks of these images"
         )
-    n_jobs = effective_n_jobs(-1 if n_jobs is None else n_jobs)
-    chunk = max(1, min(64, math.ceil(len(files) / n_jobs)))
-    parts = Parallel(n_jobs=n_jobs, backend="loky", initializer=exit_with_parent)(
-        delayed(_segment_chunk)(files[i : i + chunk], out, truths[i : i + chunk])
-        for i in range(0, len(files), chunk)
+    parts = map_chunks(
+        _segment_chunk, (files, truths), n_jobs=n_jobs, extra=(out,), max_chunk=64
     )
     return pd.DataFrame([row for part in parts for row in part])
 
@@ -192,28 +180,23 @@ def summary(table: pd.DataFrame) -> str:
 def _unreliable_chunk(images: np.ndarray) -> list[bool]:
     from features import lesion_mask, mask_unreliable
 
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        flags = []
+    flags = []
+    with single_threaded_opencv():
         for image in images:
             _, mask, fallback = lesion_mask(np.ascontiguousarray(image))
             flags.append(mask_unreliable(mask, fallback))
-        return flags
-    finally:
-        cv2.setNumThreads(threads)
+    return flags
 
 
 def mask_audit(images: np.ndarray, *, n_jobs: int | None = None) -> dict:
     """How many of the masks of ``images`` look unreliable: the asymmetry and
     border figures of those images rest on a wrong outline."""
-    # Below a few hundred images starting workers costs more than it saves.
-    n_jobs = 1 if len(images) < SERIAL_BELOW else n_jobs
-    n_jobs = effective_n_jobs(-1 if n_jobs is None else n_jobs)
-    chunk = max(1, min(64, math.ceil(len(images) / n_jobs)))
-    parts = Parallel(n_jobs=n_jobs, backend="loky", initializer=exit_with_parent)(
-        delayed(_unreliable_chunk)(images[i : i + chunk])
-        for i in range(0, len(images), chunk)
+    parts = map_chunks(
+        _unreliable_chunk,
+        (images,),
+        n_jobs=n_jobs,
+        max_chunk=64,
+        serial_below=SERIAL_BELOW,
     )
     flags = [flag for part in parts for flag in part]
     return {

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from PIL import Image
 
 from benchmarks.core.cache import cache_dir, cached, write_cached
@@ -53,8 +52,6 @@ MIN_PIXELS = 8
 MAX_CATEGORIES = 12
 #: Bins of each continuous probe feature, from its training fold's quantiles.
 N_BINS = 64
-#: Below this many images, starting worker processes costs more than it saves.
-SERIAL_BELOW = 256
 #: Bytes read from the start of a file to find where a JPEG's image data begins.
 _HEAD_BYTES = 1 << 16
 CV_SPLITS = ("train", "val")
@@ -212,42 +209,26 @@ def _surround_features(inputs: _Inputs) -> tuple[np.ndarray, None]:
 def _rows_of(
     row: Callable, extra: tuple, images: np.ndarray, outside: np.ndarray
 ) -> list:
-    """``row`` of each image of a chunk; OpenCV kept single-threaded there."""
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        return [row(image, out, *extra) for image, out in zip(images, outside)]
-    finally:
-        cv2.setNumThreads(threads)
+    """``row`` of each image of a chunk."""
+    from models.machine import single_threaded_opencv
 
-
-def _map_chunks(function: Callable, images: np.ndarray, *arrays, n_jobs: int) -> list:
-    """``function(images_chunk, *array_chunks)`` over ``n_jobs`` processes, in order.
-
-    Why: the per-image probe features were half of a cold audit's time on one core.
-    """
-    n_jobs = 1 if len(images) < SERIAL_BELOW else n_jobs
-    chunk = max(1, math.ceil(len(images) / n_jobs))
-    if n_jobs == 1:
-        return [function(images, *arrays)]
-    from models.machine import exit_with_parent
-
-    return Parallel(n_jobs=n_jobs, backend="loky", initializer=exit_with_parent)(
-        delayed(function)(
-            images[start : start + chunk],
-            *(array[start : start + chunk] for array in arrays),
-        )
-        for start in range(0, len(images), chunk)
-    )
+    with single_threaded_opencv():
+        return [
+            row(image, out, *extra) for image, out in zip(images, outside, strict=True)
+        ]
 
 
 def _per_image(row: Callable, inputs: _Inputs, *extra) -> np.ndarray:
     """``row(image, outside, *extra)`` of every image, as a float64 table."""
-    parts = _map_chunks(
+    from models.machine import SERIAL_BELOW, map_chunks
+
+    # Why in workers: the per-image probe features were half of a cold
+    # audit's time on one core.
+    parts = map_chunks(
         partial(_rows_of, row, extra),
-        inputs.images,
-        inputs.outside,
+        (inputs.images, inputs.outside),
         n_jobs=inputs.n_jobs,
+        serial_below=SERIAL_BELOW,
     )
     return np.asarray([row for part in parts for row in part], dtype=np.float64)
 
@@ -365,26 +346,27 @@ def _disc(size: int) -> np.ndarray:
 def _outside_lesion(images: np.ndarray, n_jobs: int = 1) -> tuple[np.ndarray, int]:
     """Non-lesion pixels of each image (the suite's segmentation, grown by a
     margin) and how many images needed its fallback ellipse."""
-    parts = _map_chunks(_outside_chunk, images, n_jobs=n_jobs)
+    from models.machine import SERIAL_BELOW, map_chunks
+
+    parts = map_chunks(
+        _outside_chunk, (images,), n_jobs=n_jobs, serial_below=SERIAL_BELOW
+    )
     outside = np.concatenate([part for part, _ in parts]).reshape(images.shape[:3])
     return outside, sum(fallbacks for _, fallbacks in parts)
 
 
 def _outside_chunk(images: np.ndarray) -> tuple[np.ndarray, int]:
     from features import segment_lesion  # as feature_cache does: only when used
+    from models.machine import single_threaded_opencv
 
     kernel = _disc(images.shape[1])
     outside = np.empty(images.shape[:3], bool)
     fallbacks = 0
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    with single_threaded_opencv():
         for index, image in enumerate(images):
             mask, fallback = segment_lesion(np.ascontiguousarray(image))
             fallbacks += bool(fallback)
             outside[index] = ~cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
-    finally:
-        cv2.setNumThreads(threads)
     return outside, fallbacks
 
 
