@@ -56,8 +56,11 @@ def _figures(truth: np.ndarray, score: np.ndarray) -> tuple[float, float]:
     return melanoma_ece(truth, score), melanoma_brier(truth, score)
 
 
-def calibration_rows(tables: RunTables, store: RunStore) -> list[dict]:
-    """Per configuration, in leaderboard order: melanoma ECE and Brier score on
+def calibration_rows(
+    tables: RunTables, store: RunStore, only: str | None = None
+) -> list[dict]:
+    """Per configuration (or the one named ``only``: each row reads every
+    fold's scores), in leaderboard order: melanoma ECE and Brier score on
     validation (mean over folds, +- their std) and on Test.
 
     Each row: ``model``, ``strategy``, ``configuration`` (its printed form),
@@ -71,6 +74,8 @@ def calibration_rows(tables: RunTables, store: RunStore) -> list[dict]:
     for model, strategy in zip(
         tables.leaderboard["model"], tables.leaderboard["strategy"], strict=True
     ):
+        if only is not None and _label(model, strategy) != only:
+            continue
         per_fold = []
         for record in tables.records:
             if (

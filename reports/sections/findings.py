@@ -28,20 +28,17 @@ from reports.sections import calibration
 from reports.sections import explanations as _explanations
 
 
-def _calibration_finding(tables: RunTables, calibration_rows: list[dict]) -> str | None:
+def _calibration_finding(tables: RunTables, store: RunStore) -> str | None:
     """The best configuration's calibration, pointing at its reliability
     diagrams."""
     best = tables.leaderboard[tables.leaderboard["best"]]
     if best.empty:
         return None
     configuration = best["configuration"].iloc[0]
-    row = next(
-        (row for row in calibration_rows if row["configuration"] == configuration),
-        None,
-    )
-    if row is None:
+    rows = calibration.calibration_rows(tables, store, only=configuration)
+    if not rows:
         return None
-    validation, _, test, _ = (cell["text"] for cell in row["cells"])
+    validation, _, test, _ = (cell["text"] for cell in rows[0]["cells"])
     return (
         f"Calibration of the best configuration ({configuration}): melanoma "
         f"ECE {validation} (mean \u00b1 std over validation folds), "
@@ -90,9 +87,7 @@ def _topics(tables: RunTables, store: RunStore) -> list[Topic]:
         f"{cnn_against_features(board, records, info, installed)}"
     )
     effects = strategy_differences(board, records, info.n_folds)
-    calibration_finding = _calibration_finding(
-        tables, calibration.calibration_rows(tables, store)
-    )
+    calibration_finding = _calibration_finding(tables, store)
     topics = [
         Topic("findings-pick", "How the best was chosen", best(board)),
         Topic(

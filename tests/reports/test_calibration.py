@@ -61,6 +61,9 @@ def test_rows_give_every_configuration_its_validation_and_test_figures(run_dir):
     assert [(row["model"], row["strategy"]) for row in rows] == list(
         zip(tables.leaderboard["model"], tables.leaderboard["strategy"], strict=True)
     )
+    # One configuration's row alone, the same as in the full table.
+    last = rows[-1]["configuration"]
+    assert calibration_rows(tables, store, only=last) == rows[-1:]
     for row in rows:
         assert len(row["cells"]) == len(CALIBRATION_COLUMNS)
         records = [
