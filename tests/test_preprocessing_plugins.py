@@ -14,7 +14,8 @@ import pytest
 from benchmarks.core.errors import UserError
 from benchmarks.core.plugins import PREPROCESSING_GROUP, load_group
 from benchmarks.data import preprocessing
-from benchmarks.data.feature_cache import FEATURE_SIZE
+from benchmarks.data.feature_cache import FEATURE_SIZE, features_path
+from benchmarks.data.image_cache import preprocessed_path
 from benchmarks.data.preprocessing import PREPROCESSING, Preprocessing
 from benchmarks.grid import families
 from benchmarks.grid.families import FamilyVariant
@@ -34,6 +35,10 @@ def invert():
     return Preprocessing("invert", "each pixel's complement", np.invert)
 
 
+def invert_v2():
+    return Preprocessing("invert", "each pixel's complement", np.invert, version="2")
+
+
 def halve():
     return Preprocessing("halve", "half the side", lambda images: images[:, ::2])
 
@@ -50,7 +55,7 @@ def install(folder: Path, entries: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "prep_plugin.py").write_text(PLUGIN_MODULE, encoding="utf-8")
     info = folder / "melanoma_bench_test_preprocessing-0.0.1.dist-info"
-    info.mkdir()
+    info.mkdir(exist_ok=True)
     (info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: melanoma-bench-test-preprocessing\n"
         "Version: 0.0.1\n",
@@ -125,6 +130,31 @@ def test_an_entry_point_preprocessing_is_installed_and_applied(installed):
     )
     variant = families.resolve("cnn@invert")
     assert (variant.name, variant.preprocessing) == ("cnn@invert", "invert")
+
+
+def test_a_plug_in_s_version_keys_its_caches(installed, tmp_path):
+    """A plug-in whose code changed gives a new version: what was cached from
+    the old code is not read again. Built-ins keep their cache names."""
+    manifest = pd.DataFrame({"sha256": ["a" * 64, "b" * 64]})
+    cached = tmp_path / "images-0123.npy"
+    assert (
+        preprocessed_path(cached, "lesion-crop").name == "images-0123-lesion-crop.npy"
+    )
+    installed({"invert": "invert"})
+    first = (
+        preprocessed_path(cached, "invert"),
+        features_path(manifest, cache=tmp_path, preprocessing="invert"),
+    )
+    assert first[0].name == "images-0123-invert.npy"
+    installed({"invert": "invert_v2"})
+    second = (
+        preprocessed_path(cached, "invert"),
+        features_path(manifest, cache=tmp_path, preprocessing="invert"),
+    )
+    assert second[0].name == "images-0123-invert-v2.npy"
+    assert second[1] != first[1]
+    with pytest.raises(ValueError, match="version 'two!' is lower-case"):
+        Preprocessing("invert", "each pixel's complement", np.invert, version="two!")
 
 
 def test_unknown_names_give_one_line_naming_the_choices(installed):

@@ -13,7 +13,7 @@ import pandas as pd
 
 from benchmarks.core.cache import cache_dir, cached, write_cached
 from benchmarks.data.image_cache import cache_key, load_images
-from benchmarks.data.preprocessing import preprocess
+from benchmarks.data.preprocessing import get, preprocess
 
 if TYPE_CHECKING:
     from features import HandcraftedFeatures
@@ -33,7 +33,7 @@ def _key(
 
     settings = f"{EXTRACTOR_VERSION}:{extractor.remove_hair}:{extractor.groups}"
     if preprocessing != "none":  # keeps the keys of tables made before
-        settings += f":{preprocessing}"
+        settings += f":{get(preprocessing).cache_name}"
     images = cache_key(manifest["sha256"], size)
     return hashlib.sha256(f"{images}:{settings}".encode()).hexdigest()[:24]
 

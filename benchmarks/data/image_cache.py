@@ -38,9 +38,13 @@ def images_path(
 
 def preprocessed_path(images: str | Path, preprocessing: str) -> Path:
     """Where ``preprocessed_images`` keeps the cached array ``images``
-    preprocessed so (beside it: same content, same key)."""
+    preprocessed so (beside it: same content, same key; the preprocessing
+    by name and version)."""
+    from benchmarks.data.preprocessing import get
+
     images = Path(images)
-    return images.with_name(f"{images.stem}-{preprocessing}{images.suffix}")
+    name = get(preprocessing).cache_name
+    return images.with_name(f"{images.stem}-{name}{images.suffix}")
 
 
 def preprocessed_images(images: str | Path, preprocessing: str) -> np.ndarray:
