@@ -15,9 +15,9 @@ from benchmarks.analysis.findings import (
     strategy_effects,
     strategy_summary,
 )
-from benchmarks.analysis.leaderboard import FOLD_METRICS, leaderboard
+from benchmarks.analysis.leaderboard import leaderboard
 from benchmarks.scoring.metrics import corrected_resampled_ttest
-from tests.conftest import trial_record
+from tests.conftest import scored_record
 
 INTERVAL = re.compile(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]")
 
@@ -32,30 +32,20 @@ def findings(board, records):
     ]
 
 
-def _record(model, strategy, fold, bacc, auc=0.8, gap=0.1):
-    validation = {name: 0.5 for name in FOLD_METRICS}
-    validation.update(balanced_accuracy=bacc, melanoma_auc=auc)
-    validation["melanoma_sensitivity_at_80_specificity"] = bacc
-    return trial_record(
-        model,
-        strategy,
-        fold,
-        validation,
-        train={"balanced_accuracy": bacc + gap},
-        gap={"balanced_accuracy": gap},
-    )
-
-
 def _records(folds=5):
     rows = []
     for fold in range(folds):
         wobble = 0.01 * (fold % 3)
         rows += [
-            _record("xgb", "none", fold, 0.60 + wobble, 0.80, gap=0.20 + wobble),
-            _record("xgb", "class_weight", fold, 0.66 + wobble, 0.81, gap=0.21),
-            _record("xgb", "smote", fold, 0.60 + 0.02 * (fold % 2), 0.80, gap=0.2),
-            _record("cnn", "none", fold, 0.70 + 2 * wobble, 0.85 + wobble, gap=0.4),
-            _record("hybrid", "none", fold, 0.90, 0.95, gap=0.02 + wobble),
+            scored_record("xgb", "none", fold, 0.60 + wobble, 0.80, gap=0.20 + wobble),
+            scored_record("xgb", "class_weight", fold, 0.66 + wobble, 0.81, gap=0.21),
+            scored_record(
+                "xgb", "smote", fold, 0.60 + 0.02 * (fold % 2), 0.80, gap=0.2
+            ),
+            scored_record(
+                "cnn", "none", fold, 0.70 + 2 * wobble, 0.85 + wobble, gap=0.4
+            ),
+            scored_record("hybrid", "none", fold, 0.90, 0.95, gap=0.02 + wobble),
         ]
     return rows
 
@@ -135,7 +125,7 @@ def test_one_fold_gives_the_difference_without_a_test():
 
 def test_identical_folds_say_so_instead_of_a_zero_interval():
     records = [
-        _record(model, strategy, fold, 0.5, gap=0.0)
+        scored_record(model, strategy, fold, 0.5, gap=0.0)
         for model in ("xgb", "cnn")
         for strategy in ("none", "smote")
         for fold in range(2)
@@ -150,8 +140,10 @@ def test_the_strategies_in_one_line():
     records = _records()
     for fold in range(5):
         records += [
-            _record("cnn", "smote", fold, 0.58 + 0.02 * (fold % 3), 0.8),
-            _record("hybrid", "class_weight", fold, 0.90 + 0.01 * (fold % 2), 0.9),
+            scored_record("cnn", "smote", fold, 0.58 + 0.02 * (fold % 3), 0.8),
+            scored_record(
+                "hybrid", "class_weight", fold, 0.90 + 0.01 * (fold % 2), 0.9
+            ),
         ]
     board = leaderboard(records)
     summary = strategy_summary(strategy_differences(board, records))

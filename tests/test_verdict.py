@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.analysis.leaderboard import FOLD_METRICS, leaderboard
+from benchmarks.analysis.leaderboard import leaderboard
 from benchmarks.analysis.verdict import verdict
-from tests.conftest import bench, succeeded, trial_record, write_class_folders
+from tests.conftest import bench, scored_record, succeeded, write_class_folders
 
 THREE = ("isic9", "ham", "atlas")
 
@@ -24,32 +24,16 @@ def _info(sources: tuple[str, ...] = ()) -> SimpleNamespace:
     )
 
 
-def _record(model, strategy, fold, bacc, auc, gap=0.1, **fields):
-    validation = {name: 0.5 for name in FOLD_METRICS}
-    validation.update(
-        balanced_accuracy=bacc,
-        melanoma_auc=auc,
-        melanoma_sensitivity_at_80_specificity=bacc,
-    )
-    return trial_record(
-        model,
-        strategy,
-        fold,
-        validation,
-        train={"balanced_accuracy": bacc + gap},
-        gap={"balanced_accuracy": gap},
-        **fields,
-    )
-
-
 def _records(folds: int = 5, cnn_lead: float = 0.0) -> list:
     records = []
     for fold in range(folds):
         wobble = 0.01 * (fold % 3)
         records += [
-            _record("xgb", "none", fold, 0.70 + wobble, 0.80 + wobble, gap=0.2),
-            _record("xgb", "smote", fold, 0.60 + wobble, 0.78 + wobble, gap=0.3),
-            _record("cnn", "none", fold, 0.65, 0.80 + wobble + cnn_lead, gap=0.05),
+            scored_record("xgb", "none", fold, 0.70 + wobble, 0.80 + wobble, gap=0.2),
+            scored_record("xgb", "smote", fold, 0.60 + wobble, 0.78 + wobble, gap=0.3),
+            scored_record(
+                "cnn", "none", fold, 0.65, 0.80 + wobble + cnn_lead, gap=0.05
+            ),
         ]
     return records
 
@@ -92,7 +76,7 @@ def test_a_clear_lead_is_named_with_its_interval():
 
 def test_external_sets_are_set_against_cross_validation():
     records = _records()
-    final = _record(
+    final = scored_record(
         "xgb",
         "none",
         None,
@@ -111,7 +95,7 @@ def test_external_sets_are_set_against_cross_validation():
 
 def test_three_sources_held_out_name_the_worst():
     records = [
-        _record(model, "none", fold, 0.6, auc)
+        scored_record(model, "none", fold, 0.6, auc)
         for model, aucs in (
             ("xgb", (0.95, 0.90, 0.55)),
             ("linear-invariant", (0.80, 0.78, 0.70)),
@@ -133,7 +117,7 @@ def test_three_sources_held_out_name_the_worst():
 
 @pytest.mark.parametrize("model", ["xgb", "cnn"])
 def test_one_family_says_which_kind_is_missing(model):
-    records = [_record(model, "none", fold, 0.6, 0.7) for fold in range(3)]
+    records = [scored_record(model, "none", fold, 0.6, 0.7) for fold in range(3)]
     (*_, contest) = verdict(leaderboard(records), records, _info())
     missing = "CNN" if model == "xgb" else "handcrafted-feature family"
     assert (
