@@ -1,4 +1,4 @@
-"""The report's first screen: what a run found, in sentences, each with its number,
+"""The report's findings: what a run found, in sentences, each with its number,
 95% interval and test, computed from the same folds as the leaderboard.
 
 Pure functions of the leaderboard and the trial records: the report, a notebook
