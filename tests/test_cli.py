@@ -125,8 +125,12 @@ def _record(key: str, figure: float) -> dict:
     ).to_json()
 
 
-def test_list_runs_shows_date_data_profile_models_best_and_progress(tmp_path, capsys):
+def test_list_runs_shows_date_data_profile_models_best_and_progress(
+    tmp_path, capsys, monkeypatch
+):
     import pandas as pd
+
+    from benchmarks.grid.store import RunStore
 
     assert main(["list", "runs", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"no runs in {tmp_path}\n"
@@ -169,7 +173,16 @@ def test_list_runs_shows_date_data_profile_models_best_and_progress(tmp_path, ca
     damaged = tmp_path / "quick-damaged"
     damaged.mkdir()
     (damaged / "config.json").write_text("{", "utf-8")
+    reads: list[str] = []
+    records = RunStore.records
+    monkeypatch.setattr(
+        RunStore,
+        "records",
+        lambda self: reads.append(self.run_dir.name) or records(self),
+    )
     assert main(["list", "runs", "--out", str(tmp_path)]) == 0
+    # The leaderboard and the verdict share one reading of the trial records.
+    assert reads.count("quick-0123456789ab") == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["run", "date", "(UTC)"]
     row = next(line for line in lines if line.startswith("quick-0123456789ab"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from benchmarks.analysis import leaderboard as module
@@ -89,3 +90,23 @@ def test_paired_differences_skip_folds_either_lacks():
     ) == [pytest.approx(0.3)]
     gaps = paired_differences(first, second, lambda r: r.gap["balanced_accuracy"])
     assert gaps == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("folds", "mean", "low", "high", "expected"),
+    [
+        (3, 0.8, 0.75, 0.85, "0.800 [0.750, 0.850]"),
+        (3, 0.97, 0.9, 1.04, "0.970 [0.900, 1.000]"),
+        (3, 0.02, -0.03, 0.07, "0.020 [0.000, 0.070]"),
+        (1, 0.8, 0.8, 0.8, "0.800"),
+        (3, 0.8, float("nan"), float("nan"), "0.800"),
+        (3, float("nan"), float("nan"), float("nan"), "-"),
+    ],
+)
+def test_interval_text_clips_to_0_1_and_needs_two_folds(
+    folds, mean, low, high, expected
+):
+    row = pd.Series(
+        {"folds": folds, "x_mean": mean, "x_ci_low": low, "x_ci_high": high}
+    )
+    assert module.interval_text(row, "x") == expected

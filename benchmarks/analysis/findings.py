@@ -22,6 +22,7 @@ from benchmarks.analysis.leaderboard import (
     SIGNIFICANCE,
     WORST_SOURCE_AUC,
     best_index,
+    interval_text,
     paired_differences,
     paired_test,
 )
@@ -384,13 +385,7 @@ def best(board: pd.DataFrame) -> list[str]:
     if board.empty or not board["best"].any():
         return []
     row = board[board["best"]].iloc[0]
-    name = RANKING[0]
-    figure = row[f"{name}_mean"]
-    shown = "-" if figure is None or pd.isna(figure) else f"{figure:.3f}"
-    if row["folds"] > 1 and not pd.isna(row[f"{name}_ci_low"]):
-        low = max(float(row[f"{name}_ci_low"]), 0.0)
-        high = min(float(row[f"{name}_ci_high"]), 1.0)
-        shown += f" [{low:.3f}, {high:.3f}]"
+    shown = interval_text(row, RANKING[0])
     worst = row.get(WORST_SOURCE_AUC)
     if worst is not None and not pd.isna(worst):
         return [

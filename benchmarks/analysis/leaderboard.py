@@ -160,13 +160,17 @@ def _acquisition_invariant(model: str, plugins: Sequence[str] = ()) -> bool:
         return False
 
 
-def leaderboard_of(store: RunStore) -> pd.DataFrame:
+def leaderboard_of(
+    store: RunStore, records: list[TrialRecord] | None = None
+) -> pd.DataFrame:
     """A run folder's leaderboard: its records in its grid's order, the best
     by ``BEST_RULE`` given its audit and folds; a leave-source-out run's with
     each held-out source's sensitivity and specificity at the threshold
-    carried over from the others and at its own (``with_site_thresholds``)."""
+    carried over from the others and at its own (``with_site_thresholds``).
+    ``records`` where the caller has read them already."""
     audit = store.audit() if store.path("audit.json").is_file() else {}
-    info, records = store.info(), store.records()
+    info = store.info()
+    records = store.records() if records is None else records
     board = run_leaderboard(info, records, audit)
     return with_site_thresholds(board, store, info, records)
 
@@ -370,6 +374,18 @@ def best_configuration(board: pd.DataFrame) -> Configuration:
     """The configuration the leaderboard marks best."""
     row = board[board["best"]].iloc[0]
     return Configuration(row["model"], row["strategy"])
+
+
+def interval_text(row: pd.Series, name: str) -> str:
+    """A row's fold mean of ``name`` with its 95% interval clipped to [0, 1],
+    '0.871 [0.850, 0.890]'; the mean alone where one fold gives no interval."""
+    mean = row[f"{name}_mean"]
+    if mean is None or pd.isna(mean):
+        return "-"
+    low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
+    if row["folds"] < 2 or any(pd.isna(value) for value in (low, high)):
+        return f"{mean:.3f}"
+    return f"{mean:.3f} [{max(float(low), 0.0):.3f}, {min(float(high), 1.0):.3f}]"
 
 
 def _cell(mean: float | None, std: float | None) -> str:

@@ -45,7 +45,8 @@ def run_lines(run_dir: Path) -> list[str]:
         total = "?"
     lines: list[str] = []
     try:
-        board = leaderboard_of(store)
+        records = store.records()
+        board = leaderboard_of(store, records)
         if board.empty:
             best = "-"
         else:
@@ -55,7 +56,7 @@ def run_lines(run_dir: Path) -> list[str]:
             best = f"{best_configuration(board)} {shown}"
             lines = [
                 f"    {line}"
-                for line in verdict(board, store.records(), info, plugins(info.config))
+                for line in verdict(board, records, info, plugins(info.config))
             ]
     except UserError:
         best = "damaged trial (see 'verify')"

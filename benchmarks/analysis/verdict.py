@@ -20,7 +20,7 @@ from benchmarks.analysis.findings import (
     fold_records,
     missing_kind,
 )
-from benchmarks.analysis.leaderboard import WORST_SOURCE_AUC
+from benchmarks.analysis.leaderboard import WORST_SOURCE_AUC, interval_text
 from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunInfo
 
@@ -43,17 +43,6 @@ class VerdictLine:
 
 def _number(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _interval(row: pd.Series, name: str) -> str:
-    """'0.871 [0.850, 0.890]' (the mean alone where the folds give no interval)."""
-    mean = _number(row[f"{name}_mean"])
-    if mean is None:
-        return "-"
-    low, high = _number(row[f"{name}_ci_low"]), _number(row[f"{name}_ci_high"])
-    if low is None or high is None:
-        return f"{mean:.3f}"
-    return f"{mean:.3f} [{max(low, 0.0):.3f}, {min(high, 1.0):.3f}]"
 
 
 def held_out_aucs(
@@ -91,8 +80,8 @@ def _pick(row: pd.Series, records: Sequence[TrialRecord], info: RunInfo) -> str:
     )
     return (
         f"{configuration}: melanoma sensitivity "
-        f"{_interval(row, 'melanoma_sensitivity_at_80_specificity')} at 80% "
-        f"specificity, AUC {_interval(row, 'melanoma_auc')} ({where})."
+        f"{interval_text(row, 'melanoma_sensitivity_at_80_specificity')} at 80% "
+        f"specificity, AUC {interval_text(row, 'melanoma_auc')} ({where})."
     )
 
 

@@ -389,7 +389,8 @@ def _evaluation(store: RunStore, info: RunInfo, chosen: Configuration) -> dict:
     lesion-level intervals the report shows."""
     from benchmarks.analysis.generalization import generalization_table, held_out_table
 
-    board, records = leaderboard_of(store), store.records()
+    records = store.records()
+    board = leaderboard_of(store, records)
     board = board[board["configuration"] == str(chosen)]
     columns = {"held_out": _HELD_OUT_COLUMNS, "external": _EXTERNAL_COLUMNS}
     tables = {
