@@ -1,4 +1,5 @@
-"""Handcrafted dermoscopy features (ABCD, colour, texture) as sklearn transformers."""
+"""Handcrafted dermoscopy features (ABCD, colour, texture, the 7-point checklist's
+structures) as sklearn transformers."""
 
 from features._asymmetry import asymmetry_features
 from features._border import border_features
@@ -12,11 +13,13 @@ from features._handcrafted import (
     EXTRACTOR_VERSION,
     HandcraftedFeatures,
     camera_independent,
+    dermoscopy_columns,
     extract_features,
     feature_names,
     lesion_mask,
 )
 from features._segmentation import fallback_mask, mask_unreliable, segment_lesion
+from features._structures import structure_features
 from features._texture import texture_features
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "border_features",
     "camera_independent",
     "colour_features",
+    "dermoscopy_columns",
     "diameter_features",
     "extract_features",
     "fallback_mask",
@@ -41,5 +45,6 @@ __all__ = [
     "mask_unreliable",
     "remove_hair",
     "segment_lesion",
+    "structure_features",
     "texture_features",
 ]

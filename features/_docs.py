@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from features import _asymmetry, _border, _colour, _diameter, _texture
+from features import _asymmetry, _border, _colour, _diameter, _structures, _texture
 
-_MODULES = (_asymmetry, _border, _colour, _diameter, _texture)
+_MODULES = (_asymmetry, _border, _colour, _diameter, _texture, _structures)
 
 #: Column-name pattern -> one-line meaning; ``{i}`` stands for a histogram bin.
 FEATURE_DOCS: MappingProxyType[str, str] = MappingProxyType(

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from features import _asymmetry, _border, _colour, _diameter, _texture
+from features import _asymmetry, _border, _colour, _diameter, _structures, _texture
 from features._hair import remove_hair as _remove_hair
 from features._lesion import LesionView
 from features._segmentation import segment_lesion
@@ -18,11 +18,11 @@ from features._validation import check_images
 logger = logging.getLogger(__name__)
 
 #: Bump whenever any feature's value or the column order changes (cache key).
-EXTRACTOR_VERSION = "1.0"
+EXTRACTOR_VERSION = "1.1"
 ABCD_GROUPS: tuple[str, ...] = ("asymmetry", "border", "colour", "diameter")
-ALL_GROUPS: tuple[str, ...] = (*ABCD_GROUPS, "texture")
+ALL_GROUPS: tuple[str, ...] = (*ABCD_GROUPS, "texture", "structures")
 
-_MODULES = (_asymmetry, _border, _colour, _diameter, _texture)
+_MODULES = (_asymmetry, _border, _colour, _diameter, _texture, _structures)
 #: Group name -> function computing that group's features from a LesionView.
 GROUP_EXTRACTORS: MappingProxyType[str, Callable[[LesionView], dict[str, float]]] = (
     MappingProxyType({module.GROUP: module.compute for module in _MODULES})
@@ -62,6 +62,18 @@ def camera_independent(names: Sequence[str]) -> list[int]:
             name.startswith("colour__")
             and name.removeprefix("colour__").startswith(_RELATIVE_COLOUR)
         )
+    ]
+
+
+def dermoscopy_columns(names: Sequence[str]) -> list[int]:
+    """Positions of the camera-independent features plus the dermoscopic
+    structures: the lesion as a dermatologist reads it (the ABCD rule and the
+    7-point checklist), without the frame and absolute-colour statistics."""
+    independent = set(camera_independent(names))
+    return [
+        index
+        for index, name in enumerate(names)
+        if index in independent or name.startswith("structures__")
     ]
 
 
@@ -113,7 +125,7 @@ def _extract_chunk(
 
 
 class HandcraftedFeatures(TransformerMixin, BaseEstimator):
-    """Handcrafted ABCD, colour and texture features of dermoscopic images.
+    """Handcrafted ABCD, colour, texture and dermoscopic-structure features.
 
     Each image is hair-cleaned and segmented once; the mask is shared by every
     feature group. The transformer is stateless: ``fit`` only checks parameters.
@@ -123,8 +135,8 @@ class HandcraftedFeatures(TransformerMixin, BaseEstimator):
     remove_hair : bool
         Inpaint hair before segmentation and measurement.
     groups : tuple of str
-        Feature groups, any of "asymmetry", "border", "colour", "diameter" and
-        "texture"; columns come in this order.
+        Feature groups, any of "asymmetry", "border", "colour", "diameter",
+        "texture" and "structures"; columns come in this order.
     n_jobs : int or None
         Worker processes; None means all cores, as in joblib's -1.
 

@@ -34,6 +34,7 @@ def test_every_feature_column_has_a_group():
         "C colour",
         "D diameter",
         "texture",
+        "7-point structures",
     }
     with pytest.raises(ValueError, match="no group"):
         explanations.feature_group("lesion_area")
@@ -49,7 +50,9 @@ def test_family_columns_match_the_design_matrix(name):
 
 
 def test_hybrid_columns_name_its_embeddings_first():
-    names = explanations.column_names(families.family("hybrid"), 10 + 171)
+    names = explanations.column_names(
+        families.family("hybrid"), 10 + len(feature_names())
+    )
     assert names[:10] == [f"embedding__cnn_{i}" for i in range(10)]
     assert explanations.feature_groups(names)[0] == "CNN embedding"
     assert names[10:] == feature_names()

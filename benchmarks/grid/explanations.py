@@ -4,8 +4,8 @@ Three kinds of answer, each cheap enough to run after every fold trial and on
 every URGENT image of a triage:
 
 - the ABCD group of each handcrafted feature column (``feature_groups``), so
-  that 171 columns read as five rows: A asymmetry, B border, C colour,
-  D diameter and texture;
+  that 224 columns read as six rows: A asymmetry, B border, C colour,
+  D diameter, texture and the 7-point checklist's structures;
 - per-feature contributions to the melanoma margin (``contributions``):
   XGBoost's own TreeSHAP (``pred_contribs=True``) for boosted trees, and for a
   linear model (a scaler and a logistic regression) the exact terms
@@ -36,6 +36,7 @@ GROUP_LABELS: dict[str, str] = {
     "colour": "C colour",
     "diameter": "D diameter",
     "texture": "texture",
+    "structures": "7-point structures",
 }
 #: The group of a column that is no handcrafted feature (a hybrid's CNN
 #: embeddings).

@@ -21,6 +21,7 @@ from features import (
     diameter_features,
     feature_names,
     feature_table_markdown,
+    structure_features,
     texture_features,
 )
 
@@ -31,6 +32,7 @@ GROUP_FUNCTIONS = {
     "colour": colour_features,
     "diameter": diameter_features,
     "texture": texture_features,
+    "structures": structure_features,
 }
 
 
@@ -192,3 +194,14 @@ def test_camera_independent_features_leave_out_absolute_colour_frame_and_texture
     assert "colour__contrast_e" in chosen and "colour__n_colours" in chosen
     for absolute in ("colour__rgb_r_mean", "colour__frame_l_mean", "colour__skin_l"):
         assert absolute not in chosen
+
+
+def test_dermoscopy_columns_are_the_camera_independent_ones_and_the_structures():
+    from features import camera_independent, dermoscopy_columns, feature_names
+
+    names = feature_names()
+    chosen = [names[index] for index in dermoscopy_columns(names)]
+    structures = [name for name in names if name.startswith("structures__")]
+    assert len(names) == 224 and len(structures) == 53
+    assert chosen == [names[i] for i in camera_independent(names)] + structures
+    assert not any(name.startswith("texture__") for name in chosen)

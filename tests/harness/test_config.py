@@ -20,7 +20,7 @@ def test_default_grid_runs_the_reference_under_none_only():
     assert [c for c in grid if c.model == "seed-cnn"] == [
         Configuration("seed-cnn", "none")
     ]
-    assert len(grid) == 6 * len(STRATEGIES) + 1
+    assert len(grid) == 7 * len(STRATEGIES) + 1
     assert "transfer" not in {c.model for c in grid}
 
 

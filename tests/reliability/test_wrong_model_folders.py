@@ -15,7 +15,7 @@ from tests.reliability.test_folders_run_no_code import one_line
 
 
 def swap_in_linear(folder: Path, linear: Path) -> None:
-    """xgb's file replaced by linear-invariant's (46 features, not 171)."""
+    """xgb's file replaced by linear-invariant's (46 features, not 224)."""
     shutil.copy(linear / "linear-invariant.skops", folder / "linear-invariant.skops")
     digest = hashlib.sha256((folder / "linear-invariant.skops").read_bytes())
     with (folder / "SHA256SUMS").open("a") as sums:
@@ -47,7 +47,7 @@ DOCTORED = {
     ),
     "feature names shortened": (
         lambda metadata: metadata["inputs"]["features"]["names"].pop(),
-        "inputs.features.names must be the 171 columns the extractor computes",
+        "inputs.features.names must be the 224 columns the extractor computes",
     ),
 }
 
@@ -76,4 +76,4 @@ def test_another_familys_file_swapped_in_is_refused_in_one_line(
     swap_in_linear(folder, finished.linear)
     assert triage(folder, finished, tmp_path) == 2
     err = one_line(capsys)
-    assert "its files do not fit its model.json" in err and "171" in err
+    assert "its files do not fit its model.json" in err and "224" in err

@@ -13,6 +13,7 @@ from benchmarks.analysis.leaderboard import RANKING
 from benchmarks.grid.configuration import Trial
 from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.trials import run_trial
+from features import feature_names
 from reports.sections import explanations as _explanations
 from tests.conftest import trial_record
 from tests.harness.conftest import CLASSES, marked_workspace
@@ -46,7 +47,9 @@ def test_importance_chart_averages_the_best_trees_folds(tiny):
     tables = _tables(tiny.store, ["xgb"])
     model, strategy, table = _explanations.importance_table(tables)
     assert (model, strategy) == ("xgb", "none")
-    assert {"shap", "gain", "group"} <= set(table.columns) and len(table) == 171
+    assert {"shap", "gain", "group"} <= set(table.columns) and len(table) == len(
+        feature_names()
+    )
     chart = _explanations.importance_chart(tables, tiny.store)
     assert chart.startswith("data:image/png;base64,")
 

@@ -65,6 +65,12 @@ def _camera_independent(names: Sequence[str]) -> list[int]:
     return camera_independent(names)
 
 
+def _dermoscopy(names: Sequence[str]) -> list[int]:
+    from features import dermoscopy_columns
+
+    return dermoscopy_columns(names)
+
+
 def _network(architecture: str, image_size: int, **options: Any):
     def make(context: FitContext) -> Any:
         from models import KerasImageClassifier, default_batch_size
@@ -119,7 +125,8 @@ def _seed_cnn(context: FitContext) -> Any:
 BUILTIN: tuple[Family, ...] = (
     Family(
         name="xgb",
-        description="XGBoost on the 171 handcrafted ABCD/colour/texture features",
+        description="XGBoost on the 224 handcrafted ABCD/colour/texture/structure "
+        "features",
         inputs=(FEATURES,),
         make=_trees,
         budget=_trees_budget,
@@ -179,6 +186,17 @@ BUILTIN: tuple[Family, ...] = (
         default=True,
         acquisition_invariant=True,
         colour=7,
+    ),
+    Family(
+        name="linear-dermoscopy",
+        description="multinomial logistic regression (strong L2 penalty) on the "
+        "camera-independent features plus the 7-point checklist's dermoscopic "
+        "structures",
+        inputs=(FEATURES,),
+        feature_columns=_dermoscopy,
+        make=_linear,
+        default=True,
+        colour=8,
     ),
     Family(
         name="seed-cnn",
