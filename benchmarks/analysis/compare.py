@@ -16,6 +16,7 @@ the same folds from the same data, unpaired (Welch) otherwise.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,11 +149,43 @@ def make_baseline(store: RunStore) -> dict:
         "run_id": info.run_id,
         "dataset": info.dataset,
         "data_fingerprint": info.data_fingerprint,
-        "config": info.config.to_dict(),
+        "config": portable(info.config.to_dict()),
         "versions": info.versions,
         "tolerance": DEFAULT_TOLERANCE,
         "metrics": values,
         **({"external": external} if (external := _external_values(store)) else {}),
+    }
+
+
+def _relative(path: str) -> str:
+    """An absolute path as seen from the current folder."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+
+
+def portable(config: dict) -> dict:
+    """``config`` with its data, external and label-map paths relative to the
+    current folder.
+
+    Why: a baseline is committed and read by CI on other machines, from the
+    repository's root as its command ran; a run records its paths absolute,
+    which would name this machine's folders."""
+
+    def source(text: str) -> str:
+        name, equals, path = text.partition("=")
+        return f"{name}={_relative(path)}" if equals else _relative(text)
+
+    return {
+        **config,
+        "data": [source(text) for text in config.get("data") or ()],
+        "external": [
+            [name, _relative(path)] for name, path in config.get("external") or ()
+        ],
+        "label_map": config.get("label_map") and _relative(config["label_map"]),
     }
 
 

@@ -275,3 +275,29 @@ def test_compare_wants_one_run_or_a_baseline(
     assert main(["compare", str(baseline_run.run_dir), *extra]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error
+
+
+def test_a_baseline_names_its_data_relative_to_the_folder_it_was_written_from(
+    tmp_path, monkeypatch
+):
+    from benchmarks.analysis.compare import portable
+
+    repository = tmp_path / "repo"
+    repository.mkdir()
+    monkeypatch.chdir(repository)
+    data = tmp_path / "shared" / "isic9"
+    config = {
+        "data": [str(data), f"ham={tmp_path / 'ham' / 'metadata.csv'}", "relative"],
+        "external": [["derm", str(tmp_path / "derm")]],
+        "label_map": str(tmp_path / "map.csv"),
+        "seed": 0,
+    }
+    assert portable(config) == {
+        "data": ["../shared/isic9", "ham=../ham/metadata.csv", "relative"],
+        "external": [["derm", "../derm"]],
+        "label_map": "../map.csv",
+        "seed": 0,
+    }
+    assert (
+        portable({"data": [], "external": [], "label_map": None})["label_map"] is None
+    )
