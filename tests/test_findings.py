@@ -152,3 +152,16 @@ def test_the_strategies_in_one_line():
     assert (
         summary == "class_weight helps xgb; smote hurts cnn; nothing helps cnn, hybrid"
     )
+
+
+def test_the_best_of_two_held_out_sources_is_their_mean_without_an_interval():
+    records = [
+        scored_record("xgb", "none", fold, sensitivity, 0.8)
+        for fold, sensitivity in enumerate((0.40, 0.70))
+    ]
+    (sentence,) = best(leaderboard(records, held_out=("isic9", "ham")))
+    assert sentence.startswith(
+        "Best, and what train fits by default: xgb:none, melanoma sensitivity at "
+        "80% specificity 0.550 (mean over the 2 held-out sources). Rule:"
+    )
+    assert not INTERVAL.search(sentence)

@@ -166,3 +166,24 @@ def test_run_ends_with_the_verdict_and_list_runs_shows_it(tmp_path):
     assert printed[1].startswith("Carries over? Not measured")
     listed = succeeded(bench("list", "runs", "--out", str(runs))).stdout.splitlines()
     assert listed[2:] == [f"    {line}" for line in printed[:3]]
+
+
+def test_two_sources_held_out_give_the_mean_without_an_interval():
+    records = [
+        scored_record(model, "none", fold, sensitivity, auc)
+        for model, figures in (
+            ("xgb", ((0.40, 0.60), (0.70, 0.90))),
+            ("linear-invariant", ((0.50, 0.70), (0.55, 0.80))),
+        )
+        for fold, (sensitivity, auc) in enumerate(figures)
+    ]
+    two = ("isic9", "ham")
+    board = leaderboard(records, held_out=two)
+    pick, carry, _ = verdict(board, records, _info(two))
+    assert pick.text == (
+        "xgb:none: melanoma sensitivity 0.550 at 80% specificity, "
+        "AUC 0.750 (mean over 2 held-out sources)."
+    )
+    assert carry.text.startswith(
+        "Melanoma AUC with each source held out: isic9 0.600, ham 0.900;"
+    )

@@ -385,7 +385,6 @@ def best(board: pd.DataFrame) -> list[str]:
     if board.empty or not board["best"].any():
         return []
     row = board[board["best"]].iloc[0]
-    shown = interval_text(row, RANKING[0])
     worst = row.get(WORST_SOURCE_AUC)
     if worst is not None and not pd.isna(worst):
         return [
@@ -394,6 +393,16 @@ def best(board: pd.DataFrame) -> list[str]:
             f"{row['melanoma_auc_mean']:.3f} on average over the "
             f"{row['folds']} held-out sources. Rule: {BEST_RULE}."
         ]
+    if any(str(column).startswith("held_out_") for column in board.columns):
+        # Two held-out sources: a Student-t interval over them spans [0, 1].
+        figure = row[f"{RANKING[0]}_mean"]
+        shown = "-" if pd.isna(figure) else f"{figure:.3f}"
+        return [
+            f"Best, and what train fits by default: {row['configuration']}, melanoma "
+            f"sensitivity at 80% specificity {shown} (mean over the {row['folds']} "
+            f"held-out sources). Rule: {BEST_RULE}."
+        ]
+    shown = interval_text(row, RANKING[0])
     return [
         f"Best, and what train fits by default: {row['configuration']}, melanoma "
         f"sensitivity at 80% specificity {shown} (mean [95% CI] over "
