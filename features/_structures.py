@@ -98,8 +98,7 @@ DOCS: dict[str, str] = {
     "regression_white_share": "share of lesion pixels whiter than the lesion's "
     "median and low in chroma (scar-like)",
     "regression_grey_share": "share of lesion pixels grey-blue and low in chroma",
-    "regression_pepper_density": "small blue-grey dots (peppering) per 1000 lesion "
-    "px",
+    "regression_pepper_density": "small blue-grey dots (peppering) per 1000 lesion px",
     "regression_white_grey": "share of lesion where white and grey-blue areas meet "
     "within a few pixels",
     "vessels_red_share": f"share of lesion pixels with a over the skin's by "
@@ -353,10 +352,21 @@ def _colours(
     image: np.ndarray, lab: np.ndarray, geometry: _Geometry, skin: _Skin
 ) -> dict[str, float]:
     """Veil, regression, vessels and blotches: colours relative to the skin."""
+    return {
+        **_veil(image, lab, geometry, skin),
+        **_regression(lab, geometry, skin),
+        **_vessels(lab, geometry, skin),
+        **_blotches(lab, geometry, skin),
+    }
+
+
+def _veil(
+    image: np.ndarray, lab: np.ndarray, geometry: _Geometry, skin: _Skin
+) -> dict[str, float]:
+    """Blue-whitish veil: lesion areas bluer than the skin, neither black nor white."""
     mask, area = geometry.mask, float(geometry.area)
-    lightness, red_green, blue_yellow = lab[..., 0], lab[..., 1], lab[..., 2]
-    skin_l, skin_a, skin_b = skin.l, skin.a, skin.b
-    chroma = np.hypot(red_green, blue_yellow)
+    lightness, blue_yellow = lab[..., 0], lab[..., 2]
+    skin_l, skin_b = skin.l, skin.b
     features: dict[str, float] = {}
 
     veil = (
@@ -366,7 +376,7 @@ def _colours(
         & mask
     )
     features["veil_share"] = np.count_nonzero(veil) / area
-    count, _, stats, _ = cv2.connectedComponentsWithStats(veil.view(np.uint8), 8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(veil.view(np.uint8), 8)
     largest = stats[1:, cv2.CC_STAT_AREA].max(initial=0)
     features["veil_largest"] = float(largest) / area
     features["veil_b_p10"] = float(np.percentile(blue_yellow[mask], 10)) - skin_b
@@ -389,6 +399,16 @@ def _colours(
         np.count_nonzero(veil & geometry.core) / core_area
         - np.count_nonzero(veil & geometry.rim) / rim_area
     )
+    return features
+
+
+def _regression(lab: np.ndarray, geometry: _Geometry, skin: _Skin) -> dict[str, float]:
+    """Regression: scar-like white areas, grey-blue areas and peppering."""
+    mask, area = geometry.mask, float(geometry.area)
+    lightness, red_green, blue_yellow = lab[..., 0], lab[..., 1], lab[..., 2]
+    skin_l, skin_b = skin.l, skin.b
+    features: dict[str, float] = {}
+    chroma = np.hypot(red_green, blue_yellow)
 
     median_l = float(np.median(lightness[mask]))
     white = (
@@ -420,6 +440,15 @@ def _colours(
     features["regression_white_grey"] = (
         np.count_nonzero(meet.astype(bool) & mask) / area
     )
+    return features
+
+
+def _vessels(lab: np.ndarray, geometry: _Geometry, skin: _Skin) -> dict[str, float]:
+    """Vascular structures: red areas, lines and dots on little pigment."""
+    mask, area = geometry.mask, float(geometry.area)
+    lightness, red_green = lab[..., 0], lab[..., 1]
+    skin_l, skin_a = skin.l, skin.a
+    features: dict[str, float] = {}
 
     redness = red_green - skin_a
     features["vessels_red_share"] = np.count_nonzero((redness > RED_STEP) & mask) / area
@@ -438,13 +467,22 @@ def _colours(
     features["vessels_pink_share"] = (
         np.count_nonzero(pale & (redness > 0.5 * RED_STEP)) / area
     )
+    return features
+
+
+def _blotches(lab: np.ndarray, geometry: _Geometry, skin: _Skin) -> dict[str, float]:
+    """Irregular pigmentation: structureless dark blotches and uneven lightness."""
+    mask, area = geometry.mask, float(geometry.area)
+    lightness = lab[..., 0]
+    skin_l = skin.l
+    features: dict[str, float] = {}
 
     low, high = np.percentile(lightness[mask], [25, 75])
     dark = ((lightness <= low) & (lightness < skin_l - BLOTCH_STEP) & mask).view(
         np.uint8
     )
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     sizes = stats[1:, cv2.CC_STAT_AREA]
     keep = np.concatenate([[False], sizes >= 0.01 * area])
     blotches = keep[labels]
