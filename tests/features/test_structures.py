@@ -196,22 +196,6 @@ def derm7pt_structures(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, checklist.loc[stems.to_numpy()].reset_index()
 
 
-@pytest.mark.derm7pt
-@pytest.mark.slow
-@requires_derm7pt_dev
-@pytest.mark.parametrize("criterion", PRESENT_FLOORS)
-def test_structure_columns_predict_the_experts_checklist(
-    derm7pt_structures, criterion, record_property
-) -> None:
-    table, checklist = derm7pt_structures
-    prefix, floor = PRESENT_FLOORS[criterion]
-    columns = table[[c for c in table if c.startswith(f"structures__{prefix}_")]]
-    present = (checklist[criterion] != "absent").to_numpy()
-    auc = probe_auc(columns, present)
-    record_property(f"{criterion} present AUC", f"{auc:.3f}")
-    assert auc >= floor
-
-
 #: The same for "atypical / irregular" against the rest, where the checklist
 #: grades the criterion.
 ATYPICAL_FLOORS = {
@@ -220,19 +204,28 @@ ATYPICAL_FLOORS = {
     "dots_and_globules": ("dots", 0.58),
     "pigmentation": ("blotch", 0.73),
 }
+PROBES = [
+    *((criterion, "present") for criterion in PRESENT_FLOORS),
+    *((criterion, "atypical") for criterion in ATYPICAL_FLOORS),
+]
 
 
 @pytest.mark.derm7pt
 @pytest.mark.slow
 @requires_derm7pt_dev
-@pytest.mark.parametrize("criterion", ATYPICAL_FLOORS)
-def test_structure_columns_tell_atypical_from_the_rest(
-    derm7pt_structures, criterion, record_property
+@pytest.mark.parametrize(("criterion", "reading"), PROBES)
+def test_structure_columns_predict_the_experts_checklist(
+    derm7pt_structures, criterion, reading, record_property
 ) -> None:
     table, checklist = derm7pt_structures
-    prefix, floor = ATYPICAL_FLOORS[criterion]
+    floors = PRESENT_FLOORS if reading == "present" else ATYPICAL_FLOORS
+    prefix, floor = floors[criterion]
     columns = table[[c for c in table if c.startswith(f"structures__{prefix}_")]]
-    atypical = checklist[criterion].isin(ATYPICAL).to_numpy()
-    auc = probe_auc(columns, atypical)
-    record_property(f"{criterion} atypical AUC", f"{auc:.3f}")
+    target = (
+        checklist[criterion] != "absent"
+        if reading == "present"
+        else checklist[criterion].isin(ATYPICAL)
+    )
+    auc = probe_auc(columns, target.to_numpy())
+    record_property(f"{criterion} {reading} AUC", f"{auc:.3f}")
     assert auc >= floor
