@@ -393,20 +393,16 @@ def best(board: pd.DataFrame) -> list[str]:
             f"{row['melanoma_auc_mean']:.3f} on average over the "
             f"{row['folds']} held-out sources. Rule: {BEST_RULE}."
         ]
-    if any(str(column).startswith("held_out_") for column in board.columns):
-        # Two held-out sources: a Student-t interval over them spans [0, 1].
-        figure = row[f"{RANKING[0]}_mean"]
-        shown = "-" if pd.isna(figure) else f"{figure:.3f}"
-        return [
-            f"Best, and what train fits by default: {row['configuration']}, melanoma "
-            f"sensitivity at 80% specificity {shown} (mean over the {row['folds']} "
-            f"held-out sources). Rule: {BEST_RULE}."
-        ]
-    shown = interval_text(row, RANKING[0])
+    held_out = any(str(column).startswith("held_out_") for column in board.columns)
+    shown = interval_text(row, RANKING[0], interval=not held_out)
+    where = (
+        f"mean over the {row['folds']} held-out sources"
+        if held_out
+        else f"mean [95% CI] over {row['folds']} folds"
+    )
     return [
         f"Best, and what train fits by default: {row['configuration']}, melanoma "
-        f"sensitivity at 80% specificity {shown} (mean [95% CI] over "
-        f"{row['folds']} folds). Rule: {BEST_RULE}."
+        f"sensitivity at 80% specificity {shown} ({where}). Rule: {BEST_RULE}."
     ]
 
 

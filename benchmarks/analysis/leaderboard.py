@@ -376,14 +376,16 @@ def best_configuration(board: pd.DataFrame) -> Configuration:
     return Configuration(row["model"], row["strategy"])
 
 
-def interval_text(row: pd.Series, name: str) -> str:
+def interval_text(row: pd.Series, name: str, interval: bool = True) -> str:
     """A row's fold mean of ``name`` with its 95% interval clipped to [0, 1],
-    '0.871 [0.850, 0.890]'; the mean alone where one fold gives no interval."""
+    '0.871 [0.850, 0.890]'; the mean alone where one fold gives no interval,
+    or where ``interval`` is False (folds that are held-out sources: a
+    Student-t interval over two of them spans more than [0, 1])."""
     mean = row[f"{name}_mean"]
     if mean is None or pd.isna(mean):
         return "-"
     low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
-    if row["folds"] < 2 or any(pd.isna(value) for value in (low, high)):
+    if not interval or row["folds"] < 2 or any(pd.isna(value) for value in (low, high)):
         return f"{mean:.3f}"
     return f"{mean:.3f} [{max(float(low), 0.0):.3f}, {min(float(high), 1.0):.3f}]"
 

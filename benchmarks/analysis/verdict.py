@@ -73,20 +73,17 @@ def _pick(row: pd.Series, records: Sequence[TrialRecord], info: RunInfo) -> str:
             f"source ({source}), {row['melanoma_auc_mean']:.3f} on average over "
             f"{row['folds']} sources."
         )
-    if info.leave_source_out:
-        # A Student-t interval over two sources spans more than [0, 1]; the
-        # next line gives each source's own figure instead.
-        sensitivity = _number(row["melanoma_sensitivity_at_80_specificity_mean"])
-        return (
-            f"{configuration}: melanoma sensitivity {_shown(sensitivity)} at 80% "
-            f"specificity, AUC {_shown(_number(row['melanoma_auc_mean']))} (mean "
-            f"over {row['folds']} held-out sources)."
-        )
+    # Held-out sources get no interval; the next line gives each one's figure.
+    interval = not info.leave_source_out
+    where = (
+        f"mean over {row['folds']} held-out sources"
+        if info.leave_source_out
+        else f"{row['folds']}-fold cross-validation"
+    )
+    sensitivity = interval_text(row, "melanoma_sensitivity_at_80_specificity", interval)
     return (
-        f"{configuration}: melanoma sensitivity "
-        f"{interval_text(row, 'melanoma_sensitivity_at_80_specificity')} at 80% "
-        f"specificity, AUC {interval_text(row, 'melanoma_auc')} "
-        f"({row['folds']}-fold cross-validation)."
+        f"{configuration}: melanoma sensitivity {sensitivity} at 80% specificity, "
+        f"AUC {interval_text(row, 'melanoma_auc', interval)} ({where})."
     )
 
 
