@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from models._batch import default_batch_size
+from models._melanoma_head import MelanomaHeadClassifier
 from models._xgboost import XGBoostClassifier
 from models.machine import available_cores
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KerasImageClassifier",
+    "MelanomaHeadClassifier",
     "XGBoostClassifier",
     "available_cores",
     "default_batch_size",

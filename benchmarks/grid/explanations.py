@@ -134,9 +134,13 @@ def _trees(estimator: Any) -> Any | None:
 
 def _linear(estimator: Any) -> tuple[Any, Any] | None:
     """(the transforms before it, the linear classifier) of a scikit-learn
-    pipeline ending in one with ``coef_``; None otherwise."""
+    pipeline ending in one with ``coef_`` or with ``margin_terms`` (exact
+    terms of a margin built from linear models, models.MelanomaHeadClassifier);
+    None otherwise."""
     steps = getattr(estimator, "steps", None)
-    if not steps or not hasattr(steps[-1][1], "coef_"):
+    if not steps or not any(
+        hasattr(steps[-1][1], name) for name in ("coef_", "margin_terms")
+    ):
         return None
     return estimator[:-1], steps[-1][1]
 
@@ -169,7 +173,8 @@ def contributions(
     with the bias last, binary output (n, columns + 1) for the second class
     (negated for the first). Linear: coefficient x transformed value, the
     intercept as bias; with two classes the one coefficient row is the second
-    class's margin (again negated for the first).
+    class's margin (again negated for the first). A classifier with
+    ``margin_terms`` gives its own exact terms, with a bias per row.
     """
     column = _class_column(estimator, positive)
     if column is None:
@@ -202,6 +207,11 @@ def contributions(
     Z = np.asarray(transform.transform(X), dtype=np.float64)
     if Z.shape != np.shape(X):
         return None  # the columns were mixed (PCA, say): no term per column
+    if hasattr(classifier, "margin_terms"):
+        terms = classifier.margin_terms(Z, positive)
+        if terms is not None:
+            return terms
+        classifier = classifier.estimator_
     coef = np.asarray(classifier.coef_, dtype=np.float64)
     intercept = np.asarray(classifier.intercept_, dtype=np.float64)
     if coef.shape[0] == 1:

@@ -11,16 +11,16 @@ CONFIG is the leave-source-out pick of the isic9 + ham10000-dev run among the fe
 families, chosen without derm7pt-dev (docs/generalization.md, "A clinic it
 never saw"). A few minutes on 2 cores once the isic9 cache holds the features.
 
-The issue's targets are not reached, and the test guards what is. It asks for
-melanoma AUC >= 0.75 on derm7pt-dev and sensitivity >= 0.85 at specificity
->= 0.40 with the site threshold; measured (2026-12-07, linear-dermoscopy): AUC
-0.747 on the 345, site threshold 0.1958, sensitivity 0.814 (70 of 86) at
-specificity 0.494. (The pick before, linear-invariant:oversample: AUC 0.717,
+The issue asks for melanoma AUC >= 0.75 on derm7pt-dev, reached, and
+sensitivity >= 0.85 at specificity >= 0.40 with the site threshold, not
+reached. Measured (2026-12-07, linear-dermoscopy with its melanoma head): AUC
+0.787 on the 345, site threshold 0.2742, sensitivity 0.895 (77 of 86) at
+specificity 0.243. (Without the head: AUC 0.747, 0.814 at 0.494; the pick
+before the dermoscopic structures, linear-invariant:oversample: AUC 0.717,
 0.884 at 0.228.) Fifteen labelled melanomas set the threshold, so one draw
 lands anywhere along the curve: over 20 seeded draws the mean is 0.91 at
-0.19, and the full curve passes 0.86 at 0.40 (docs/generalization.md, "A
-clinic it never saw"). When a better model reaches the targets, raise the
-floors.
+0.21, and the full curve passes 0.86 at 0.40 (docs/generalization.md, "A
+clinic it never saw"). The floors sit a little below the measured figures.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ from tests.conftest import (
 #: The leave-source-out pick of the isic9 + ham10000-dev feature families.
 CONFIG = Configuration("linear-dermoscopy", "class_weight")
 CALIBRATION_IMAGES = 60
-#: What the model reaches today, a little below the measured figures.
-AUC_FLOOR = 0.72
-SENSITIVITY_FLOOR = 0.78
-SPECIFICITY_FLOOR = 0.45
+#: The issue's AUC, and a little below the measured threshold figures.
+AUC_FLOOR = 0.75
+SENSITIVITY_FLOOR = 0.85
+SPECIFICITY_FLOOR = 0.20
 SEED = 0
 
 

@@ -59,6 +59,21 @@ def _linear(context: FitContext) -> Any:
     )
 
 
+def _linear_with_head(context: FitContext) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from models import MelanomaHeadClassifier
+
+    return make_pipeline(
+        StandardScaler(),
+        MelanomaHeadClassifier(
+            LogisticRegression(C=LINEAR_C, max_iter=2000, random_state=context.seed)
+        ),
+    )
+
+
 def _camera_independent(names: Sequence[str]) -> list[int]:
     from features import camera_independent
 
@@ -191,10 +206,11 @@ BUILTIN: tuple[Family, ...] = (
         name="linear-dermoscopy",
         description="multinomial logistic regression (strong L2 penalty) on the "
         "camera-independent features plus the 7-point checklist's dermoscopic "
-        "structures",
+        "structures, its melanoma log-odds averaged with a melanoma-against-the-"
+        "rest regression's",
         inputs=(FEATURES,),
         feature_columns=_dermoscopy,
-        make=_linear,
+        make=_linear_with_head,
         default=True,
         colour=8,
     ),
