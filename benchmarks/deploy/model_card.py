@@ -175,7 +175,7 @@ def model_card(metadata: dict) -> str:
         "confirm them.",
         "- **Excised nevi.** Nevi that were cut out because they looked "
         "suspicious are the hard cases: against them, melanomas have been "
-        "ranked barely better than chance (AUC about 0.56-0.63). Expect such "
+        "ranked barely better than chance (AUC about 0.56-0.67). Expect such "
         "nevi to be flagged, and melanomas that look like them to be missed.",
         "- **Classes it never saw.** An image of a kind its training data lacks "
         "gets one of the training classes anyway.",
