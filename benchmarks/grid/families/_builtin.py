@@ -48,30 +48,27 @@ def _trees(context: FitContext) -> Any:
 LINEAR_C = 0.01
 
 
-def _linear(context: FitContext) -> Any:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(
-        StandardScaler(),
-        LogisticRegression(C=LINEAR_C, max_iter=2000, random_state=context.seed),
-    )
-
-
-def _linear_with_head(context: FitContext) -> Any:
+def _linear(context: FitContext, melanoma_head: bool = False) -> Any:
+    """Standardised columns into the strongly penalised logistic regression;
+    with ``melanoma_head``, its melanoma log-odds averaged with a
+    melanoma-against-the-rest copy's (models.MelanomaHeadClassifier)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from models import MelanomaHeadClassifier
 
+    regression = LogisticRegression(
+        C=LINEAR_C, max_iter=2000, random_state=context.seed
+    )
     return make_pipeline(
         StandardScaler(),
-        MelanomaHeadClassifier(
-            LogisticRegression(C=LINEAR_C, max_iter=2000, random_state=context.seed)
-        ),
+        MelanomaHeadClassifier(regression) if melanoma_head else regression,
     )
+
+
+def _linear_with_head(context: FitContext) -> Any:
+    return _linear(context, melanoma_head=True)
 
 
 def _camera_independent(names: Sequence[str]) -> list[int]:
