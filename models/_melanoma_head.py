@@ -6,7 +6,8 @@ isic9 as much as the nevi that other clinics are full of. A second regression
 fitted to melanoma against the rest, both sides weighted equally whatever the
 strategy did to the nine classes, spends them on the question triage asks.
 Their melanoma log-odds averaged ranked melanomas better than either alone on
-each of three sources held out (docs/generalization.md, "A melanoma head").
+each of three sources held out (docs/generalization.md, "A melanoma head
+for linear-dermoscopy").
 """
 
 from __future__ import annotations

@@ -339,8 +339,9 @@ class _Rows:
 class _Reasons:
     """Why each URGENT image scored high, by its position among the scored:
     the feature groups that raised its melanoma margin most (boosted trees
-    via SHAP, linear models via coefficient x standardised value) and a
-    network's Grad-CAM map over the image (benchmarks/grid/explanations.py).
+    via SHAP, linear models via coefficient x standardised value or, with a
+    melanoma head, its exact terms) and a network's Grad-CAM map over the
+    image (benchmarks/grid/explanations.py).
 
     Only URGENT rows are explained, batch by batch as they are scored, so the
     cost follows the number of URGENT images, not of files.
