@@ -19,7 +19,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +47,7 @@ from benchmarks.scoring.site_threshold import (
     read_calibration,
     top_count,
 )
-from benchmarks.scoring.threshold import choose_operating_point
+from benchmarks.scoring.threshold import choose_operating_point, sensitivity_interval
 from models import available_cores
 from models.machine import exit_with_parent
 
@@ -61,6 +61,9 @@ CHUNK = 64
 THUMBNAIL = 80
 TOP_CLASSES = 3
 WORKLIST, UNREADABLE, PAGE = "worklist.csv", "unreadable.csv", "worklist.html"
+#: A calibration's labelled images with their scores: left out of the
+#: worklist, listed here so that every file below --images is accounted for.
+CALIBRATION_SCORES = "calibration_scores.csv"
 #: The copy of model.json a triage writes, with the threshold it used.
 MODEL_COPY = "model.json"
 
@@ -287,10 +290,14 @@ def _drift_values(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
 
 
 def _drift_warning(
-    metadata: dict, looks: list[np.ndarray], sizes: list[tuple[int, int]]
+    metadata: dict,
+    looks: list[np.ndarray],
+    sizes: list[tuple[int, int]],
+    threshold: Threshold,
 ) -> str | None:
     """How the scored images differ from the training images (colour, then
-    size and shape), or None when they look alike."""
+    size and shape) and what may not hold for them under ``threshold``, or
+    None when they look alike."""
     sentences = []
     reference = metadata.get("input_statistics")
     if reference and looks:
@@ -298,7 +305,25 @@ def _drift_warning(
     if metadata.get("image_size") and sizes:
         sentences.append(drift.size_shift(metadata["image_size"], np.array(sizes)))
     found = [sentence for sentence in sentences if sentence]
-    return "; ".join(found) or None
+    if not found:
+        return None
+    return "; ".join([*found, _what_may_not_hold(threshold)])
+
+
+def _what_may_not_hold(threshold: Threshold) -> str:
+    """The drift warning's last clause: the model's own threshold is in doubt
+    only where it is the one in use."""
+    if threshold.top is not None:
+        return (
+            "the model's threshold and figures may not hold for them; URGENT here "
+            "is the top of the list, not that threshold"
+        )
+    if threshold.calibration is not None:
+        return (
+            "the model card's figures may not hold for them; URGENT here uses "
+            "this site's own threshold, set on its labelled images"
+        )
+    return "the model's threshold and figures may not hold for them"
 
 
 def _probabilities(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
@@ -505,7 +530,6 @@ def _page_rows(
             "file": values["file"],
             "probability": values["melanoma_probability"],
             "urgent": values["flag"] == "URGENT",
-            "predicted": values["predicted_class"],
             "top": [
                 (values[f"top{k}_class"], values[f"top{k}_probability"])
                 for k in range(1, n_top + 1)
@@ -526,6 +550,7 @@ class Threshold:
     note: str = ""
     top: tuple[float, bool] | None = None
     calibration: dict | None = None
+    labelled: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     def flags(self, ordered: np.ndarray) -> np.ndarray:
         """URGENT or not for scores sorted highest first."""
@@ -592,31 +617,57 @@ def _calibrated_threshold(
         saved["target_sensitivity"],
         seed=metadata["training"].get("seed", 0),
     )
+    flagged = round(point.sensitivity * point.n_positive)
+    low, high = sensitivity_interval(flagged, point.n_positive)
     note = (
         f"{positive} probability at or above {point.threshold:.4f}, set for this "
         f"site from {len(images.paths)} labelled images ({point.n_positive} "
-        f"{positive}) in {images.csv.name}: it flagged {point.sensitivity:.0%} of "
-        f"their {positive} images (target {point.target_sensitivity:.0%}) and left "
-        f"{point.specificity:.0%} of the {point.n_negative} others unflagged (95% "
-        f"bootstrap CI {point.specificity_ci[0]:.0%}-{point.specificity_ci[1]:.0%}"
-        f"); the model's own threshold was {saved['threshold']:.4f}"
+        f"{positive} images) in {images.csv.name}. On those images it flagged "
+        f"{flagged} of the {point.n_positive} {positive} images (target "
+        f"{point.target_sensitivity:.0%}); the threshold was chosen on them, so "
+        f"new {positive} images will be flagged less often: with "
+        f"{point.n_positive} of them, anywhere from {low:.0%} to {high:.0%} "
+        f"(exact 95% CI). It left {point.specificity:.0%} of the "
+        f"{point.n_negative} others unflagged (95% bootstrap CI "
+        f"{point.specificity_ci[0]:.0%}-{point.specificity_ci[1]:.0%}). The "
+        f"model's own threshold was {saved['threshold']:.4f}"
     )
     calibration = {
         **point.to_dict(),
+        "sensitivity_ci_exact": [low, high],
         "csv": str(images.csv),
         "images": len(images.paths),
+        "scores_file": CALIBRATION_SCORES,
     }
+    labelled = pd.DataFrame(
+        {
+            "file": [str(path) for path in images.paths],
+            "label": images.labels,
+            "melanoma_probability": scores.round(6),
+            "flag": np.where(scores >= point.threshold, "URGENT", ""),
+        }
+    )
     threshold = Threshold(
-        point.threshold, f"calibrated on {images.csv.name}", note, None, calibration
+        point.threshold,
+        f"calibrated on {images.csv.name}",
+        note,
+        None,
+        calibration,
+        labelled.sort_values("melanoma_probability", ascending=False, kind="stable"),
     )
     return threshold, set(images.paths)
 
 
 def _write_model_copy(
-    out: Path, model: LoadedModel, threshold: Threshold, table: pd.DataFrame
+    out: Path,
+    model: LoadedModel,
+    threshold: Threshold,
+    table: pd.DataFrame,
+    drift_warning: str | None,
 ) -> None:
     """OUT/model.json: the model's model.json as it is, and under ``triage``
-    the threshold this worklist used and where it came from."""
+    the threshold this worklist used, where it came from and whether the
+    images looked unlike the training images."""
     used = threshold.used(table["melanoma_probability"].to_numpy())
     record = {
         **model.metadata,
@@ -627,6 +678,8 @@ def _write_model_copy(
             "model_threshold": model.metadata["threshold"]["threshold"],
             "calibration": threshold.calibration,
             "flag_top": None if threshold.top is None else threshold.source,
+            "drift_warning": drift_warning,
+            "threshold_untrusted": threshold_untrusted(drift_warning, threshold),
         },
     }
     text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -658,7 +711,8 @@ def triage(
     default, as with every image URGENT it can double a CNN's triage time.
 
     ``calibrate`` (a CSV of file,label) sets the site's URGENT threshold from
-    those images, which the worklist then leaves out; ``flag_top`` ('N' or
+    those images, which the worklist then leaves out (their scores go to
+    OUT/calibration_scores.csv); ``flag_top`` ('N' or
     'PCT%') flags the top of the list instead of any threshold. Without
     either, the model's threshold applies, and the page says not to trust it
     when the images are unlike the training images.
@@ -666,6 +720,12 @@ def triage(
     started = time.perf_counter()
     folder, out = Path(images), Path(out)
     _check_folders(folder, out)
+    scores_file = (out / CALIBRATION_SCORES).resolve()
+    if calibrate is not None and Path(calibrate).resolve() == scores_file:
+        raise UserError(
+            f"--calibrate {calibrate}: triage writes the calibration's scores to "
+            "that file; rename the CSV or choose another --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
     top = _flag_top(flag_top, calibrate)
     files, unreadable = find_files(folder, skip=out)
@@ -686,12 +746,16 @@ def triage(
         )
         unreadable.extend(scores.failures)
         n_classes = len(model.metadata["classes"])
-        warning = _drift_warning(model.metadata, scores.looks, scores.sizes)
+        warning = _drift_warning(
+            model.metadata, scores.looks, scores.sizes, threshold
+        )
         table, order = _worklist(
             files, scores.read, scores.proba(n_classes), model, threshold
         )
+        table["threshold_untrusted"] = threshold_untrusted(warning, threshold)
+        threshold = _with_cut(threshold, table)
         unreadable.sort(key=lambda item: item["file"])
-        _write_tables(out, model, threshold, table, unreadable)
+        _write_tables(out, model, threshold, table, unreadable, warning)
         _write_page(
             out / PAGE,
             model,
@@ -823,19 +887,36 @@ def _score_folder(
     return scores
 
 
+def _with_cut(threshold: Threshold, table: pd.DataFrame) -> Threshold:
+    """Under ``--flag-top``, the note with the score where the list was cut,
+    known only once every image is scored."""
+    if threshold.top is None:
+        return threshold
+    cut = threshold.used(table["melanoma_probability"].to_numpy())
+    if np.isnan(cut):
+        return threshold
+    return replace(
+        threshold, note=f"{threshold.note}; the lowest URGENT probability is {cut:.4f}"
+    )
+
+
 def _write_tables(
     out: Path,
     model: LoadedModel,
     threshold: Threshold,
     table: pd.DataFrame,
     unreadable: list[dict],
+    drift_warning: str | None,
 ) -> None:
-    """OUT/worklist.csv, OUT/unreadable.csv and OUT/model.json, the files a
+    """OUT/worklist.csv, OUT/unreadable.csv, OUT/model.json and a
+    calibration's OUT/calibration_scores.csv, the files a
     site's own tools read."""
     _write_csv(out / WORKLIST, table)
     listing = pd.DataFrame(unreadable, columns=["file", "reason"])
     _write_csv(out / UNREADABLE, listing)
-    _write_model_copy(out, model, threshold, table)
+    if threshold.labelled is not None:
+        _write_csv(out / CALIBRATION_SCORES, threshold.labelled)
+    _write_model_copy(out, model, threshold, table, drift_warning)
 
 
 def _write_page(
@@ -872,7 +953,15 @@ def _write_page(
         positive=metadata["positive_class"],
         drift_warning=drift_warning,
         threshold_note=threshold.note,
-        threshold_untrusted=bool(drift_warning) and threshold.source == "model",
+        threshold_untrusted=threshold_untrusted(drift_warning, threshold),
+        calibration_images=0 if threshold.labelled is None else len(threshold.labelled),
+        calibration_file=CALIBRATION_SCORES,
         synthetic_warning=synthetic,
         explained=explained,
     )
+
+
+def threshold_untrusted(drift_warning: str | None, threshold: Threshold) -> bool:
+    """The model's own threshold scoring images unlike its training images:
+    the case where a new site's list has flagged nearly everything."""
+    return bool(drift_warning) and threshold.source == "model"

@@ -13,6 +13,15 @@ import numpy as np
 #: Colour of the skin around the lesion (Lab): it describes the camera and the
 #: light more than the lesion.
 SKIN_FEATURES = ("colour__skin_l", "colour__skin_a", "colour__skin_b")
+#: What a channel is, in the words a warning uses (model.json keeps the names).
+CHANNEL_WORDS = {
+    "colour__skin_l": "the skin's lightness (CIELab L)",
+    "colour__skin_a": "the skin's redness (CIELab a)",
+    "colour__skin_b": "the skin's yellowness (CIELab b)",
+    "R": "red",
+    "G": "green",
+    "B": "blue",
+}
 #: A folder whose mean lies further than this many training standard
 #: deviations from the training mean, in any channel, is unlike the training
 #: images; so is one where more than ``OUTLIER_SHARE`` of images lie beyond
@@ -44,8 +53,9 @@ def statistics(values: np.ndarray, what: str, channels: list[str]) -> dict:
 
 
 def shift(reference: dict, values: np.ndarray) -> str | None:
-    """A sentence saying how the scored images differ from the training images,
-    or None when they look alike."""
+    """A clause saying how the scored images differ from the training images,
+    or None when they look alike; what follows from it depends on the threshold
+    in use, which the caller says."""
     values = np.asarray(values, dtype=np.float64)
     if not len(values):
         return None
@@ -58,9 +68,9 @@ def shift(reference: dict, values: np.ndarray) -> str | None:
     channel = reference["channels"][int(distance.argmax())]
     return (
         f"these {len(values)} images are unlike the model's training images "
-        f"({reference['what']}: {channel} differs by {distance.max():.1f} training "
-        f"standard deviations on average; {outliers:.0%} of images lie beyond "
-        f"{OUTLIER_SD:.0f}); its threshold and figures may not hold for them"
+        f"({reference['what']}: {CHANNEL_WORDS.get(channel, channel)} differs by "
+        f"{distance.max():.1f} training standard deviations on average; "
+        f"{outliers:.0%} of images lie beyond {OUTLIER_SD:.0f})"
     )
 
 
@@ -84,12 +94,14 @@ def size_statistics(widths: np.ndarray, heights: np.ndarray) -> dict:
 
 
 def size_shift(reference: dict, sizes: np.ndarray) -> str | None:
-    """A sentence when the scored files' shape or size is unlike the training
+    """A clause when the scored files' shape or size is unlike the training
     images', or None. ``sizes`` holds (width, height) per image.
 
     Why: every image is squashed to a square before a model reads it, so a
     4:3 photo scored by a model trained on square crops reaches it stretched,
-    and the shape features (asymmetry, border) change with it.
+    and the shape features (asymmetry, border) change with it; a file of
+    another size, resized to the model's input, shows its lesion at another
+    scale. The clause names only what differs.
     """
     sizes = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
     if not len(sizes):
@@ -102,11 +114,16 @@ def size_shift(reference: dict, sizes: np.ndarray) -> str | None:
     if not (aspect_off or size_off):
         return None
     width, height = np.median(sizes, axis=0)
+    consequence = (
+        "every image is squashed to a square before scoring, so the lesions' "
+        "shapes reach the model stretched unlike its training images'"
+        if aspect_off
+        else "resized to the model's input, their lesions reach it at another "
+        "scale than its training images'"
+    )
     return (
         f"these {len(sizes)} images are typically {width:.0f}x{height:.0f} "
         f"(aspect {aspect:.2f}) where the model's training images were "
         f"{reference['median_width']:.0f}x{reference['median_height']:.0f} "
-        f"(aspect {reference['median_aspect']:.2f}); every image is squashed "
-        "to a square before scoring, so shapes and sizes reach the model unlike "
-        "its training images"
+        f"(aspect {reference['median_aspect']:.2f}, medians); {consequence}"
     )

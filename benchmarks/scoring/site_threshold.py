@@ -67,12 +67,17 @@ def read_calibration(
         )
     n_positive = int((labels == positive).sum())
     if n_positive == 0 or n_positive == len(labels):
-        kind = "no" if n_positive == 0 else f"only {positive}, no other"
-        raise UserError(
-            f"{where}: {kind} {positive} images among its {len(labels)}; a "
-            f"threshold needs both {positive} and other lesions"
+        kind = (
+            f"no {positive} images"
+            if n_positive == 0
+            else f"only {positive} images, no other lesions"
         )
-    paths = []
+        raise UserError(
+            f"{where}: {kind} among its {len(labels)}; a threshold needs both "
+            f"{positive} and other lesions"
+        )
+    paths: list[Path] = []
+    first_line: dict[Path, int] = {}
     for number, name in enumerate(table["file"], start=2):
         path = Path(name.strip())
         path = path if path.is_absolute() else csv.parent / path
@@ -81,7 +86,14 @@ def read_calibration(
                 f"{where}: line {number}: {name!r} is not a file (relative "
                 "paths are read from the CSV's folder)"
             )
-        paths.append(path.resolve())
+        path = path.resolve()
+        if path in first_line:
+            raise UserError(
+                f"{where}: line {number}: {name!r} is the image of line "
+                f"{first_line[path]} again; list each image once, with one label"
+            )
+        first_line[path] = number
+        paths.append(path)
     return CalibrationImages(csv, paths, labels)
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.stats import binomtest
 
 #: Share of out-of-fold melanomas the saved threshold flags unless told otherwise.
 TARGET_SENSITIVITY = 0.95
@@ -115,3 +116,14 @@ def choose_operating_point(
         n_positive=len(positives),
         n_negative=len(negatives),
     )
+
+
+def sensitivity_interval(
+    flagged: int, n_positive: int, confidence: float = CONFIDENCE_LEVEL
+) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of the share flagged: what a handful of
+    labelled melanomas can say about the share of new ones a threshold flags."""
+    if n_positive <= 0:
+        return 0.0, 1.0
+    interval = binomtest(flagged, n_positive).proportion_ci(confidence, "exact")
+    return float(interval.low), float(interval.high)

@@ -10,19 +10,29 @@ from PIL import Image
 from benchmarks.cli import main
 from benchmarks.deploy.model_dir import load_model
 from benchmarks.deploy.triage import PAGE, triage
-from benchmarks.scoring.drift import shift, size_shift, size_statistics, statistics
+from benchmarks.scoring.drift import (
+    SKIN_FEATURES,
+    shift,
+    size_shift,
+    size_statistics,
+    statistics,
+)
 
 
 def test_a_shift_or_many_outliers_is_named_and_alike_images_are_not():
     rng = np.random.default_rng(0)
     training = rng.normal([50, 10, 20], [5, 2, 3], size=(500, 3))
-    reference = statistics(training, "skin colour", ["L", "a", "b"])
+    reference = statistics(training, "skin colour", list(SKIN_FEATURES))
     alike = rng.normal([50, 10, 20], [5, 2, 3], size=(100, 3))
     assert shift(reference, alike) is None
     bluer = alike - [0, 0, 6]
     sentence = shift(reference, bluer)
     assert "100 images are unlike the model's training images" in sentence
-    assert re.search(r"\(skin colour: b differs by 2\.\d training standard", sentence)
+    assert re.search(
+        r"\(skin colour: the skin's yellowness \(CIELab b\) differs by 2\.\d "
+        "training standard",
+        sentence,
+    )
     mixed = alike.copy()  # a third from cameras far brighter or darker, no net shift
     mixed[:15] += [25, 0, 0]
     mixed[15:30] -= [25, 0, 0]
@@ -65,9 +75,13 @@ def test_another_shape_or_size_is_named_and_the_same_is_not():
     assert size_shift(reference, np.array([[180, 180], [200, 190]])) is None
     sentence = size_shift(reference, np.tile([600, 450], (30, 1)))
     assert sentence.startswith("these 30 images are typically 600x450 (aspect 1.33)")
-    assert "180x180 (aspect 1.00)" in sentence
-    # Square again, but over four times the side: another scale of lesion.
-    assert "typically 800x800" in size_shift(reference, np.tile([800, 800], (5, 1)))
+    assert "180x180 (aspect 1.00, medians)" in sentence
+    assert "squashed to a square" in sentence
+    # Square again, but over four times the side: another scale of lesion,
+    # and nothing is squashed.
+    larger = size_shift(reference, np.tile([800, 800], (5, 1)))
+    assert "typically 800x800" in larger
+    assert "another scale" in larger and "squashed" not in larger
 
 
 def test_triage_warns_when_the_files_are_shaped_unlike_the_training_images(

@@ -83,8 +83,15 @@ def test_calibration_files_are_read_relative_to_the_csv(tmp_path):
         (lambda t: t.rename(columns={"file": "path"}), "no column 'file'"),
         (lambda t: t.assign(label="mole"), "label 'mole' is not a class"),
         (lambda t: t.assign(label="nevus"), "no melanoma images"),
-        (lambda t: t.assign(label="melanoma"), "only melanoma, no other"),
+        (
+            lambda t: t.assign(label="melanoma"),
+            "only melanoma images, no other lesions",
+        ),
         (lambda t: t.assign(file="gone.jpg"), "line 2: 'gone.jpg' is not a file"),
+        (
+            lambda t: pd.concat([t, t.iloc[[0]].assign(label="nevus")]),
+            "line 6: .* is the image of line 2 again",
+        ),
         (lambda t: t.iloc[:0], "no rows"),
     ],
 )
@@ -141,9 +148,38 @@ def test_calibration_sets_the_sites_threshold_and_scores_the_rest(
     assert record["model_threshold"] == xgb.metadata["threshold"]["threshold"]
     assert copy["threshold"] == xgb.metadata["threshold"]  # the model's, untouched
     page = (tmp_path / "out" / "worklist.html").read_text("utf-8")
-    assert "set for this site from 11 labelled images (5 melanoma)" in page
+    assert "set for this site from 11 labelled images (5 melanoma images)" in page
+    # Chosen on those 5, so its in-sample share comes with what 5 can say.
+    flagged = round(expected.sensitivity * 5)
+    low, high = record["calibration"]["sensitivity_ci_exact"]
+    assert f"it flagged {flagged} of the 5 melanoma images" in page
+    assert 0.0 < low < expected.sensitivity <= high <= 1.0
+    assert f"anywhere from {low:.0%} to {high:.0%}" in page
     assert "labels.csv" in result.threshold_note
+    # The labelled images are accounted for: left out, listed with their scores.
+    assert "11 labelled images left out of the list" in page
+    listed = pd.read_csv(tmp_path / "out" / "calibration_scores.csv")
+    assert len(listed) == 11 and (listed["label"] == "melanoma").sum() == 5
+    assert listed["melanoma_probability"].is_monotonic_decreasing
+    on_csv = listed["melanoma_probability"] >= expected.threshold - 1e-6
+    assert (listed["flag"] == "URGENT").tolist() == on_csv.tolist()
+    assert not worklist["threshold_untrusted"].any()
     assert _folder_sums(xgb_only_model) == before
+
+
+def test_calibrate_refuses_a_csv_where_it_writes_its_scores(xgb, tmp_path):
+    labelled = _labelled(tmp_path / "site", {"melanoma": 2, "nevus": 2})
+    (tmp_path / "out").mkdir()
+    _csv(tmp_path / "out" / "calibration_scores.csv", labelled)
+    before = (tmp_path / "out" / "calibration_scores.csv").read_bytes()
+    with pytest.raises(UserError, match="writes the calibration's scores"):
+        triage(
+            xgb,
+            tmp_path / "site",
+            tmp_path / "out",
+            calibrate=tmp_path / "out" / "calibration_scores.csv",
+        )
+    assert (tmp_path / "out" / "calibration_scores.csv").read_bytes() == before
 
 
 def test_flag_top_flags_the_top_of_the_list(xgb, tmp_path):
@@ -155,6 +191,8 @@ def test_flag_top_flags_the_top_of_the_list(xgb, tmp_path):
     assert (worklist["threshold_from"] == "flag-top 3").all()
     page = (tmp_path / "out" / "worklist.html").read_text("utf-8")
     assert "the top 3 of the list" in page
+    cut = worklist["melanoma_probability"].iloc[2]
+    assert f"the lowest URGENT probability is {cut:.4f}" in page
 
 
 def _unlike(model):
@@ -168,12 +206,38 @@ def _unlike(model):
 def test_with_drift_the_page_says_not_to_trust_the_models_threshold(xgb, tmp_path):
     _labelled(tmp_path / "new", {"melanoma": 2, "nevus": 2})
     result = triage(_unlike(xgb), tmp_path / "new", tmp_path / "plain")
-    assert result.warning
+    assert result.warning.endswith(
+        "the model's threshold and figures may not hold for them"
+    )
     page = (tmp_path / "plain" / "worklist.html").read_text("utf-8")
     assert 'id="untrusted"' in page and "--flag-top" in page
-    triage(_unlike(xgb), tmp_path / "new", tmp_path / "top", flag_top="50%")
+    # The CSV and the copy of model.json say it too, for tools that read no page.
+    plain = pd.read_csv(tmp_path / "plain" / "worklist.csv")
+    assert plain["threshold_untrusted"].all()
+    record = json.loads((tmp_path / "plain" / "model.json").read_text("utf-8"))
+    assert record["triage"]["threshold_untrusted"] is True
+    assert record["triage"]["drift_warning"] == result.warning
+    top = triage(_unlike(xgb), tmp_path / "new", tmp_path / "top", flag_top="50%")
+    assert top.warning.endswith(
+        "URGENT here is the top of the list, not that threshold"
+    )
     page = (tmp_path / "top" / "worklist.html").read_text("utf-8")
     assert 'id="drift"' in page and 'id="untrusted"' not in page
+    assert not pd.read_csv(tmp_path / "top" / "worklist.csv")[
+        "threshold_untrusted"
+    ].any()
+    labelled = _labelled(tmp_path / "labelled", {"melanoma": 2, "nevus": 2}, seed=5)
+    _csv(tmp_path / "labels.csv", labelled)
+    site = triage(
+        _unlike(xgb),
+        tmp_path / "new",
+        tmp_path / "site",
+        calibrate=tmp_path / "labels.csv",
+    )
+    assert site.warning.endswith(
+        "URGENT here uses this site's own threshold, set on its labelled images"
+    )
+    assert "the model's threshold" not in site.warning
     # Without drift the model's threshold stands unqualified.
     triage(xgb, tmp_path / "new", tmp_path / "same")
     assert 'id="untrusted"' not in (tmp_path / "same" / "worklist.html").read_text()
