@@ -82,10 +82,8 @@ def test_scores_count_overlap() -> None:
 def test_masks_written_at_image_size_and_scored(folders, tmp_path, capsys) -> None:
     images, truth, truths = folders
     out = tmp_path / "masks"
-    code = main(
-        ["segment", "--images", str(images), "--truth", str(truth), "--out", str(out)]
-        + ["--jobs", "1"]
-    )
+    args = ["segment", "--images", str(images), "--truth", str(truth)]
+    code = main([*args, "--out", str(out), "--jobs", "1"])
     assert code == 0
     for stem, expected in truths.items():
         written = np.asarray(Image.open(out / f"{stem}.png"))
@@ -184,6 +182,51 @@ def test_truth_without_any_match_is_an_error(folders, tmp_path, capsys) -> None:
     assert "no mask for any image" in capsys.readouterr().err
 
 
+def _sums(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_masks_never_replace_the_users_images_or_masks(folders, tmp_path, capsys):
+    images, truth, _ = folders
+    before = {"images": _sums(images), "truth": _sums(truth)}
+    args = ["segment", "--images", str(images), "--truth", str(truth), "--jobs", "1"]
+    assert main([*args, "--out", str(images)]) == 2
+    assert "the --images folder" in capsys.readouterr().err
+    assert main([*args, "--out", str(truth)]) == 2
+    assert "the --truth folder" in capsys.readouterr().err
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "b.png").write_bytes(b"a user's own file")
+    assert main([*args, "--out", str(mine)]) == 2
+    error = capsys.readouterr().err
+    assert "holds b.png, which segment did not write" in error
+    assert _sums(mine) == {"b.png": b"a user's own file"}
+    assert {"images": _sums(images), "truth": _sums(truth)} == before
+    # A folder segment wrote is its own: a second run replaces its masks.
+    out = tmp_path / "masks"
+    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out)]) == 0
+    assert sorted(_sums(out)) == ["a.png", "b.png", "c.png", "segment.csv"]
+
+
+def test_an_unusable_expert_mask_leaves_its_image_unscored(folders, tmp_path, capsys):
+    images, truth, _ = folders
+    (truth / "a_segmentation.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    Image.new("L", (100, 100)).save(truth / "b_lesion.png")  # 1:1 for a 4:3 image
+    out = tmp_path / "masks"
+    args = ["segment", "--images", str(images), "--truth", str(truth), "--jobs", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    with open(out / "segment.csv", newline="") as stream:
+        rows = {row["image"]: row for row in csv.DictReader(stream)}
+    assert rows["a.png"]["truth_error"].startswith("not a readable mask image")
+    assert rows["b.png"]["truth_error"] == "100x100, not the shape of its 240x180 image"
+    assert rows["a.png"]["jaccard"] == rows["b.png"]["jaccard"] == ""
+    assert rows["c.png"]["truth_error"] == "" and float(rows["c.png"]["jaccard"]) > 0.85
+    printed = capsys.readouterr().out
+    assert "unusable expert mask b_lesion.png: 100x100" in printed
+    assert "2 expert masks unusable" in printed and "against 1 expert masks" in printed
+
+
 @pytest.mark.isic9
 @pytest.mark.slow
 @requires_ham10000_dev
@@ -198,9 +241,9 @@ def test_masks_match_experts_on_a_ham10000_sample(tmp_path) -> None:
     images.mkdir()
     for index in chosen:
         (images / files[index].name).symlink_to(files[index])
-    table = segment_folder(
-        images, tmp_path, HAM10000_DEV / "masks", n_jobs=1
-    ).dropna(subset=["jaccard"])
+    table = segment_folder(images, tmp_path, HAM10000_DEV / "masks", n_jobs=1).dropna(
+        subset=["jaccard"]
+    )
     assert len(table) == SAMPLE
     assert table["jaccard"].mean() >= 0.71
     assert (table["jaccard"] < FAILED_JACCARD).mean() <= SAMPLE_FAILED

@@ -39,7 +39,7 @@ class Segment(Command):
 
     def execute(self, args: argparse.Namespace) -> int:
         from benchmarks.core.cache import atomic_write
-        from benchmarks.data.segment import segment_folder, summary
+        from benchmarks.data.segment import TABLE, segment_folder, summary
 
         if args.jobs is not None and args.jobs < 1:
             raise UserError(f"--jobs {args.jobs}: choose 1 or more")
@@ -47,11 +47,13 @@ class Segment(Command):
         truth = Path(args.truth) if args.truth else None
         with activity("segmenting"):
             table = segment_folder(Path(args.images), out, truth, n_jobs=args.jobs)
-        atomic_write(
-            out / "segment.csv", lambda stream: table.to_csv(stream, index=False)
-        )
+        atomic_write(out / TABLE, lambda stream: table.to_csv(stream, index=False))
         for row in table[table["error"] != ""].itertuples():
             print(f"  unreadable {row.image}: {row.error}")
+        if "truth_error" in table:
+            unusable = table[table["truth_error"].fillna("") != ""]
+            for row in unusable.itertuples():
+                print(f"  unusable expert mask {row.truth}: {row.truth_error}")
         print(summary(table))
-        print(f"wrote the masks and segment.csv to {out}")
+        print(f"wrote the masks and {TABLE} to {out}")
         return 0

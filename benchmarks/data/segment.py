@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 FAILED_JACCARD = 0.65
 #: Expert mask names tried for an image ``<stem>``, in this order.
 TRUTH_NAMES = ("{stem}_segmentation.png", "{stem}_lesion.png", "{stem}.png")
+#: An expert mask whose width / height differs from its image's by more than
+#: this share outlines another picture; within it, it is resized to the image.
+TRUTH_ASPECT_TOLERANCE = 0.02
+#: The table ``segment`` writes beside the masks.
+TABLE = "segment.csv"
 #: EXIF orientations that turn the picture a quarter: width and height swap.
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 _ORIENTATION_TAG = 0x0112
@@ -69,18 +74,26 @@ def _upright_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+class UnusableTruth(Exception):
+    """An expert mask that cannot be read or does not fit its image: that
+    image goes unscored, the others are scored."""
+
+
 def _read_truth(path: Path, size: tuple[int, int]) -> np.ndarray:
     """Lesion where the expert mask's grey value is >= 128, at ``size``."""
     try:
         with Image.open(path) as image:
             grey = image.convert("L")
-            if grey.size != size:
-                grey = grey.resize(size, Image.Resampling.BILINEAR)
-            return np.asarray(grey) >= 128
     except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise UserError(
-            f"--truth {path}: not a readable mask image ({error}); replace or remove it"
-        ) from None
+        raise UnusableTruth(f"not a readable mask image ({error})") from None
+    width, height = grey.size
+    if abs((width / height) / (size[0] / size[1]) - 1) > TRUTH_ASPECT_TOLERANCE:
+        raise UnusableTruth(
+            f"{width}x{height}, not the shape of its {size[0]}x{size[1]} image"
+        )
+    if grey.size != size:
+        grey = grey.resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(grey) >= 128
 
 
 def scores(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -121,7 +134,12 @@ def _segment_one(path: Path, out: Path, truth: Path | None) -> dict:
     }
     if truth is not None:
         row["truth"] = truth.name
-        row["jaccard"], row["dice"] = scores(full, _read_truth(truth, size))
+        try:
+            row["jaccard"], row["dice"] = scores(full, _read_truth(truth, size))
+            row["truth_error"] = ""
+        except UnusableTruth as error:
+            row["jaccard"] = row["dice"] = float("nan")
+            row["truth_error"] = str(error)
     return row
 
 
@@ -140,7 +158,10 @@ def segment_folder(
     and Dice against ``truth``'s expert mask where given and found."""
     files = image_files(images)
     if truth is not None and not truth.is_dir():
-        raise UserError(f"--truth {truth}: no such folder; name the expert masks'")
+        raise UserError(
+            f"--truth {truth}: no such folder; name the folder of the expert masks"
+        )
+    refuse_overwrites(files, out, images, truth)
     truths = [truth_file(truth, p.stem) if truth else None for p in files]
     if truth is not None and not any(truths):
         names = " or ".join(TRUTH_NAMES)
@@ -152,6 +173,38 @@ def segment_folder(
         _segment_chunk, (files, truths), n_jobs=n_jobs, extra=(out,), max_chunk=64
     )
     return pd.DataFrame([row for part in parts for row in part])
+
+
+def refuse_overwrites(
+    files: list[Path], out: Path, images: Path, truth: Path | None
+) -> None:
+    """Refuse, before writing anything, an ``out`` that is the images' or the
+    expert masks' folder, or that holds a file of the same name as one this
+    run writes that no earlier ``segment`` wrote there: masks never replace
+    a user's images or masks."""
+    for option, folder in (("--images", images), ("--truth", truth)):
+        if folder is not None and out.resolve() == folder.resolve():
+            raise UserError(
+                f"--out {out}: the {option} folder; masks would replace its "
+                "files, choose another folder"
+            )
+    ours = _written_before(out)
+    for name in [f"{path.stem}.png" for path in files] + [TABLE]:
+        if (out / name).exists() and name not in ours:
+            raise UserError(
+                f"--out {out}: holds {name}, which segment did not write there; "
+                "choose an empty or new folder (nothing was changed)"
+            )
+
+
+def _written_before(out: Path) -> set[str]:
+    """The files an earlier ``segment`` wrote in ``out``, from its table."""
+    try:
+        table = pd.read_csv(out / TABLE, usecols=["image", "error"], dtype=str)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return set()
+    written = table.loc[table["error"].fillna("") == "", "image"].dropna()
+    return {TABLE} | {f"{Path(name).stem}.png" for name in written}
 
 
 def summary(table: pd.DataFrame) -> str:
@@ -167,6 +220,10 @@ def summary(table: pd.DataFrame) -> str:
     )
     if "jaccard" in written:
         scored = written["jaccard"].dropna()
+        reasons = written.get("truth_error", pd.Series("", index=written.index))
+        unusable = int((reasons.fillna("") != "").sum())
+        if unusable:
+            line += f"; {unusable} expert masks unusable (segment.csv says why)"
         if len(scored):
             line += (
                 f"; against {len(scored)} expert masks: Jaccard mean "
