@@ -474,9 +474,9 @@ def _chunks_of(
         for start in range(0, len(files), CHUNK)
     )
     # A generator with joblib's bounded pre-dispatch: a few chunks in flight.
-    return Parallel(
-        n_jobs=n_jobs, return_as="generator", initializer=exit_with_parent
-    )(tasks)
+    return Parallel(n_jobs=n_jobs, return_as="generator", initializer=exit_with_parent)(
+        tasks
+    )
 
 
 def _worklist(
@@ -746,9 +746,7 @@ def triage(
         )
         unreadable.extend(scores.failures)
         n_classes = len(model.metadata["classes"])
-        warning = _drift_warning(
-            model.metadata, scores.looks, scores.sizes, threshold
-        )
+        warning = _drift_warning(model.metadata, scores.looks, scores.sizes, threshold)
         table, order = _worklist(
             files, scores.read, scores.proba(n_classes), model, threshold
         )
@@ -780,12 +778,31 @@ def triage(
 
 
 def _check_folders(folder: Path, out: Path) -> None:
-    """Refuse an --images that is not a folder and an --out that is a file,
-    before any work."""
+    """Refuse, before any work, an --images that is not a folder, an --out that
+    is a file, and one holding files of triage's names that no earlier triage
+    wrote: a user's own worklist is never replaced."""
     if not folder.is_dir():
         raise UserError(f"--images {folder}: no such folder; pass a folder of images")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
+    if _written_by_triage(out):
+        return
+    for name in (WORKLIST, PAGE, UNREADABLE, CALIBRATION_SCORES, MODEL_COPY):
+        if (out / name).exists():
+            raise UserError(
+                f"--out {out}: holds {name}, which triage did not write; choose "
+                "an empty or new folder (nothing was changed)"
+            )
+
+
+def _written_by_triage(out: Path) -> bool:
+    """Whether ``out`` holds an earlier triage's output (its copy of
+    model.json has a ``triage`` block), which a new triage may replace."""
+    try:
+        record = json.loads((out / MODEL_COPY).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and isinstance(record.get("triage"), dict)
 
 
 def _flag_top(

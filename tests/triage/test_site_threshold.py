@@ -169,7 +169,8 @@ def test_calibration_sets_the_sites_threshold_and_scores_the_rest(
 
 def test_calibrate_refuses_a_csv_where_it_writes_its_scores(xgb, tmp_path):
     labelled = _labelled(tmp_path / "site", {"melanoma": 2, "nevus": 2})
-    (tmp_path / "out").mkdir()
+    # An earlier triage's folder, whose listed scores would make a valid CSV.
+    triage(xgb, tmp_path / "site", tmp_path / "out")
     _csv(tmp_path / "out" / "calibration_scores.csv", labelled)
     before = (tmp_path / "out" / "calibration_scores.csv").read_bytes()
     with pytest.raises(UserError, match="writes the calibration's scores"):

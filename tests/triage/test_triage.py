@@ -169,6 +169,27 @@ def test_an_output_folder_inside_the_images_is_not_scored(xgb, tmp_path):
     assert (result.scored, result.unreadable) == (1, 0)
 
 
+def test_a_users_own_worklist_or_model_folder_is_never_replaced(
+    xgb, xgb_model, tmp_path, capsys
+):
+    images = tmp_path / "images"
+    write_image(images / "a.jpg", 1)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "worklist.csv").write_text("my notes\n")
+    with pytest.raises(UserError, match=r"holds worklist\.csv, which triage did not"):
+        triage(xgb, images, mine, n_jobs=1)
+    assert [p.name for p in mine.iterdir()] == ["worklist.csv"]
+    assert (mine / "worklist.csv").read_text() == "my notes\n"
+    # The model folder itself: its model.json is not a triage's copy.
+    before = {p.name: p.read_bytes() for p in xgb_model.iterdir() if p.is_file()}
+    argv = ["triage", "--model", str(xgb_model), "--images", str(images)]
+    assert main([*argv, "--out", str(xgb_model)]) == 2
+    assert "holds model.json, which triage did not write" in capsys.readouterr().err
+    after = {p.name: p.read_bytes() for p in xgb_model.iterdir() if p.is_file()}
+    assert after == before
+
+
 @pytest.mark.parametrize(
     "name", ["xgb_model", "cnn_model", "hybrid_model", "fusion_model", "seed_cnn_model"]
 )
