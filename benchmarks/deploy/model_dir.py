@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,7 +293,9 @@ def _load_estimator(kind: str, path: Path, trusted_package: str) -> Any:
         return XGBoostClassifier.load(path)
     except UserError:
         raise
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        # KeyError, BadZipFile: an archive whose checksum was signed anew but
+        # whose content is not the model's.
         raise UserError(f"{path}: cannot be loaded ({error}); {_REDO}") from None
 
 

@@ -58,9 +58,7 @@ def triage(folder: Path, finished, tmp_path: Path) -> int:
 
 
 @pytest.mark.parametrize("case", DOCTORED)
-def test_a_doctored_model_json_is_refused_in_one_line(
-    finished, tmp_path, capsys, case
-):
+def test_a_doctored_model_json_is_refused_in_one_line(finished, tmp_path, capsys, case):
     change, expected = DOCTORED[case]
     folder = Path(shutil.copytree(finished.xgb, tmp_path / "model"))
     resign(folder, change)
@@ -77,3 +75,26 @@ def test_another_familys_file_swapped_in_is_refused_in_one_line(
     assert triage(folder, finished, tmp_path) == 2
     err = one_line(capsys)
     assert "its files do not fit its model.json" in err and "224" in err
+
+
+@pytest.mark.parametrize("content", [b"not a zip archive", b"PK\x05\x06" + bytes(18)])
+def test_a_model_file_replaced_and_signed_anew_is_refused_in_one_line(
+    finished, tmp_path, capsys, content
+):
+    """Checksums that hold over a file that is no model: the load, not the
+    check, finds it."""
+    folder = Path(shutil.copytree(finished.linear, tmp_path / "model"))
+    (folder / "linear-invariant.skops").write_bytes(content)
+    digest = hashlib.sha256(content).hexdigest()
+    lines = (folder / "SHA256SUMS").read_text().splitlines()
+    signed = [
+        f"{digest}  linear-invariant.skops"
+        if line.endswith(" linear-invariant.skops")
+        else line
+        for line in lines
+    ]
+    (folder / "SHA256SUMS").write_text("\n".join(signed) + "\n")
+    assert triage(folder, finished, tmp_path) == 2
+    err = one_line(capsys)
+    assert "linear-invariant.skops: cannot be loaded" in err
+    assert not (tmp_path / "worklist").exists()
