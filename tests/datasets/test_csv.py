@@ -109,6 +109,21 @@ def test_rows_pointing_at_missing_files_are_reported(ham_folder):
     assert missing["path"].iloc[0].endswith("ISIC_9999999")
 
 
+def test_rows_without_a_label_are_reported_and_skipped_not_a_class(ham_folder):
+    table = pd.read_csv(ham_folder / "HAM10000_metadata.csv")
+    table.loc[3, "dx"] = "  "
+    table.loc[5, "dx"] = None
+    table.to_csv(ham_folder / "HAM10000_metadata.csv", index=False)
+    manifest = load_manifest(ham_folder / "HAM10000_metadata.csv")
+    unlabelled = manifest[~manifest["readable"]]
+    assert list(unlabelled["path"].str[-16:]) == [
+        "ISIC_0000003.jpg",
+        "ISIC_0000005.jpg",
+    ]
+    assert set(unlabelled["error"]) == {"no label in column 'dx'"}
+    assert set(manifest.loc[manifest["readable"], "label"]) == {"mel", "nv"}
+
+
 def test_missing_csv_file(tmp_path):
     with pytest.raises(UserError, match=r"nope.csv: no such file"):
         load_manifest(tmp_path / "nope.csv")

@@ -163,9 +163,7 @@ def csv_entries(
     if not images.is_dir():
         raise UserError(f"--images {images}: no such folder; check the path")
     table = _read_table(path, option)
-    layout = _choose_layout(
-        table, path, id_column, label_column, group_column, option
-    )
+    layout = _choose_layout(table, path, id_column, label_column, group_column, option)
     if table.empty:
         raise UserError(
             f"{option} {path}: a header and no rows; list one image per row "
@@ -190,15 +188,20 @@ def csv_entries(
         outside = not Path(os.path.normpath(path)).is_relative_to(
             os.path.normpath(images)
         )
+        label = row[layout.label_column].strip()
+        error = ""
+        if outside:
+            error = "outside the image folder (--images); not opened"
+        elif not label:
+            # Reported and skipped like a missing file, never a class named ''.
+            error = f"no label in column {layout.label_column!r}"
         entries.append(
             FileEntry(
                 path=path,
-                label=row[layout.label_column],
+                label=label,
                 split=row[layout.split_column] if layout.split_column else "train",
                 group=group or image_id,
-                error="outside the image folder (--images); not opened"
-                if outside
-                else "",
+                error=error,
             )
         )
     return entries, layout.name
