@@ -49,11 +49,22 @@ def test_audit_strict_fails_on_unreadable_files(image_folder):
         (["data", "synth", "--out", "{tmp}", "--scale", "0"], "--scale 0"),
         (["train", "--run", "{tmp}", "--out", "{tmp}/m"], "not a run folder"),
         (
+            ["train", "--run", "{tmp}/gone", "--out", "{tmp}/m"],
+            "{tmp}/gone: no such folder; name a run folder",
+        ),
+        (
             ["triage", "--model", "{tmp}/m", "--images", "{tmp}", "--out", "{tmp}/o"],
             "--model {tmp}/m: no such folder",
         ),
     ],
-    ids=["missing-path", "threshold", "scale", "train-run", "triage-model"],
+    ids=[
+        "missing-path",
+        "threshold",
+        "scale",
+        "train-run",
+        "train-no-run",
+        "triage-model",
+    ],
 )
 def test_user_mistakes_are_one_line_exit_2(tmp_path, capsys, argv, message):
     code = main([part.format(tmp=tmp_path) for part in argv])

@@ -201,7 +201,13 @@ def train(
     info = store.info()
     out = Path(out)
     check_output_folder(out)  # before the long fit, not after it
-    row = choose_configuration(leaderboard_of(store), configuration)
+    board = leaderboard_of(store)
+    if board.empty:
+        raise UserError(
+            f"--run {run_dir}: no finished folds yet; finish it first (the "
+            "same run command again resumes it)"
+        )
+    row = choose_configuration(board, configuration)
     chosen = Configuration(row["model"], row["strategy"])
     how = "by --config" if configuration else f"as the best by {BEST_RULE}"
     write(f"chose {chosen} ({how})")

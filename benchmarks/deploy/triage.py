@@ -782,7 +782,8 @@ def _check_folders(folder: Path, out: Path) -> None:
     is a file, and one holding files of triage's names that no earlier triage
     wrote: a user's own worklist is never replaced."""
     if not folder.is_dir():
-        raise UserError(f"--images {folder}: no such folder; pass a folder of images")
+        what = "a file, not a folder" if folder.exists() else "no such folder"
+        raise UserError(f"--images {folder}: {what}; pass a folder of images")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
     if _written_by_triage(out):

@@ -160,8 +160,15 @@ class RunStore:
     def info(self) -> RunInfo:
         """The run's typed record (config.json)."""
         path = self.path(CONFIG)
+        if not self.run_dir.exists():
+            raise UserError(
+                f"{self.run_dir}: no such folder; name a run folder that run wrote"
+            )
         if not path.is_file():
-            raise UserError(f"{self.run_dir}: not a run folder (no {CONFIG})")
+            raise UserError(
+                f"{self.run_dir}: not a run folder (no {CONFIG}); name a folder "
+                "that run wrote, such as runs/quick-..."
+            )
         try:
             return RunInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError) as error:

@@ -118,6 +118,9 @@ def test_a_missing_folder_is_a_one_line_error(xgb, tmp_path, capsys):
     argv = ["--model", str(xgb.folder), "--images", str(tmp_path / "nowhere")]
     assert main(["triage", *argv, "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+    (tmp_path / "labels.csv").write_text("file,label\n")
+    with pytest.raises(UserError, match="labels.csv: a file, not a folder"):
+        triage(xgb, tmp_path / "labels.csv", tmp_path / "out")
 
 
 @pytest.mark.parametrize("suffix", ["png", "jpg"])
