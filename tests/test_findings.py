@@ -105,6 +105,25 @@ def test_overfitting_names_least_and_most():
     assert "their difference +0.372 [" in sentence
 
 
+def test_a_gaps_interval_stays_within_what_a_gap_can_be():
+    records = [
+        scored_record(model, "none", fold, 0.5, gap=gap)
+        for model, gaps in (("xgb", (0.1, 0.1)), ("cnn", (0.0, 0.9)))
+        for fold, gap in enumerate(gaps)
+    ]
+    board = leaderboard(records)
+    (sentence,) = overfitting(board, records)
+    # t over two folds: 0.45 +- 5.7 unclipped.
+    assert "most overfit cnn:none, 0.450 [-1.000, 1.000]" in sentence
+    # Folds that are held-out sources get no t interval at all.
+    board["held_out_isic9_melanoma_auc"] = 0.7
+    (sentence,) = overfitting(board, records)
+    assert sentence.startswith(
+        "Train-val gap in balanced accuracy (mean over held-out sources): "
+        "least overfit xgb:none, 0.100; most overfit cnn:none, 0.450."
+    )
+
+
 def test_two_fold_runs_read_well():
     records = _records(folds=2)
     board = leaderboard(records)

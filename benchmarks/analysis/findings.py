@@ -348,18 +348,24 @@ def overfitting(
     least = board.loc[gaps.idxmin(), "configuration"]
     most = board.loc[gaps.idxmax(), "configuration"]
 
+    held_out = any(str(column).startswith("held_out_") for column in board.columns)
+
     def shown(configuration: str) -> str:
         stats_ = summarize([_gap(record) for record in grouped[configuration]])
-        if stats_["n"] < 2:
+        if stats_["n"] < 2 or held_out:
             return f"{stats_['mean']:.3f}"
-        return f"{stats_['mean']:.3f} [{stats_['ci_low']:.3f}, {stats_['ci_high']:.3f}]"
+        # A gap of two figures in [0, 1] lies in [-1, 1]; a t interval over
+        # three folds does not know that.
+        low, high = max(stats_["ci_low"], -1.0), min(stats_["ci_high"], 1.0)
+        return f"{stats_['mean']:.3f} [{low:.3f}, {high:.3f}]"
 
+    over = "mean over held-out sources" if held_out else "mean [95% CI] over folds"
     sentence = (
-        f"Train-val gap in balanced accuracy (mean [95% CI] over folds): "
+        f"Train-val gap in balanced accuracy ({over}): "
         f"least overfit {least}, {shown(least)}; most overfit {most}, {shown(most)}"
     )
     difference = paired_difference(grouped[most], grouped[least], folds, _gap)
-    if difference is not None and difference.low is not None:
+    if difference is not None and difference.low is not None and not held_out:
         sentence += f"; their difference {_signed(difference)} ({_TEST})"
     return [sentence + "."]
 

@@ -13,6 +13,10 @@ from reports.sections._cells import _cell, _number, _sortable
 
 
 def _leaderboard_rows(tables: RunTables) -> list[dict]:
+    # Folds that are held-out sources: a t interval over two or three of them
+    # spans [0, 1] and says nothing; each source's own interval is in the
+    # Leave-source-out section.
+    intervals = not tables.info.leave_source_out
     rows = []
     for row in tables.leaderboard.to_dict("records"):
         cells = []
@@ -20,7 +24,7 @@ def _leaderboard_rows(tables: RunTables) -> list[dict]:
             mean = row[f"{name}_mean"]
             low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
             interval = None
-            if mean is not None and low is not None and row["folds"] > 1:
+            if intervals and mean is not None and low is not None and row["folds"] > 1:
                 # Every metric lives in [0, 1]; a t interval over 3 folds does not.
                 interval = (max(low, 0.0), min(high, 1.0))
             cells.append(_cell(mean, interval))
@@ -53,6 +57,7 @@ def context(tables: RunTables, store: RunStore) -> dict:
         "significance": SIGNIFICANCE,
         "metric_names": [shown for _, shown in LEADERBOARD_METRICS],
         "rows": _leaderboard_rows(tables),
+        "held_out_sources": tables.info.leave_source_out,
     }
 
 

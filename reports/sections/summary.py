@@ -24,6 +24,7 @@ def context(tables: RunTables, store: RunStore) -> dict:
         "positive": tables.positive,
         "profile": info.profile.name,
         "n_folds": info.n_folds,
+        "leave_source_out": info.leave_source_out,
         "seed": info.config.seed,
         "preprocessing": info.config.preprocessing,
         "variants": ", ".join(info.config.variants),

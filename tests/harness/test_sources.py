@@ -147,6 +147,13 @@ def test_leave_source_out_scores_each_source_by_models_trained_on_the_other(
     assert main(["report", str(store.run_dir)]) == 0
     html = (store.run_dir / "report.html").read_text()
     assert 'id="leave-source-out"' in html and "classes-by-source" in html
+    # Two folds that are sources: named so, and no t interval over them.
+    assert "2 folds, one per held-out source (leave-source-out)" in html
+    assert "group-aware stratified" not in html
+    assert "mean over the held-out sources (each fold is one source" in html
+    table = html[html.index('id="leaderboard-table"') :]
+    table = table[: table.index("</table>")]
+    assert "[0.000, 1.000]" not in table and 'class="ci"' not in table
 
     model = tmp_path / "model"
     assert main(["train", "--run", str(store.run_dir), "--out", str(model)]) == 0
