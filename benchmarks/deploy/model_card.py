@@ -49,13 +49,17 @@ def _shortcuts(metadata: dict) -> list[str]:
     if audit["flagged"]:
         verdict = (
             f"Flagged: the {', '.join(audit['flagged'])} probe(s) predict melanoma "
-            "without looking at the lesion (melanoma AUC at or above "
+            "without looking at the lesion (a probe is a small model that sees "
+            "only what is not the lesion: the colour around it, the frame and "
+            "corners, or the file's format; melanoma AUC at or above "
             f"{audit['warning_auc']:.2f}), so figures measured on this data may "
             "not carry over to other clinics' images."
         )
     else:
         verdict = (
-            "Not flagged: no probe that looks only at what is not the lesion "
+            "Not flagged: no probe (a small model that sees only what is not "
+            "the lesion: the colour around it, the frame and corners, or the "
+            "file's format) "
             f"reached melanoma AUC {audit['warning_auc']:.2f}."
         )
     return [verdict, "", f"Probes' melanoma AUC: {probes}."]
@@ -74,18 +78,32 @@ def _figures(metadata: dict) -> list[str]:
     if held_out:
         lines += [
             "Leave-source-out: each source scored by this configuration trained "
-            "on the other sources only (lesion-level bootstrap intervals).",
+            "on the other sources only (lesion-level bootstrap intervals). "
+            "Sensitivity and specificity are at the threshold the other sources "
+            "set by the rule below: what a threshold carried to a new site did.",
             "",
-            "| held-out source | trained on | images (melanomas) | melanoma AUC |",
-            "|---|---|---|---|",
+            "| held-out source | trained on | images (melanomas) | melanoma AUC | "
+            "sensitivity | specificity |",
+            "|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {row['held_out']} | {row['trained_on']} | {row['n']} "
             f"({row['n_melanoma']}) | {_figure(row['melanoma_auc'])}"
-            f"{_interval(row['melanoma_auc_ci'])} |"
+            f"{_interval(row['melanoma_auc_ci'])} | "
+            f"{_figure(row.get('carried_sensitivity'))}"
+            f"{_interval(row.get('carried_sensitivity_ci'))} | "
+            f"{_figure(row.get('carried_specificity'))}"
+            f"{_interval(row.get('carried_specificity_ci'))} |"
             for row in held_out
         ]
-        lines.append("")
+        lines += [
+            "",
+            "A source's image count here can differ from the training table's: "
+            "a copy of an image found in two sources, with the other photos of "
+            "its lesion, is held out with the first source that has it, so that "
+            "no fold trains on what it scores.",
+            "",
+        ]
     if external:
         lines += [
             "External sets, scored by this very model's fit and never trained "
@@ -165,18 +183,23 @@ def model_card(metadata: dict) -> str:
         "",
         "## Known failures",
         "",
+        "What the suite's families have done on its development data "
+        "(docs/generalization.md), not figures of this model; the figures above "
+        "are this model's.",
+        "",
         "- **New sites.** Another clinic's dermoscope, light and patients change "
-        "the scores: on images from a clinic the training data lacks, a model "
-        "of this suite has ranked melanomas much worse than in cross-validation, "
-        "and a threshold carried over from the training images has flagged "
-        "nearly every image (specificity below 0.10). `triage` warns when the "
-        "images look unlike the training images; then trust neither the "
-        "threshold nor the figures above until the site's own labelled images "
-        "confirm them.",
+        "the scores: on images from a clinic the training data lacked, the "
+        "suite's models have ranked melanomas much worse than in "
+        "cross-validation, and a threshold carried over from the training "
+        "images has flagged nearly every image (specificity below 0.10). "
+        "`triage` warns when the images look unlike the training images; then "
+        "trust neither the threshold nor the figures above until the site's "
+        "own labelled images confirm them.",
         "- **Excised nevi.** Nevi that were cut out because they looked "
-        "suspicious are the hard cases: against them, melanomas have been "
-        "ranked barely better than chance (AUC about 0.56-0.67). Expect such "
-        "nevi to be flagged, and melanomas that look like them to be missed.",
+        "suspicious are the hard cases: against them, the suite's models have "
+        "ranked melanomas barely better than chance (AUC about 0.56-0.67). "
+        "Expect such nevi to be flagged, and melanomas that look like them to "
+        "be missed.",
         "- **Classes it never saw.** An image of a kind its training data lacks "
         "gets one of the training classes anyway.",
     ]

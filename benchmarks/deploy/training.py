@@ -374,6 +374,10 @@ _HELD_OUT_COLUMNS = (
     "n_melanoma",
     "melanoma_auc",
     "melanoma_auc_ci",
+    "carried_sensitivity",
+    "carried_sensitivity_ci",
+    "carried_specificity",
+    "carried_specificity_ci",
 )
 _EXTERNAL_COLUMNS = (
     "external",

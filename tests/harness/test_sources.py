@@ -160,5 +160,13 @@ def test_leave_source_out_scores_each_source_by_models_trained_on_the_other(
     metadata = json.loads((model / "model.json").read_text())
     assert metadata["training"]["sources"] == ["a", "b"]
     assert metadata["training"]["cross_validation"] == "leave-source-out"
+    # Each held-out source with what the threshold carried to it did.
+    assert [row["held_out"] for row in metadata["evaluation"]["held_out"]] == ["a", "b"]
+    for row in metadata["evaluation"]["held_out"]:
+        assert 0.0 <= row["carried_specificity"] <= 1.0
+        low, high = row["carried_specificity_ci"]
+        assert low <= row["carried_specificity"] <= high
+        card = (model / "MODEL_CARD.md").read_text("utf-8")
+        assert f"| {row['carried_specificity']:.3f} [95% CI {low:.3f}" in card
     best = board[board["best"]].iloc[0]
     assert metadata["model"] == best["model"]

@@ -39,6 +39,7 @@ def test_the_card_states_model_json_figures(xgb_only_model):
     for heading in ("Intended use", "Shortcut audit", "Known failures"):
         assert f"## {heading}" in card
     assert "New sites" in card and "Excised nevi" in card
+    assert "not figures of this model" in card
 
 
 def _with_evaluation(metadata: dict) -> dict:
@@ -52,6 +53,10 @@ def _with_evaluation(metadata: dict) -> dict:
                 "n_melanoma": 90,
                 "melanoma_auc": 0.8123,
                 "melanoma_auc_ci": [0.7651, 0.8544],
+                "carried_sensitivity": 0.9667,
+                "carried_sensitivity_ci": [0.91, 1.0],
+                "carried_specificity": 0.117,
+                "carried_specificity_ci": [0.09, 0.15],
             }
         ],
         "external": [
@@ -74,7 +79,16 @@ def _with_evaluation(metadata: dict) -> dict:
 
 def test_held_out_and_external_figures_come_with_their_intervals(xgb_only_model):
     card = model_card(_with_evaluation(_metadata(xgb_only_model)))
-    assert "| clinic-b | clinic-a | 400 (90) | 0.812 [95% CI 0.765, 0.854] |" in card
+    assert (
+        "| clinic-b | clinic-a | 400 (90) | 0.812 [95% CI 0.765, 0.854] | "
+        "0.967 [95% CI 0.910, 1.000] | 0.117 [95% CI 0.090, 0.150] |"
+    ) in card
+    # A folder written before these columns were kept still gets its card.
+    older = _with_evaluation(_metadata(xgb_only_model))
+    for name in ("sensitivity", "specificity"):
+        del older["evaluation"]["held_out"][0][f"carried_{name}"]
+        del older["evaluation"]["held_out"][0][f"carried_{name}_ci"]
+    assert "| 0.812 [95% CI 0.765, 0.854] | n/a | n/a |" in model_card(older)
     assert (
         "| atlas | 300 (70) | 0.701 [95% CI 0.641, 0.759] | "
         "0.900 [95% CI 0.820, 0.960] | 0.310 [95% CI 0.250, 0.370] |"
