@@ -69,7 +69,13 @@ class Triage(Command):
         import warnings
 
         from benchmarks.deploy.model_dir import ModelVersionWarning, load_model
-        from benchmarks.deploy.triage import PAGE, UNREADABLE, WORKLIST, triage
+        from benchmarks.deploy.triage import (
+            CALIBRATION_SCORES,
+            PAGE,
+            UNREADABLE,
+            WORKLIST,
+            triage,
+        )
 
         if args.jobs is not None and args.jobs < 1:
             raise UserError(f"--jobs {args.jobs}: choose a whole number >= 1")
@@ -119,6 +125,7 @@ class Triage(Command):
         )
         if result.threshold_note:
             print(f"URGENT: {result.threshold_note}")
-        for name in (WORKLIST, PAGE, UNREADABLE):
+        written = (WORKLIST, PAGE, UNREADABLE)
+        for name in (*written, CALIBRATION_SCORES) if args.calibrate else written:
             print(f"  {result.out / name}")
         return 0

@@ -112,7 +112,7 @@ def _folder_sums(folder) -> dict[str, str]:
 
 
 def test_calibration_sets_the_sites_threshold_and_scores_the_rest(
-    xgb, xgb_only_model, tmp_path
+    xgb, xgb_only_model, tmp_path, capsys
 ):
     site = tmp_path / "site"
     labelled = _labelled(site / "labelled", {"melanoma": 5, "nevus": 6}, seed=6000)
@@ -164,6 +164,12 @@ def test_calibration_sets_the_sites_threshold_and_scores_the_rest(
     on_csv = listed["melanoma_probability"] >= expected.threshold - 1e-6
     assert (listed["flag"] == "URGENT").tolist() == on_csv.tolist()
     assert not worklist["threshold_untrusted"].any()
+    argv = ["triage", "--model", str(xgb_only_model), "--images", str(site)]
+    labels = ["--calibrate", str(tmp_path / "labels.csv")]
+    assert main([*argv, "--out", str(tmp_path / "cli"), *labels]) == 0
+    assert (
+        f"  {tmp_path / 'cli' / 'calibration_scores.csv'}\n" in capsys.readouterr().out
+    )
     assert _folder_sums(xgb_only_model) == before
 
 
