@@ -242,6 +242,14 @@ def test_features_exports_a_named_table(image_folder, tmp_path, capsys):
     values = table.iloc[:, 4:].to_numpy()
     assert values.shape[1] > 100 and np.isfinite(values).all()
     assert f"wrote 20 rows x {values.shape[1]} features" in capsys.readouterr().out
+    # An earlier table is replaced; a user's other file of that name never is.
+    assert main([*argv, "--size", "64"]) == 0
+    mine = tmp_path / "mine.parquet"
+    mine.write_text("my notes, not a table\n")
+    argv = ["features", "--data", str(image_folder), "--out", str(mine)]
+    assert main([*argv, "--size", "64"]) == 2
+    assert "exists and is not a Parquet file" in capsys.readouterr().err
+    assert mine.read_text() == "my notes, not a table\n"
 
 
 def test_features_wants_a_parquet_name(image_folder, tmp_path, capsys):

@@ -49,6 +49,11 @@ class Features(Command):
         if not 32 <= args.size <= 1024:
             raise UserError(f"--size {args.size}: choose from 32 to 1024 pixels")
         writable_file(out, "--out")
+        if out.is_file() and not _is_parquet(out):
+            raise UserError(
+                f"--out {out}: exists and is not a Parquet file; nothing was "
+                "changed, name another file"
+            )
         check_cache(args.cache)
         manifest = drop_unreadable(load(args), strict=args.strict)
         with activity(f"features of {len(manifest)} images"):
@@ -65,3 +70,15 @@ class Features(Command):
         atomic_write(out, lambda stream: described.to_parquet(stream, index=False))
         print(f"wrote {len(table)} rows x {table.shape[1]} features to {out}")
         return 0
+
+
+def _is_parquet(path: Path) -> bool:
+    """Whether ``path`` starts and ends with Parquet's magic bytes: an earlier
+    table may be replaced, a user's other file never."""
+    with path.open("rb") as stream:
+        head = stream.read(4)
+        stream.seek(0, 2)
+        if stream.tell() < 8:
+            return False
+        stream.seek(-4, 2)
+        return head == b"PAR1" and stream.read(4) == b"PAR1"
