@@ -112,6 +112,13 @@ class Triage(Command):
                     "FILE.csv or flag the top of the list with --flag-top N",
                     file=sys.stderr,
                 )
+        if result.in_training:
+            print(
+                f"melanoma-bench: warning: {result.in_training} of these images are "
+                "ones the model was fitted on (worklist.csv's in_training): their "
+                "scores are no test of it",
+                file=sys.stderr,
+            )
         if result.scored == result.unreadable == 0:
             print(
                 f"melanoma-bench: warning: no files in {args.images}; the worklist "

@@ -8,6 +8,8 @@ Layout of MODEL_DIR:
     FAMILY.xgboost.json fitted boosted trees (XGBoost's JSON format)
     FAMILY.skops        any other scikit-learn estimator (skops, types checked)
     MODEL_CARD.md       what the model is for and how far to trust it, in words
+    training_images.csv the sha256 and perceptual hash of each image it was fitted
+                        on, so that triage can say which images it has seen
     SHA256SUMS          sha256 of every other file, in ``sha256sum -c`` format
 
 One file per fitted family of the configuration: its own, and its parts' (a
@@ -29,10 +31,13 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.core.environment import library_versions
 from benchmarks.core.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = "melanoma-bench model"
 FORMAT_VERSION = 2
@@ -40,6 +45,9 @@ METADATA = "model.json"
 CHECKSUMS = "SHA256SUMS"
 #: Text documents a model folder may hold beside its model files.
 DOCUMENTS = ("MODEL_CARD.md",)
+#: The training images' hashes (a CSV read as text, never executed).
+TRAINING_IMAGES = "training_images.csv"
+TRAINING_IMAGE_COLUMNS = ("sha256", "phash")
 #: Estimator format -> the suffix of its file.
 SUFFIXES: dict[str, str] = {
     "keras": ".keras",
@@ -83,6 +91,8 @@ class LoadedModel:
     folder: Path
     metadata: dict
     estimators: dict[str, Any]
+    #: sha256 and phash of each training image; None in a folder without them.
+    training_images: pd.DataFrame | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -94,7 +104,7 @@ def _sha256(path: Path) -> str:
 
 
 def _is_model_folder(folder: Path, names: set[str]) -> bool:
-    ours = {METADATA, CHECKSUMS, *DOCUMENTS}
+    ours = {METADATA, CHECKSUMS, TRAINING_IMAGES, *DOCUMENTS}
     if METADATA not in names or any(
         name not in ours and not _FILE.match(name) for name in names
     ):
@@ -148,12 +158,14 @@ def write_model(
     metadata: dict,
     estimators: dict[str, Any],
     documents: dict[str, Callable[[dict], str]] | None = None,
+    training_images: pd.DataFrame | None = None,
 ) -> dict:
     """Save ``estimators`` (family -> fitted estimator) and ``metadata`` as the
     model folder ``out``; returns model.json's contents.
 
     ``documents`` maps a file name in ``DOCUMENTS`` to what writes its text from
-    model.json's contents (MODEL_CARD.md), checksummed like every other file.
+    model.json's contents (MODEL_CARD.md), checksummed like every other file;
+    ``training_images`` (``TRAINING_IMAGE_COLUMNS``) goes to TRAINING_IMAGES.
     """
     out = Path(out)
     check_output_folder(out)
@@ -179,9 +191,16 @@ def write_model(
             if name not in DOCUMENTS:
                 raise ValueError(f"{name}: not a model folder document")
             (staging / name).write_text(render(described), encoding="utf-8")
+        tables = []
+        if training_images is not None:
+            columns = list(TRAINING_IMAGE_COLUMNS)
+            training_images[columns].to_csv(staging / TRAINING_IMAGES, index=False)
+            tables.append(TRAINING_IMAGES)
         sums = "".join(
             f"{_sha256(staging / name)}  {name}\n"
-            for name in sorted([METADATA, *(documents or {}), *files.values()])
+            for name in sorted(
+                [METADATA, *(documents or {}), *tables, *files.values()]
+            )
         )
         (staging / CHECKSUMS).write_text(sums, encoding="utf-8")
         if out.exists() and any(out.iterdir()):
@@ -535,4 +554,24 @@ def _loaded(folder: Path, metadata: dict, expected: dict[str, str]) -> LoadedMod
             metadata["formats"][name], folder / file, package
         )
     _check_parts(folder, metadata, estimators)
-    return LoadedModel(folder, metadata, estimators)
+    training_images = (
+        _training_images(folder / TRAINING_IMAGES)
+        if TRAINING_IMAGES in expected
+        else None
+    )
+    return LoadedModel(folder, metadata, estimators, training_images)
+
+
+def _training_images(path: Path) -> pd.DataFrame:
+    """The training images' hashes, checked: hex strings, the columns named."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise UserError(f"{path}: not a readable CSV ({error}); {_REDO}") from None
+    if list(table.columns) != list(TRAINING_IMAGE_COLUMNS) or not (
+        table.apply(lambda column: column.str.fullmatch("[0-9a-f]*")).all().all()
+    ):
+        raise UserError(f"{path}: not the training images' hashes; {_REDO}")
+    return table

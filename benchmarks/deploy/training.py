@@ -33,6 +33,7 @@ from benchmarks.data.sources import is_synthetic, named_path
 from benchmarks.deploy.model_card import MODEL_CARD, model_card
 from benchmarks.deploy.model_dir import (
     SYNTHETIC_WARNING,
+    TRAINING_IMAGE_COLUMNS,
     check_output_folder,
     write_model,
 )
@@ -252,8 +253,21 @@ def train(
         "versions": library_versions(),
     }
     return out, write_model(
-        out, metadata, estimators, documents={MODEL_CARD: model_card}
+        out,
+        metadata,
+        estimators,
+        documents={MODEL_CARD: model_card},
+        training_images=_training_images(table.iloc[rows]),
     )
+
+
+def _training_images(rows: pd.DataFrame) -> pd.DataFrame | None:
+    """What triage needs to recognise a training image: its file's sha256
+    and its perceptual hash, one row per image fitted on."""
+    columns = list(TRAINING_IMAGE_COLUMNS)
+    if not set(columns) <= set(rows.columns):
+        return None
+    return rows[columns].astype(str).reset_index(drop=True)
 
 
 def _check_target_sensitivity(target_sensitivity: float) -> None:

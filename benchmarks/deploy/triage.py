@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import hashlib
 import io
 import json
 import logging
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+import imagehash
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -31,6 +33,7 @@ from benchmarks.core.cache import atomic_write
 from benchmarks.core.errors import UserError
 from benchmarks.core.filenames import real, shown
 from benchmarks.core.spreadsheet import csv_bytes
+from benchmarks.data.audit import DEFAULT_NEAR_THRESHOLD
 from benchmarks.data.images import (
     UnreadableImage,
     decode_resized,
@@ -80,6 +83,8 @@ class TriageResult:
     warning: str | None = None
     #: Where the URGENT threshold came from, in words.
     threshold_note: str = ""
+    #: Scored images the model was fitted on (``seen_in_training``).
+    in_training: int = 0
 
     @property
     def images_per_second(self) -> float:
@@ -193,6 +198,7 @@ class _Chunk:
     thumbnails: list[bytes] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
     sizes: list[tuple[int, int]] = field(default_factory=list)
+    hashes: list[tuple[str, str]] = field(default_factory=list)
     feature_preprocessing: str = "none"
 
 
@@ -200,11 +206,15 @@ class _Chunk:
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
-def _thumbnail(path: Path) -> tuple[bytes, tuple[int, int]]:
-    """The worklist's thumbnail of a file, and the file's upright (width,
-    height) read from its header."""
+def _thumbnail(path: Path) -> tuple[bytes, tuple[int, int], tuple[str, str]]:
+    """The worklist's thumbnail of a file, the file's upright (width, height)
+    read from its header, and its (sha256, perceptual hash) to recognise a
+    training image by. The hash is taken of the thumbnail's draft decode: no
+    second full decode, and within 2 bits of the full picture's on the
+    development sets (docs/triage.md)."""
     data = path.read_bytes()
     image = open_rgb(data, draft_size=THUMBNAIL)
+    hashes = (hashlib.sha256(data).hexdigest(), str(imagehash.phash(image)))
     with Image.open(io.BytesIO(data)) as header:
         width, height = header.size
         if header.getexif().get(0x0112) in _QUARTER_TURNS:
@@ -212,7 +222,7 @@ def _thumbnail(path: Path) -> tuple[bytes, tuple[int, int]]:
     image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=75)
-    return buffer.getvalue(), (width, height)
+    return buffer.getvalue(), (width, height), hashes
 
 
 def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Chunk:
@@ -228,7 +238,7 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
                 if inputs.feature_size
                 else None
             )
-            thumbnail, shape = _thumbnail(path)
+            thumbnail, shape, hashes = _thumbnail(path)
         except UnreadableImage as error:
             chunk.failures.append((start + offset, str(error)))
             continue
@@ -238,6 +248,7 @@ def _prepare(folder: Path, files: list[str], start: int, inputs: _Inputs) -> _Ch
         chunk.read.append(start + offset)
         chunk.thumbnails.append(thumbnail)
         chunk.sizes.append(shape)
+        chunk.hashes.append(hashes)
         for size, image in images.items():
             chunk.images.setdefault(size, []).append(image)
         if picture is not None:
@@ -276,6 +287,32 @@ class _ChunkInputs:
 
     def embeddings(self, model: str) -> np.ndarray:
         raise RuntimeError("triage reads embeddings from the model's fitted parts")
+
+
+#: Images compared at a time against the training images' hashes.
+_HASH_BLOCK = 1024
+
+
+def seen_in_training(model: LoadedModel, hashes: list[tuple[str, str]]) -> np.ndarray:
+    """Why each image (its sha256 and perceptual hash) is one the model was
+    fitted on: 'same file', 'near-identical picture' (within the audit's
+    ``DEFAULT_NEAR_THRESHOLD`` bits), or '' where it is not, or where the model
+    folder keeps no training hashes. Its score is no test of the model."""
+    reasons = np.full(len(hashes), "", dtype=object)
+    training = model.training_images
+    if training is None or not hashes or training.empty:
+        return reasons
+    digests = np.array([digest for digest, _ in hashes])
+    reasons[np.isin(digests, training["sha256"].to_numpy())] = "same file"
+    ours = np.array([int(value, 16) for value in training["phash"] if value], np.uint64)
+    theirs = np.array([int(value, 16) for _, value in hashes], np.uint64)
+    near = np.zeros(len(hashes), dtype=bool)
+    for start in range(0, len(theirs), _HASH_BLOCK):
+        block = theirs[start : start + _HASH_BLOCK]
+        distance = np.bitwise_count(block[:, None] ^ ours[None, :])
+        near[start : start + len(block)] = (distance <= DEFAULT_NEAR_THRESHOLD).any(1)
+    reasons[near & (reasons == "")] = "near-identical picture"
+    return reasons
 
 
 def _drift_values(model: LoadedModel, chunks: list[_Chunk]) -> np.ndarray:
@@ -530,6 +567,7 @@ def _page_rows(
             "file": values["file"],
             "probability": values["melanoma_probability"],
             "urgent": values["flag"] == "URGENT",
+            "in_training": values["in_training"],
             "top": [
                 (values[f"top{k}_class"], values[f"top{k}_probability"])
                 for k in range(1, n_top + 1)
@@ -585,9 +623,10 @@ def _flag_top_threshold(flag_top: tuple[float, bool]) -> Threshold:
 
 def _score_files(
     model: LoadedModel, paths: list[Path], inputs: _Inputs, n_jobs: int
-) -> np.ndarray:
-    """The model's melanoma probability of each of ``paths`` (absolute); a
-    file that cannot be read is an error, as it carries a label."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's melanoma probability of each of ``paths`` (absolute), and
+    which of them it was fitted on (``seen_in_training``); a file that cannot
+    be read is an error, as it carries a label."""
     files = [str(path) for path in paths]
     chunks = list(_chunks_of(Path("/"), files, inputs, n_jobs))
     for chunk in chunks:
@@ -598,7 +637,9 @@ def _score_files(
             )
     metadata = model.metadata
     proba = _probabilities(model, chunks)
-    return proba[:, list(metadata["classes"]).index(metadata["positive_class"])]
+    hashes = [pair for chunk in chunks for pair in chunk.hashes]
+    positive = list(metadata["classes"]).index(metadata["positive_class"])
+    return proba[:, positive], seen_in_training(model, hashes)
 
 
 def _calibrated_threshold(
@@ -609,7 +650,7 @@ def _calibrated_threshold(
     metadata = model.metadata
     positive = metadata["positive_class"]
     images = read_calibration(csv, list(metadata["classes"]), positive)
-    scores = _score_files(model, images.paths, inputs, n_jobs)
+    scores, seen = _score_files(model, images.paths, inputs, n_jobs)
     saved = metadata["threshold"]
     point = choose_operating_point(
         images.labels == positive,
@@ -632,6 +673,12 @@ def _calibrated_threshold(
         f"{point.specificity_ci[0]:.0%}-{point.specificity_ci[1]:.0%}). The "
         f"model's own threshold was {saved['threshold']:.4f}"
     )
+    if (seen != "").any():
+        note += (
+            f". {int((seen != '').sum())} of the labelled images are ones the "
+            "model was fitted on (calibration_scores.csv, in_training): their "
+            "scores flatter it, so list other images"
+        )
     calibration = {
         **point.to_dict(),
         "sensitivity_ci_exact": [low, high],
@@ -645,6 +692,7 @@ def _calibrated_threshold(
             "label": images.labels,
             "melanoma_probability": scores.round(6),
             "flag": np.where(scores >= point.threshold, "URGENT", ""),
+            "in_training": seen,
         }
     )
     threshold = Threshold(
@@ -680,6 +728,7 @@ def _write_model_copy(
             "flag_top": None if threshold.top is None else threshold.source,
             "drift_warning": drift_warning,
             "threshold_untrusted": threshold_untrusted(drift_warning, threshold),
+            "in_training": int((table["in_training"] != "").sum()),
         },
     }
     text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -751,6 +800,7 @@ def triage(
             files, scores.read, scores.proba(n_classes), model, threshold
         )
         table["threshold_untrusted"] = threshold_untrusted(warning, threshold)
+        table["in_training"] = seen_in_training(model, scores.hashes)[order]
         threshold = _with_cut(threshold, table)
         unreadable.sort(key=lambda item: item["file"])
         _write_tables(out, model, threshold, table, unreadable, warning)
@@ -774,6 +824,7 @@ def triage(
         out=out,
         warning=warning,
         threshold_note=threshold.note,
+        in_training=int((table["in_training"] != "").sum()),
     )
 
 
@@ -853,6 +904,7 @@ class _Scores:
     parts: list[np.ndarray] = field(default_factory=list)
     looks: list[np.ndarray] = field(default_factory=list)
     sizes: list[tuple[int, int]] = field(default_factory=list)
+    hashes: list[tuple[str, str]] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
 
     def score(
@@ -892,6 +944,7 @@ def _score_folder(
         pending.append(chunk)
         scores.read.extend(chunk.read)
         scores.sizes.extend(chunk.sizes)
+        scores.hashes.extend(chunk.hashes)
         for thumbnail in chunk.thumbnails:
             spool.add(thumbnail)
         scores.failures.extend(
@@ -973,6 +1026,7 @@ def _write_page(
         threshold_note=threshold.note,
         threshold_untrusted=threshold_untrusted(drift_warning, threshold),
         calibration_images=0 if threshold.labelled is None else len(threshold.labelled),
+        in_training=int((table["in_training"] != "").sum()),
         calibration_file=CALIBRATION_SCORES,
         synthetic_warning=synthetic,
         explained=explained,

@@ -345,6 +345,8 @@ def _write_audit(
             "group": audited.groups,
             "fold": folds,
             "sha256": table["sha256"],
+            # train keeps both hashes, so that triage can name training images.
+            "phash": table["phash"],
             "source": table["source"],
             "width": table["width"],
             "height": table["height"],

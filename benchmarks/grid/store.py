@@ -3,7 +3,8 @@
 Layout of RUN_DIR:
 
     config.json         the validated RunConfig, data fingerprint, versions
-    manifest.parquet    every image of the run: file, label, split, group, fold
+    manifest.parquet    every image of the run: file, label, split, group, fold,
+                        its hashes (sha256, phash), source and size
     audit.json          the audit's findings and what the run did about them
     features.npy        handcrafted features of the manifest's rows (float32);
                         features-NAME.npy on images preprocessed by NAME
