@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from benchmarks.cli._common import (
     PROG,
@@ -84,6 +85,7 @@ class Triage(Command):
             warnings.simplefilter("always", ModelVersionWarning)
             model = load_model(args.model)
         # After the model is known good, before any image is read.
+        made = not Path(args.out).exists()
         writable_folder(args.out, "--out")
         for item in caught:
             if issubclass(item.category, ModelVersionWarning):
@@ -92,17 +94,23 @@ class Triage(Command):
                 warnings.showwarning(
                     item.message, item.category, item.filename, item.lineno
                 )
-        with status_lines() as write:
-            result = triage(
-                model,
-                args.images,
-                args.out,
-                n_jobs=args.jobs,
-                write=write,
-                explain=args.explain,
-                calibrate=args.calibrate,
-                flag_top=args.flag_top,
-            )
+        try:
+            with status_lines() as write:
+                result = triage(
+                    model,
+                    args.images,
+                    args.out,
+                    n_jobs=args.jobs,
+                    write=write,
+                    explain=args.explain,
+                    calibrate=args.calibrate,
+                    flag_top=args.flag_top,
+                )
+        except UserError:
+            # A refused triage leaves no empty --out behind it.
+            if made and not any(Path(args.out).iterdir()):
+                Path(args.out).rmdir()
+            raise
         if result.warning:
             print(f"melanoma-bench: warning: {result.warning}", file=sys.stderr)
             if not (args.calibrate or args.flag_top):

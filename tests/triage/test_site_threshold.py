@@ -258,6 +258,7 @@ def test_calibrate_mistakes_are_one_line_errors(xgb_only_model, tmp_path, capsys
     assert main([*argv, *out, "--calibrate", str(tmp_path / "labels.csv")]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "no column 'file'" in error
+    assert not (tmp_path / "out").exists()  # a refused triage leaves no folder
     both = ["--calibrate", str(tmp_path / "labels.csv"), "--flag-top", "5"]
     assert main([*argv, *out, *both]) == 2
     assert "choose one" in capsys.readouterr().err
