@@ -53,11 +53,16 @@ from benchmarks.scoring.threshold import (
 logger = logging.getLogger(__name__)
 
 
-def choose_configuration(board: pd.DataFrame, requested: str | None = None) -> dict:
+def choose_configuration(
+    board: pd.DataFrame, requested: str | None = None, where: str = "the run"
+) -> dict:
     """The leaderboard row to train: ``requested`` ('MODEL:STRATEGY') or the
     leaderboard's best, among configurations with finished folds."""
     if board.empty:
-        raise UserError("the run has no finished folds yet; resume it first")
+        raise UserError(
+            f"{where}: no finished folds yet; finish it first (the same run "
+            "command again resumes it)"
+        )
     names = board["configuration"].tolist()
     if requested is None:
         chosen = str(best_configuration(board))
@@ -202,13 +207,7 @@ def train(
     info = store.info()
     out = Path(out)
     check_output_folder(out)  # before the long fit, not after it
-    board = leaderboard_of(store)
-    if board.empty:
-        raise UserError(
-            f"--run {run_dir}: no finished folds yet; finish it first (the "
-            "same run command again resumes it)"
-        )
-    row = choose_configuration(board, configuration)
+    row = choose_configuration(leaderboard_of(store), configuration, f"--run {run_dir}")
     chosen = Configuration(row["model"], row["strategy"])
     how = "by --config" if configuration else f"as the best by {BEST_RULE}"
     write(f"chose {chosen} ({how})")

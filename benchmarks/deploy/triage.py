@@ -768,18 +768,11 @@ def triage(
     """
     started = time.perf_counter()
     folder, out = Path(images), Path(out)
-    _check_folders(folder, out)
-    scores_file = (out / CALIBRATION_SCORES).resolve()
-    if calibrate is not None and Path(calibrate).resolve() == scores_file:
-        raise UserError(
-            f"--calibrate {calibrate}: triage writes the calibration's scores to "
-            "that file; rename the CSV or choose another --out"
-        )
+    _check_folders(folder, out, calibrate)
     out.mkdir(parents=True, exist_ok=True)
     top = _flag_top(flag_top, calibrate)
     files, unreadable = find_files(folder, skip=out)
-    inputs = _Inputs.of(model.metadata)
-    jobs = n_jobs or available_cores()
+    inputs, jobs = _Inputs.of(model.metadata), n_jobs or available_cores()
     threshold, files = _threshold_and_files(
         model, folder, files, top, calibrate, inputs, jobs
     )
@@ -828,15 +821,23 @@ def triage(
     )
 
 
-def _check_folders(folder: Path, out: Path) -> None:
+def _check_folders(folder: Path, out: Path, calibrate: str | Path | None) -> None:
     """Refuse, before any work, an --images that is not a folder, an --out that
-    is a file, and one holding files of triage's names that no earlier triage
-    wrote: a user's own worklist is never replaced."""
+    is a file, one holding files of triage's names that no earlier triage
+    wrote (a user's own worklist is never replaced), and a --calibrate CSV
+    where triage writes the calibration's scores."""
     if not folder.is_dir():
         what = "a file, not a folder" if folder.exists() else "no such folder"
         raise UserError(f"--images {folder}: {what}; pass a folder of images")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: a file, not a folder; pick a folder name")
+    if calibrate is not None and (
+        Path(calibrate).resolve() == (out / CALIBRATION_SCORES).resolve()
+    ):
+        raise UserError(
+            f"--calibrate {calibrate}: triage writes the calibration's scores to "
+            "that file; rename the CSV or choose another --out"
+        )
     if _written_by_triage(out):
         return
     for name in (WORKLIST, PAGE, UNREADABLE, CALIBRATION_SCORES, MODEL_COPY):
