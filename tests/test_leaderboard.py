@@ -110,3 +110,15 @@ def test_interval_text_clips_to_0_1_and_needs_two_folds(
         {"folds": folds, "x_mean": mean, "x_ci_low": low, "x_ci_high": high}
     )
     assert module.interval_text(row, "x") == expected
+
+
+def test_the_board_keeps_every_fold_interval_within_0_1():
+    """Two folds far apart: a t interval of 0.5 +- 5.7, kept to [0, 1]."""
+    records = [
+        _record("xgb", "none", sensitivity, 0.1, fold, bacc=sensitivity)
+        for fold, sensitivity in enumerate((0.05, 0.95))
+    ]
+    row = leaderboard(records).iloc[0]
+    for name in ("balanced_accuracy", "melanoma_sensitivity_at_80_specificity"):
+        assert row[f"{name}_mean"] == pytest.approx(0.5)
+        assert (row[f"{name}_ci_low"], row[f"{name}_ci_high"]) == (0.0, 1.0)

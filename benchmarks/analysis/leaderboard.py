@@ -310,6 +310,11 @@ def _row(
     }
     for name in FOLD_METRICS:
         stats = summarize([r.metrics.validation[name] for r in folds])
+        if stats["ci_low"] is not None:
+            # Every fold metric lives in [0, 1]; a t interval over two or
+            # three folds (or held-out sources) does not know that.
+            stats["ci_low"] = max(stats["ci_low"], 0.0)
+            stats["ci_high"] = min(stats["ci_high"], 1.0)
         row.update({f"{name}_{stat}": stats[stat] for stat in _STATS})
     train = summarize([r.metrics.train["balanced_accuracy"] for r in folds])
     row["train_balanced_accuracy_mean"] = train["mean"]

@@ -33,7 +33,6 @@ from benchmarks.core.cache import atomic_write
 from benchmarks.core.errors import UserError
 from benchmarks.core.filenames import real, shown
 from benchmarks.core.spreadsheet import csv_bytes
-from benchmarks.data.audit import DEFAULT_NEAR_THRESHOLD
 from benchmarks.data.images import (
     UnreadableImage,
     decode_resized,
@@ -291,13 +290,19 @@ class _ChunkInputs:
 
 #: Images compared at a time against the training images' hashes.
 _HASH_BLOCK = 1024
+#: Perceptual hashes this close (bits) are the same picture. Tighter than the
+#: audit's 4 for copies within one archive: between clinics, different lesions
+#: lie 4 bits apart by chance (5 of derm7pt-dev's 405 images from the training
+#: images of isic9 and HAM10000), while a training image saved again at twice
+#: the size and JPEG quality 60 lay at 0-2 bits (98 of 99; docs/triage.md).
+SAME_PICTURE_BITS = 2
 
 
 def seen_in_training(model: LoadedModel, hashes: list[tuple[str, str]]) -> np.ndarray:
     """Why each image (its sha256 and perceptual hash) is one the model was
-    fitted on: 'same file', 'near-identical picture' (within the audit's
-    ``DEFAULT_NEAR_THRESHOLD`` bits), or '' where it is not, or where the model
-    folder keeps no training hashes. Its score is no test of the model."""
+    fitted on: 'same file', 'near-identical picture' (perceptual hashes within
+    ``SAME_PICTURE_BITS``), or '' where it is not, or where the model folder
+    keeps no training hashes. Its score is no test of the model."""
     reasons = np.full(len(hashes), "", dtype=object)
     training = model.training_images
     if training is None or not hashes or training.empty:
@@ -310,7 +315,7 @@ def seen_in_training(model: LoadedModel, hashes: list[tuple[str, str]]) -> np.nd
     for start in range(0, len(theirs), _HASH_BLOCK):
         block = theirs[start : start + _HASH_BLOCK]
         distance = np.bitwise_count(block[:, None] ^ ours[None, :])
-        near[start : start + len(block)] = (distance <= DEFAULT_NEAR_THRESHOLD).any(1)
+        near[start : start + len(block)] = (distance <= SAME_PICTURE_BITS).any(1)
     reasons[near & (reasons == "")] = "near-identical picture"
     return reasons
 
@@ -666,11 +671,13 @@ def _calibrated_threshold(
         f"{positive} images) in {images.csv.name}. On those images it flagged "
         f"{flagged} of the {point.n_positive} {positive} images (target "
         f"{point.target_sensitivity:.0%}); the threshold was chosen on them, so "
-        f"new {positive} images will be flagged less often: with "
-        f"{point.n_positive} of them, anywhere from {low:.0%} to {high:.0%} "
-        f"(exact 95% CI). It left {point.specificity:.0%} of the "
-        f"{point.n_negative} others unflagged (95% bootstrap CI "
-        f"{point.specificity_ci[0]:.0%}-{point.specificity_ci[1]:.0%}). The "
+        f"new {positive} images are likely to be flagged less often, and "
+        f"{point.n_positive} of them pin that share down only to {low:.0%}-"
+        f"{high:.0%} (exact 95% CI, which does not count the choice). It left "
+        f"{point.specificity:.0%} of the {point.n_negative} others unflagged "
+        f"(95% bootstrap CI {point.specificity_ci[0]:.0%}-"
+        f"{point.specificity_ci[1]:.0%}, the threshold chosen again in each "
+        "resample, as another draw of labelled images would choose it). The "
         f"model's own threshold was {saved['threshold']:.4f}"
     )
     if (seen != "").any():

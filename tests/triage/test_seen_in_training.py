@@ -14,8 +14,8 @@ from PIL import Image
 
 from benchmarks.cli import main
 from benchmarks.core.errors import UserError
-from benchmarks.deploy.model_dir import TRAINING_IMAGES, load_model
-from benchmarks.deploy.triage import triage
+from benchmarks.deploy.model_dir import TRAINING_IMAGES, LoadedModel, load_model
+from benchmarks.deploy.triage import seen_in_training, triage
 from tests.conftest import write_image
 
 
@@ -120,3 +120,25 @@ def test_hashes_that_are_not_hashes_are_refused_in_one_line(xgb_model, tmp_path)
     )
     with pytest.raises(UserError, match="not the training images' hashes"):
         load_model(folder)
+
+
+def test_only_two_bits_make_the_same_picture():
+    """Different lesions of another clinic have lain 4 bits from a training
+    image by chance; a copy saved again lies at 0-2."""
+    base = 0x8F3C_5A5A_0FF0_1234
+    model = LoadedModel(
+        Path("."),
+        {},
+        {},
+        pd.DataFrame({"sha256": ["ab" * 32], "phash": [f"{base:016x}"]}),
+    )
+    hashes = [
+        ("ab" * 32, f"{base ^ 0xFF:016x}"),  # the same file, whatever its hash
+        ("cd" * 32, f"{base ^ 0b11:016x}"),  # 2 bits off
+        ("ef" * 32, f"{base ^ 0b1111:016x}"),  # 4 bits off: another picture
+    ]
+    assert list(seen_in_training(model, hashes)) == [
+        "same file",
+        "near-identical picture",
+        "",
+    ]

@@ -154,7 +154,7 @@ def test_calibration_sets_the_sites_threshold_and_scores_the_rest(
     low, high = record["calibration"]["sensitivity_ci_exact"]
     assert f"it flagged {flagged} of the 5 melanoma images" in page
     assert 0.0 < low < expected.sensitivity <= high <= 1.0
-    assert f"anywhere from {low:.0%} to {high:.0%}" in page
+    assert f"pin that share down only to {low:.0%}-{high:.0%} (exact 95% CI" in page
     assert "labels.csv" in result.threshold_note
     # The labelled images are accounted for: left out, listed with their scores.
     assert "11 labelled images left out of the list" in page
