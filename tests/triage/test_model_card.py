@@ -83,6 +83,14 @@ def test_held_out_and_external_figures_come_with_their_intervals(xgb_only_model)
         "| clinic-b | clinic-a | 400 (90) | 0.812 [95% CI 0.765, 0.854] | "
         "0.967 [95% CI 0.910, 1.000] | 0.117 [95% CI 0.090, 0.150] |"
     ) in card
+    assert "milder test" not in card
+    two = _with_evaluation(_metadata(xgb_only_model))
+    held_out = two["evaluation"]["held_out"]
+    held_out.append({**held_out[0], "held_out": "clinic-a", "trained_on": "clinic-b"})
+    assert (
+        "With two sources, the other source's held-out scores came from a model "
+        "trained on this one" in model_card(two)
+    )
     # A folder written before these columns were kept still gets its card.
     older = _with_evaluation(_metadata(xgb_only_model))
     for name in ("sensitivity", "specificity"):
