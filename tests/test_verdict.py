@@ -21,6 +21,7 @@ def _info(sources: tuple[str, ...] = ()) -> SimpleNamespace:
         sources=sources or ("isic9",),
         leave_source_out=bool(sources),
         n_folds=len(sources) or 5,
+        grid=("xgb:none", "xgb:smote", "cnn:none"),
     )
 
 
@@ -62,6 +63,18 @@ def test_three_lines_name_the_pick_the_carry_over_and_the_contest():
         "overfitting",
         "findings-families",
     ]
+
+
+def test_a_grid_of_one_configuration_endorses_nothing():
+    records = [record for record in _records() if record.model == "cnn"]
+    info = _info()
+    info.grid = ("cnn:none",)
+    pick = verdict(leaderboard(records), records, info)[0]
+    assert pick.label == "Only"
+    assert str(pick).startswith("Only cnn:none: melanoma sensitivity ")
+    assert str(pick).endswith(
+        "It was the grid's one configuration: nothing was compared with it."
+    )
 
 
 def test_a_clear_lead_is_named_with_its_interval():

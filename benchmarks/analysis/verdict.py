@@ -175,8 +175,17 @@ def verdict(
     if board.empty or not board["best"].any():
         return []
     row = board[board["best"]].iloc[0]
+    pick = VerdictLine("Use", _pick(row, records, info), "leaderboard")
+    if len(info.grid) == 1:
+        # A grid of one configuration chose nothing: no endorsement.
+        pick = VerdictLine(
+            "Only",
+            f"{pick.text} It was the grid's one configuration: nothing was "
+            "compared with it.",
+            "leaderboard",
+        )
     return [
-        VerdictLine("Use", _pick(row, records, info), "leaderboard"),
+        pick,
         _carries_over(row, records, info),
         VerdictLine(
             CNN_AGAINST_FEATURES,
