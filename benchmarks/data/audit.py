@@ -59,6 +59,19 @@ def near_pairs(phashes: np.ndarray, threshold: int) -> np.ndarray:
     return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
 
 
+def near_any(phashes: np.ndarray, references: np.ndarray, threshold: int) -> np.ndarray:
+    """Whether each 64-bit perceptual hash lies within ``threshold`` bits of
+    any of ``references``: one set against another, never within either."""
+    near = np.zeros(len(phashes), dtype=bool)
+    if not len(references):
+        return near
+    for start in range(0, len(phashes), _BLOCK):
+        block = phashes[start : start + _BLOCK]
+        distance = np.bitwise_count(block[:, None] ^ references[None, :])
+        near[start : start + len(block)] = (distance <= threshold).any(axis=1)
+    return near
+
+
 @dataclass
 class AuditReport:
     """What the audit found; ``copy_group`` feeds the fold builder."""

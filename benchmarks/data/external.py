@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.core.errors import UserError
-from benchmarks.data.audit import near_pairs
+from benchmarks.data.audit import near_any
 from benchmarks.data.labels import map_labels
 from benchmarks.data.sources import named_path
 from benchmarks.scoring.metrics import (
@@ -81,13 +81,7 @@ def overlaps(
     mark(external["pixel_sha256"].isin(pixels).to_numpy(), "same pixels")
     theirs = np.array([int(value, 16) for value in external["phash"]], np.uint64)
     ours = np.array([int(value, 16) for value in training["phash"]], np.uint64)
-    near = np.zeros(len(external), dtype=bool)
-    if len(theirs) and len(ours):
-        pairs = near_pairs(np.concatenate([theirs, ours]), near_threshold)
-        crossing = (pairs[:, 0] < len(theirs)) != (pairs[:, 1] < len(theirs))
-        for first, second in pairs[crossing]:
-            near[min(first, second)] = True
-    mark(near, "near-identical picture")
+    mark(near_any(theirs, ours, near_threshold), "near-identical picture")
     lesions = set(_lesion_ids(training)) - {""}
     mark(_lesion_ids(external).isin(lesions).to_numpy(), "same lesion id")
     ids = set(_isic_ids(training["path"])) - {""}

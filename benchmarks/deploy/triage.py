@@ -33,6 +33,7 @@ from benchmarks.core.cache import atomic_write
 from benchmarks.core.errors import UserError
 from benchmarks.core.filenames import real, shown
 from benchmarks.core.spreadsheet import csv_bytes
+from benchmarks.data.audit import near_any
 from benchmarks.data.images import (
     UnreadableImage,
     decode_resized,
@@ -288,8 +289,6 @@ class _ChunkInputs:
         raise RuntimeError("triage reads embeddings from the model's fitted parts")
 
 
-#: Images compared at a time against the training images' hashes.
-_HASH_BLOCK = 1024
 #: Perceptual hashes this close (bits) are the same picture. Tighter than the
 #: audit's 4 for copies within one archive: between clinics, different lesions
 #: lie 4 bits apart by chance (5 of derm7pt-dev's 405 images from the training
@@ -311,11 +310,7 @@ def seen_in_training(model: LoadedModel, hashes: list[tuple[str, str]]) -> np.nd
     reasons[np.isin(digests, training["sha256"].to_numpy())] = "same file"
     ours = np.array([int(value, 16) for value in training["phash"] if value], np.uint64)
     theirs = np.array([int(value, 16) for _, value in hashes], np.uint64)
-    near = np.zeros(len(hashes), dtype=bool)
-    for start in range(0, len(theirs), _HASH_BLOCK):
-        block = theirs[start : start + _HASH_BLOCK]
-        distance = np.bitwise_count(block[:, None] ^ ours[None, :])
-        near[start : start + len(block)] = (distance <= SAME_PICTURE_BITS).any(1)
+    near = near_any(theirs, ours, SAME_PICTURE_BITS)
     reasons[near & (reasons == "")] = "near-identical picture"
     return reasons
 
