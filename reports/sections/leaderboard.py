@@ -25,8 +25,7 @@ def _leaderboard_rows(tables: RunTables) -> list[dict]:
             low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
             interval = None
             if intervals and mean is not None and low is not None and row["folds"] > 1:
-                # Every metric lives in [0, 1]; a t interval over 3 folds does not.
-                interval = (max(low, 0.0), min(high, 1.0))
+                interval = (low, high)  # kept within [0, 1] by the leaderboard
             cells.append(_cell(mean, interval))
         p = row["p_vs_best"]
         if row["best"]:
