@@ -146,7 +146,7 @@ def _threshold(metadata: dict) -> list[str]:
         "This holds for images like the training images. At a new site, set the "
         "site's own threshold from a few dozen labelled images "
         "(`triage --calibrate FILE`), or flag the top of the list "
-        "(`triage --flag-top N`); docs/triage.md, \"Using a model at a new site\".",
+        '(`triage --flag-top N`); docs/triage.md, "Using a model at a new site".',
     ]
 
 

@@ -198,9 +198,7 @@ def write_model(
             tables.append(TRAINING_IMAGES)
         sums = "".join(
             f"{_sha256(staging / name)}  {name}\n"
-            for name in sorted(
-                [METADATA, *(documents or {}), *tables, *files.values()]
-            )
+            for name in sorted([METADATA, *(documents or {}), *tables, *files.values()])
         )
         (staging / CHECKSUMS).write_text(sums, encoding="utf-8")
         if out.exists() and any(out.iterdir()):

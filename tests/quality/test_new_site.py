@@ -81,9 +81,7 @@ def _calibration_csv(table: pd.DataFrame, path: Path) -> set[str]:
         stratify=named["label"] == "melanoma",
         random_state=SEED,
     )
-    chosen[["path", "label"]].rename(columns={"path": "file"}).to_csv(
-        path, index=False
-    )
+    chosen[["path", "label"]].rename(columns={"path": "file"}).to_csv(path, index=False)
     return set(chosen["file"])
 
 

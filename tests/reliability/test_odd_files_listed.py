@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def triage_command(model: Path, images: Path, out: Path) -> subprocess.CompletedProcess:
     """``triage`` in a new process, killed after a minute rather than hang."""
+    args = ["--model", str(model), "--images", str(images), "--out", str(out)]
     return subprocess.run(
-        [sys.executable, "-m", "benchmarks", "triage", "--model", str(model)]
-        + ["--images", str(images), "--out", str(out), "--jobs", "1"],
+        [sys.executable, "-m", "benchmarks", "triage", *args, "--jobs", "1"],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -49,7 +49,8 @@ def test_a_fifo_is_listed_by_the_audit_never_opened(tmp_path):
         write_image(folder / label / "ok.jpg", len(label))
     os.mkfifo(folder / "nevus" / "pipe.jpg")
     manifest = load_manifest(folder)
-    errors = dict(zip(manifest["path"].map(lambda p: Path(p).name), manifest["error"]))
+    names = manifest["path"].map(lambda p: Path(p).name)
+    errors = dict(zip(names, manifest["error"], strict=True))
     assert errors == {
         "ok.jpg": "",
         "pipe.jpg": "not a regular file: a FIFO (named pipe)",
@@ -77,8 +78,6 @@ def test_every_link_to_a_folder_is_accounted_for(tmp_path):
         "self": "link loop: its links lead round in a circle",
         "to-elsewhere": "link to a folder outside --images, not followed (pass "
         "that folder)",
-        "to-etc": "link to a folder outside --images, not followed (pass that "
-        "folder)",
-        "to-inside": "link to a folder inside --images, whose images are scored "
-        "there",
+        "to-etc": "link to a folder outside --images, not followed (pass that folder)",
+        "to-inside": "link to a folder inside --images, whose images are scored there",
     }

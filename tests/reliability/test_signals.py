@@ -19,7 +19,7 @@ from tests.conftest import SEED, write_class_folders
 ROOT = Path(__file__).resolve().parents[2]
 #: A family whose fit writes its process id to $SLEEPY_MARKER, then sleeps: a
 #: trial that is surely running in a worker when the run is stopped.
-PLUGIN = '''
+PLUGIN = """
 import os
 import time
 
@@ -40,7 +40,7 @@ def make(context):
 
 def family():
     return Family(name="sleepy", description="sleeps", inputs=(FEATURES,), make=make)
-'''
+"""
 #: Seconds a stopped run and its workers may take to be gone (a busy machine).
 GONE_WITHIN = 30
 
