@@ -64,12 +64,14 @@ def _gap(records: list[TrialRecord], configuration: str) -> dict:
     )
 
 
-def _errorbar(axis, x: float, y: float, interval, **style) -> None:
-    """A point and, where known, its interval as a horizontal bar."""
+def _errorbar(axis, x: float, y: float, interval, bounds=(0.0, 1.0), **style) -> None:
+    """A point and, where known, its interval as a horizontal bar, within
+    ``bounds``: what the quantity can be ([0, 1] for an AUC, [-1, 1] for a
+    train-validation gap, which is negative where validation scored higher)."""
     error = None
     if interval is not None and not any(pd.isna(value) for value in interval):
-        # A t interval over few folds can reach past [0, 1]; the figure cannot.
-        low, high = max(interval[0], 0.0), min(interval[1], 1.0)
+        # A t interval over few folds can reach past the bounds; the figure cannot.
+        low, high = max(interval[0], bounds[0]), min(interval[1], bounds[1])
         error = [[max(x - low, 0.0)], [max(high - x, 0.0)]]
     axis.errorbar(x, y, xerr=error, capsize=2, elinewidth=1.2, **style)
 
@@ -190,7 +192,9 @@ def summary_chart(tables: RunTables) -> str:
         gap = _gap(tables.records, configuration)
         if gap["mean"] is not None:
             interval = (gap["ci_low"], gap["ci_high"]) if gap["n"] > 1 else None
-            _errorbar(gap_axis, gap["mean"], y, interval, fmt="o", color=colour)
+            _errorbar(
+                gap_axis, gap["mean"], y, interval, (-1.0, 1.0), fmt="o", color=colour
+            )
     auc_axis.set_xlim(max(0.0, low - 0.05), 1.02)
     _axes_labels(auc_axis, gap_axis, rows, best)
     _legend(auc_axis, places, _cv_name(tables))

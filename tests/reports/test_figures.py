@@ -75,3 +75,23 @@ def test_the_summary_figure_fits_the_first_screen(n_families, n_external):
     width, height = struct.unpack(">II", png[16:24])
     assert height <= (MAX_HEIGHT + 0.3) * DPI
     assert width <= 12 * DPI
+
+
+def test_a_gap_interval_below_zero_is_drawn_below_zero():
+    """A train-validation gap is negative where validation scored higher: its
+    interval keeps that part; an AUC's stays within [0, 1]."""
+    import matplotlib.pyplot as plt
+
+    from reports.sections.verdict import _errorbar
+
+    figure, axis = plt.subplots()
+    _errorbar(axis, 0.025, 0, (-0.114, 0.163), (-1.0, 1.0), fmt="o")
+    _errorbar(axis, 0.95, 1, (0.85, 1.04), fmt="o")
+    (gap_low, gap_high), (auc_low, auc_high) = (
+        line.get_segments()[0][:, 0]
+        for collection in axis.containers
+        for line in collection.lines[2]
+    )
+    plt.close(figure)
+    assert (gap_low, gap_high) == pytest.approx((-0.114, 0.163))
+    assert (auc_low, auc_high) == pytest.approx((0.85, 1.0))
