@@ -131,7 +131,7 @@ def _draw(
         marker="o",
         markersize=4,
         color=colour,
-        label=f"{label} (ECE {ece:.3f}, Brier {brier:.3f})",
+        label=f"{label} (pooled ECE {ece:.3f}, Brier {brier:.3f})",
     )
     count_axis.stairs(binned["count"], binned["edges"], color=colour, linewidth=1.5)
 

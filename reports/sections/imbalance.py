@@ -165,7 +165,7 @@ def melanoma_curves(tables: RunTables, store: RunStore, labels: np.ndarray) -> s
             fpr,
             tpr,
             color=colour,
-            label=f"{name} (AUC {roc_auc_score(truth, score):.3f})",
+            label=f"{name} (pooled AUC {roc_auc_score(truth, score):.3f})",
         )
         roc_axis.scatter(
             [flagged[~truth].mean()],
@@ -179,7 +179,7 @@ def melanoma_curves(tables: RunTables, store: RunStore, labels: np.ndarray) -> s
             recall,
             precision,
             color=colour,
-            label=f"{name} (AP {average_precision_score(truth, score):.3f})",
+            label=f"{name} (pooled AP {average_precision_score(truth, score):.3f})",
         )
         if flagged.any():
             pr_axis.scatter(

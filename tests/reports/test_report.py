@@ -62,6 +62,15 @@ def test_report_has_every_section_and_escapes_user_strings(run_dir):
     assert '<td data-value="">&ndash;</td>' in fusion_row
 
 
+def test_the_curves_say_their_figures_pool_the_folds(run_dir):
+    """The ROC legend's AUC pools the out-of-fold scores; the leaderboard's is
+    the mean over folds: the page says which is which."""
+    html = (run_dir / "report.html").read_text("utf-8")
+    imbalance = html[html.index('<section id="imbalance">') :].split("</section>")[0]
+    assert "melanoma ROC and precision-recall curves" in imbalance
+    assert "pool every fold's out-of-fold scores" in imbalance
+
+
 def test_report_writes_tables_for_other_tools(run_dir):
     board = pd.read_csv(run_dir / "leaderboard.csv")
     assert len(board) == 10  # 5 models x the 2 strategies named
