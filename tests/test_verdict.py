@@ -138,6 +138,39 @@ def test_one_family_says_which_kind_is_missing(model):
     )
 
 
+def test_a_pick_below_the_top_says_why_in_this_runs_terms():
+    """On data the shortcut audit flags, the pick is not the top figure: the
+    line names the top that was set aside and the tie it won on its gap."""
+    records = []
+    for fold in range(5):
+        wobble = 0.01 * (fold % 3)
+        records += [
+            scored_record("xgb", "none", fold, 0.90 + wobble, gap=0.25),
+            scored_record(
+                "linear-invariant",
+                "none",
+                fold,
+                0.655 + 0.03 * ((fold + 1) % 2),
+                gap=0.02,
+            ),
+            scored_record("xgb-invariant", "none", fold, 0.67 + wobble, gap=0.20),
+        ]
+    board = leaderboard(records, eligible={"linear-invariant", "xgb-invariant"})
+    pick = str(verdict(board, records, _info())[0])
+    assert pick.startswith("Use linear-invariant:none: ")
+    assert pick.endswith(
+        " The shortcut audit flagged this data, so only families that cannot see "
+        "the camera competed (linear-invariant, xgb-invariant): xgb:none's 0.908 "
+        "may rest on the camera. Of those, xgb-invariant:none scored 0.678; the "
+        "folds cannot tell it from this one, which overfits less (train-val gap "
+        "0.020 against 0.200)."
+    )
+    unflagged = leaderboard(records)
+    assert str(verdict(unflagged, records, _info())[0]).endswith(
+        "(5-fold cross-validation)."
+    )
+
+
 def test_lines_stay_short_and_never_print_nan():
     records = _records(folds=1)
     records = [replace(record, gap={"balanced_accuracy": None}) for record in records]

@@ -147,10 +147,12 @@ def eligible_families(
     from benchmarks.grid import families
 
     names = families.installed() if models is None else dict.fromkeys(models)
-    return {name for name in names if _acquisition_invariant(name, plugins)}
+    return {name for name in names if acquisition_invariant(name, plugins)}
 
 
-def _acquisition_invariant(model: str, plugins: Sequence[str] = ()) -> bool:
+def acquisition_invariant(model: str, plugins: Sequence[str] = ()) -> bool:
+    """Whether the family ``model`` reads only inputs that do not describe
+    the camera; False for a plug-in no longer installed."""
     from benchmarks.core.errors import UserError
     from benchmarks.grid import families
 

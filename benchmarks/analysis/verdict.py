@@ -20,7 +20,12 @@ from benchmarks.analysis.findings import (
     fold_records,
     missing_kind,
 )
-from benchmarks.analysis.leaderboard import WORST_SOURCE_AUC, interval_text
+from benchmarks.analysis.leaderboard import (
+    WORST_SOURCE_AUC,
+    acquisition_invariant,
+    best_index,
+    interval_text,
+)
 from benchmarks.grid.record import TrialRecord
 from benchmarks.grid.store import RunInfo
 
@@ -85,6 +90,38 @@ def _pick(row: pd.Series, records: Sequence[TrialRecord], info: RunInfo) -> str:
         f"{configuration}: melanoma sensitivity {sensitivity} at 80% specificity, "
         f"AUC {interval_text(row, 'melanoma_auc', interval)} ({where})."
     )
+
+
+def _why_not_the_top(
+    row: pd.Series, board: pd.DataFrame, plugins: Sequence[str]
+) -> str:
+    """Why the pick is not the row with the highest ranking figure, in this
+    run's terms ('' where it is): the shortcut rule set the top aside, or
+    chose the least overfit of the rows the folds cannot tell apart."""
+    figure = "melanoma_sensitivity_at_80_specificity_mean"
+    top = board.iloc[best_index(board)]
+    if top["configuration"] == row["configuration"]:
+        return ""
+    eligible = {
+        model for model in board["model"] if acquisition_invariant(model, plugins)
+    }
+    leader = board.iloc[best_index(board, eligible)]
+    text = ""
+    if top["model"] not in eligible:
+        competed = ", ".join(dict.fromkeys(m for m in board["model"] if m in eligible))
+        text = (
+            " The shortcut audit flagged this data, so only families that cannot "
+            f"see the camera competed ({competed}): {top['configuration']}'s "
+            f"{top[figure]:.3f} may rest on the camera."
+        )
+    if leader["configuration"] != row["configuration"]:
+        text += (
+            f" {'Of those, ' if text else ''}{leader['configuration']} scored "
+            f"{leader[figure]:.3f}; the folds cannot tell it from this one, which "
+            f"overfits less (train-val gap {row['train_val_gap_mean']:.3f} against "
+            f"{leader['train_val_gap_mean']:.3f})."
+        )
+    return text
 
 
 def _shown(value: float | None) -> str:
@@ -176,6 +213,10 @@ def verdict(
         return []
     row = board[board["best"]].iloc[0]
     pick = VerdictLine("Use", _pick(row, records, info), "leaderboard")
+    if not info.leave_source_out:
+        pick = VerdictLine(
+            "Use", pick.text + _why_not_the_top(row, board, plugins), "leaderboard"
+        )
     if len(info.grid) == 1:
         # A grid of one configuration chose nothing: no endorsement.
         pick = VerdictLine(
