@@ -207,8 +207,12 @@ def test_list_runs_shows_date_data_profile_models_best_and_progress(
         "xgb,cnn",
     ]
     assert re.search(r" 20\d\d-\d\d-\d\d \d\d:\d\d ", row)
-    # Then the verdict's lines, indented under the run's.
-    verdict = lines[lines.index(row) + 1 : lines.index(row) + 4]
+    # Then the verdict's lines, indented under the run's: so far, for an
+    # unfinished run.
+    assert lines[lines.index(row) + 1] == (
+        "    So far, 3 of 8 trials: the finished run may choose otherwise."
+    )
+    verdict = lines[lines.index(row) + 2 : lines.index(row) + 5]
     assert [line[:8] for line in verdict] == ["    Use ", "    Carr", "    CNN "]
     assert verdict[0].startswith("    Use xgb:none: melanoma sensitivity 0.750 [")
     row = next(line for line in lines if line.startswith("quick-fedcba987654"))

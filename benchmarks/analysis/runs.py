@@ -58,6 +58,12 @@ def run_lines(run_dir: Path) -> list[str]:
                 f"    {line}"
                 for line in verdict(board, records, info, plugins(info.config))
             ]
+            if lines and total != "?" and len(done) < int(total):
+                lines.insert(
+                    0,
+                    f"    So far, {len(done)} of {total} trials: the finished run "
+                    "may choose otherwise.",
+                )
     except UserError:
         best = "damaged trial (see 'verify')"
     return [
