@@ -310,16 +310,27 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
     return verdicts + _external_verdicts(store, baseline, absent)
 
 
+def _widths(rows: list, least: tuple[int, int]) -> tuple[int, int]:
+    """Column widths for the configuration and the metric: the longest name
+    and two spaces, so that long names never run into the next column."""
+    return (
+        max([least[0], *(len(str(row.configuration)) + 2 for row in rows)]),
+        max([least[1], *(len(row.metric) + 2 for row in rows)]),
+    )
+
+
 def to_text(verdicts: list[Verdict]) -> str:
+    name, metric = _widths(verdicts, (26, 22))
     lines = [
-        f"{'configuration':<26}{'metric':<22}{'baseline':>9}{'run':>9}"
+        f"{'configuration':<{name}}{'metric':<{metric}}{'baseline':>9}{'run':>9}"
         f"{'change':>9}{'p':>8}  verdict"
     ]
     for verdict in verdicts:
         p = "-" if verdict.p_value is None else f"{verdict.p_value:.3f}"
         lines.append(
-            f"{verdict.configuration:<26}{verdict.metric:<22}{verdict.baseline:>9.3f}"
-            f"{verdict.run:>9.3f}{verdict.change:>+9.3f}{p:>8}  {verdict.status}"
+            f"{verdict.configuration:<{name}}{verdict.metric:<{metric}}"
+            f"{verdict.baseline:>9.3f}{verdict.run:>9.3f}{verdict.change:>+9.3f}"
+            f"{p:>8}  {verdict.status}"
         )
     counts = {
         status: sum(v.status == status for v in verdicts)
@@ -512,8 +523,9 @@ def runs_to_text(comparison: RunComparison) -> str:
     if comparison.settings:
         lines.append(f"settings that differ (A / B): {'; '.join(comparison.settings)}")
     lines.append(f"B - A, fold means, {how}:")
+    name, metric = _widths(comparison.differences, (26, 40))
     lines.append(
-        f"{'configuration':<26}{'metric':<40}{'A':>7}{'B':>7}{'B - A':>8}"
+        f"{'configuration':<{name}}{'metric':<{metric}}{'A':>7}{'B':>7}{'B - A':>8}"
         f"{'p':>8}  folds"
     )
 
@@ -522,7 +534,7 @@ def runs_to_text(comparison: RunComparison) -> str:
 
     for item in comparison.differences:
         lines.append(
-            f"{item.configuration:<26}{item.metric:<40}"
+            f"{item.configuration:<{name}}{item.metric:<{metric}}"
             f"{number(item.first, '.3f'):>7}{number(item.second, '.3f'):>7}"
             f"{number(item.change, '+.3f'):>8}{number(item.p_value, '.3f'):>8}"
             f"  {item.folds[0]}/{item.folds[1]}"

@@ -301,3 +301,27 @@ def test_a_baseline_names_its_data_relative_to_the_folder_it_was_written_from(
     assert (
         portable({"data": [], "external": [], "label_map": None})["label_map"] is None
     )
+
+
+def test_long_configuration_names_keep_their_columns():
+    """'linear-invariant:class_weight' is longer than the old fixed column: it
+    ran into the metric ('...class_weightmelanoma_...')."""
+    from benchmarks.analysis.compare import (
+        FigureChange,
+        RunComparison,
+        Verdict,
+        runs_to_text,
+        to_text,
+    )
+
+    name = "linear-dermoscopy@shades-of-gray:class_weight"
+    metric = "melanoma_sensitivity_at_80_specificity"
+    change = FigureChange(name, metric, 0.5, 0.6, (3, 3), 0.2)
+    table = runs_to_text(
+        RunComparison(Path("a"), Path("b"), True, [change], [], [], [])
+    )
+    row = next(line for line in table.splitlines() if line.startswith(name))
+    assert row.split()[:2] == [name, metric]
+    verdicts = [Verdict(name, metric, 0.5, 0.6, 0.2, "improved")]
+    row = to_text(verdicts).splitlines()[1]
+    assert row.split()[:2] == [name, metric]
