@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from benchmarks.data.external import BOOTSTRAP_RESAMPLES
 from benchmarks.grid.store import RunStore
+from benchmarks.scoring.threshold import sensitivity_interval
 from reports._section import Section
 from reports._tables import LEADERBOARD_METRICS, RunTables
 from reports.sections._cells import _cell
@@ -36,9 +37,37 @@ def _leak_warning(tables: RunTables) -> str:
     )
 
 
+#: Below this many melanomas in Test, the page says how little a perfect
+#: sensitivity on them shows: a bootstrap cannot vary what it never saw missed.
+FEW_MELANOMAS = 20
+
+
+def _few_melanomas(tables: RunTables, store: RunStore) -> str:
+    if tables.test.empty:
+        return ""
+    manifest = store.manifest()
+    test = manifest[manifest["split"] == "test"]
+    count = int((test["label"].astype(str) == tables.positive).sum())
+    if count >= FEW_MELANOMAS:
+        return ""
+    if count == 0:
+        return (
+            f"Test holds no {tables.positive} image: its {tables.positive} "
+            "figures are not measured."
+        )
+    low, _ = sensitivity_interval(count, count)
+    return (
+        f"Test holds {count} {tables.positive} image(s): even {count} of {count} "
+        "found gives a sensitivity whose exact 95% interval reaches down to "
+        f"{low:.2f}, which a bootstrap over so few cannot show. Read Test's "
+        "figures as a check, not a measurement."
+    )
+
+
 def context(tables: RunTables, store: RunStore) -> dict:
     return {
         "leak_warning": _leak_warning(tables),
+        "few_melanomas": _few_melanomas(tables, store),
         "resamples": BOOTSTRAP_RESAMPLES,
         "metric_names": [shown for _, shown in LEADERBOARD_METRICS],
         "rows": _test_rows(tables),

@@ -71,6 +71,15 @@ def test_the_curves_say_their_figures_pool_the_folds(run_dir):
     assert "pool every fold's out-of-fold scores" in imbalance
 
 
+def test_a_test_split_of_few_melanomas_is_read_as_a_check(run_dir):
+    html = (run_dir / "report.html").read_text("utf-8")
+    test = html[html.index('<section id="test">') :].split("</section>")[0]
+    assert (
+        "Test holds 1 melanoma image(s): even 1 of 1 found gives a sensitivity "
+        "whose exact 95% interval reaches down to 0.03"
+    ) in test
+
+
 def test_report_writes_tables_for_other_tools(run_dir):
     board = pd.read_csv(run_dir / "leaderboard.csv")
     assert len(board) == 10  # 5 models x the 2 strategies named
