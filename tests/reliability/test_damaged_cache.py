@@ -3,6 +3,7 @@ line and rebuilt: never a silent wrong number."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -53,3 +54,19 @@ def test_a_cache_entry_without_its_digest_is_rebuilt_once(
     caplog.clear()
     load_features(manifest, size=48, cache=cache)
     assert "rebuilding" not in caplog.text
+
+
+def test_a_damaged_file_hash_cache_is_computed_again(image_folder, tmp_path, caplog):
+    """One byte of file-hashes-v1.json set to 0xFF stopped every run with a
+    UnicodeDecodeError; now its facts are computed again and it is rewritten."""
+    cache = tmp_path / "cache"
+    first = load_manifest(image_folder, cache=cache)
+    (path,) = cache.glob("file-hashes-*.json")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] = 0xFF
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="benchmarks"):
+        again = load_manifest(image_folder, cache=cache)
+    assert f"{path} is damaged; its facts are computed again" in caplog.text
+    pd.testing.assert_frame_equal(again, first)
+    assert json.loads(path.read_text("utf-8"))

@@ -80,10 +80,19 @@ class _HashCache:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / _HASH_CACHE_NAME
+        self.entries: dict[str, dict] = {}
         try:
-            self.entries: dict[str, dict] = json.loads(self.path.read_text("utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            self.entries = {}
+            entries = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            entries = {}
+        except ValueError:  # not JSON, or not UTF-8: a damaged cache file
+            entries = None
+        if isinstance(entries, dict) and all(
+            isinstance(facts, dict) for facts in entries.values()
+        ):
+            self.entries = entries
+        else:
+            logger.warning("%s is damaged; its facts are computed again", self.path)
         self.changed = False
 
     def facts(self, data: bytes) -> tuple[str, dict]:
