@@ -38,12 +38,22 @@ def run_folder_problems(run_dir: str | Path) -> list[str]:
     return problems
 
 
+#: The cache's entries kept with a digest beside them: decoded images, feature
+#: tables, the lesion-mask audit's and the shortcut probes' figures.
+DIGESTED_ENTRIES = (
+    "images-*.npy",
+    "features-*.parquet",
+    "masks-*.json",
+    "shortcuts-*.json",
+)
+
+
 def cache_problems(cache: str | Path | None = None) -> list[str]:
     """One line per cache entry whose digest is missing or does not match."""
     folder = cache_dir(cache)
-    entries = sorted(folder.glob("images-*.npy")) + sorted(
-        folder.glob("features-*.parquet")
-    )
+    entries = [
+        path for pattern in DIGESTED_ENTRIES for path in sorted(folder.glob(pattern))
+    ]
     return [
         f"{path}: damaged or without its digest" for path in entries if not intact(path)
     ]

@@ -96,12 +96,18 @@ def test_verify_names_what_is_damaged_and_changes_nothing(finished, tmp_path, ca
     )
     record = store.trials_dir / "xgb__none__final.json"
     record.write_text("{")
-    entry = sorted((tmp_path / "cache").glob("images-*.npy"))[0]
-    entry.with_name(entry.name + ".sha256").write_text("0" * 64)
-    before = record.read_text(), entry.read_bytes()
+    cache = tmp_path / "cache"
+    entries = [sorted(cache.glob(f"{kind}-*"))[0] for kind in ("images", "masks")]
+    entries[0].with_name(entries[0].name + ".sha256").write_text("0" * 64)
+    entries[1].write_text(entries[1].read_text().replace("0", "1"))
+    before = record.read_text(), [entry.read_bytes() for entry in entries]
     assert main(["verify", str(store.run_dir)]) == 1
     out = capsys.readouterr().out
     assert f"{record}: damaged" in out
-    assert f"{entry}: damaged or without its digest" in out
-    assert out.splitlines()[-1].startswith("1 damaged in the run folder")
-    assert (record.read_text(), entry.read_bytes()) == before
+    for entry in entries:
+        assert f"{entry}: damaged or without its digest" in out
+    assert out.splitlines()[-1] == (
+        "1 damaged in the run folder (run the grid's command again to redo them), "
+        "2 damaged cache entries (rebuilt when next needed)"
+    )
+    assert (record.read_text(), [entry.read_bytes() for entry in entries]) == before
