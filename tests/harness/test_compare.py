@@ -325,3 +325,51 @@ def test_long_configuration_names_keep_their_columns():
     verdicts = [Verdict(name, metric, 0.5, 0.6, 0.2, "improved")]
     row = to_text(verdicts).splitlines()[1]
     assert row.split()[:2] == [name, metric]
+
+
+def test_a_large_uneven_drop_fails_though_three_folds_cannot_test_it(
+    baseline_run, baseline, tmp_path, capsys
+):
+    """Baseline folds raised by +0.20, -0.05, +0.15, 0 and +0.15 (a mean drop
+    of 0.09 for the run): the corrected t-test gives p = 0.28, the large
+    tolerance (0.08) still calls it worse."""
+    content = json.loads(baseline.read_text("utf-8"))
+    folds = content["metrics"]["xgb:none"]["balanced_accuracy"]
+    raised = [
+        value + step
+        for value, step in zip(folds, (0.20, -0.05, 0.15, 0.0, 0.15), strict=True)
+    ]
+    content["metrics"]["xgb:none"]["balanced_accuracy"] = raised
+    path = tmp_path / "raised.json"
+    path.write_text(json.dumps(content), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 1
+    row = next(
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("xgb:none") and "balanced_accuracy" in line
+    )
+    assert row.split()[-2:] == ["0.284", "worse"]
+
+
+@pytest.mark.parametrize(
+    "tolerance",
+    [
+        None,
+        {"absolute": 0.02},
+        {"absolute": float("nan"), "p_value": 0.05},
+        {"absolute": 0.02, "p_value": 0.05, "large": 0.01},
+    ],
+)
+def test_a_tolerance_that_cannot_judge_is_unusable_input(
+    baseline_run, baseline, tmp_path, capsys, tolerance
+):
+    content = json.loads(baseline.read_text("utf-8"))
+    if tolerance is None:
+        del content["tolerance"]
+    else:
+        content["tolerance"] = tolerance
+    path = tmp_path / "tolerance.json"
+    path.write_text(json.dumps(content), "utf-8")
+    assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"--baseline {path}: " in error
