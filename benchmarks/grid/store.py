@@ -284,11 +284,13 @@ class RunStore:
         return True
 
     def damaged_trials(self) -> dict[str, str]:
-        """Finished trials whose record or scores cannot be read: key -> why."""
+        """Finished trials whose record, scores or embeddings (a network's, which
+        a hybrid reads) cannot be read: key -> why."""
         found = {}
         for key in sorted(self.done()):
             record = self.trials_dir / f"{key}.json"
             scores = self.trials_dir / f"{key}.npz"
+            embedding = self.embedding_path(key)
             try:
                 _read_record(record)
                 with zipfile.ZipFile(scores) as archive:
@@ -301,6 +303,12 @@ class RunStore:
                 found[key] = str(error).split(";")[0]
             except (OSError, zipfile.BadZipFile) as error:
                 found[key] = f"{scores}: damaged ({error})"
+            else:
+                if embedding.exists():
+                    try:
+                        np.load(embedding, mmap_mode="r")
+                    except (OSError, ValueError) as error:
+                        found[key] = f"{embedding}: damaged ({error})"
         return found
 
     def set_aside_damaged(self) -> list[str]:
@@ -311,10 +319,12 @@ class RunStore:
         for key in moved:
             aside = self.run_dir / "damaged"
             aside.mkdir(exist_ok=True)
-            for suffix in (".npz", ".json"):
-                path = self.trials_dir / f"{key}{suffix}"
+            paths = [self.trials_dir / f"{key}{suffix}" for suffix in (".npz", ".json")]
+            embedding = self.embedding_path(key)
+            for path in [*paths, embedding]:
                 if path.exists():
-                    os.replace(path, aside / path.name)
+                    name = f"embeddings-{path.name}" if path == embedding else path.name
+                    os.replace(path, aside / name)
         return moved
 
     def write_array(self, path: Path, array: np.ndarray) -> None:

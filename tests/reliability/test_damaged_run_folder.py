@@ -111,3 +111,34 @@ def test_verify_names_what_is_damaged_and_changes_nothing(finished, tmp_path, ca
         "2 damaged cache entries (rebuilt when next needed)"
     )
     assert (record.read_text(), [entry.read_bytes() for entry in entries]) == before
+
+
+@pytest.mark.slow
+def test_a_damaged_embedding_is_set_aside_with_its_network_and_redone(
+    image_folder, tmp_path, monkeypatch
+):
+    """A truncated embeddings/cnn__none__fold0.npy: the hybrid that reads it
+    failed on every rerun, since the network's trial still counted as done."""
+    monkeypatch.setitem(PROFILES, "quick", TINY)
+    monkeypatch.setenv("MELANOMA_BENCH_CACHE", str(tmp_path / "cache"))
+    config = RunConfig(
+        data=str(image_folder), models=("cnn", "hybrid"), strategies=("none",)
+    )
+    store = run(config, tmp_path / "runs", write=lambda line: None)
+    before = leaderboard_of(store)
+    embedding = store.embedding_path("cnn__none__fold0")
+    embedding.write_bytes(embedding.read_bytes()[:-64])
+    (store.trials_dir / "hybrid__none__fold0.json").unlink()
+    damaged = store.damaged_trials()
+    assert list(damaged) == ["cnn__none__fold0"]
+    assert damaged["cnn__none__fold0"].startswith(f"{embedding}: damaged (")
+    lines: list[str] = []
+    again = run(config, tmp_path / "runs", write=lines.append)
+    assert not any("FAILED" in line for line in lines)
+    assert "embeddings-cnn__none__fold0.npy" in {
+        path.name for path in (again.run_dir / "damaged").iterdir()
+    }
+    pd.testing.assert_frame_equal(
+        leaderboard_of(again).drop(columns="wall_seconds"),
+        before.drop(columns="wall_seconds"),
+    )
