@@ -326,7 +326,14 @@ def compare(store: RunStore, baseline: dict) -> list[Verdict]:
                 )
             base_mean = summarize(reference)["mean"]
             run_mean = summarize(observed)["mean"]
-            if base_mean is None or run_mean is None:
+            if base_mean is None:
+                continue
+            if run_mean is None:
+                # The baseline had the figure and the run has none left (NaN on
+                # every fold): the model no longer produces it.
+                verdicts.append(
+                    Verdict(configuration, metric, base_mean, np.nan, None, "worse")
+                )
                 continue
             p_value = None
             if len(reference) >= 2:
@@ -366,10 +373,15 @@ def to_text(verdicts: list[Verdict]) -> str:
     ]
     for verdict in verdicts:
         p = "-" if verdict.p_value is None else f"{verdict.p_value:.3f}"
+        # A figure the run no longer produces (NaN on every fold) shows as "-".
+        run, change = (
+            ("-", "-")
+            if np.isnan(verdict.run)
+            else (f"{verdict.run:.3f}", f"{verdict.change:+.3f}")
+        )
         lines.append(
             f"{verdict.configuration:<{name}}{verdict.metric:<{metric}}"
-            f"{verdict.baseline:>9.3f}{verdict.run:>9.3f}{verdict.change:>+9.3f}"
-            f"{p:>8}  {verdict.status}"
+            f"{verdict.baseline:>9.3f}{run:>9}{change:>9}{p:>8}  {verdict.status}"
         )
     counts = {
         status: sum(v.status == status for v in verdicts)

@@ -373,3 +373,21 @@ def test_a_tolerance_that_cannot_judge_is_unusable_input(
     assert main(["compare", str(baseline_run.run_dir), "--baseline", str(path)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and f"--baseline {path}: " in error
+
+
+def test_a_figure_the_run_no_longer_produces_is_worse(
+    baseline_run, baseline, tmp_path, capsys
+):
+    """NaN on every fold where the baseline had a number: it was dropped
+    without a word and the gate passed."""
+    copy = tmp_path / "copy"
+    shutil.copytree(baseline_run.run_dir, copy)
+    for path in sorted((copy / "trials").glob("xgb__none__fold*.json")):
+        record = json.loads(path.read_text("utf-8"))
+        record["metrics"]["validation"]["macro_f1"] = float("nan")
+        path.write_text(json.dumps(record), "utf-8")
+    assert main(["compare", str(copy), "--baseline", str(baseline)]) == 1
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "macro_f1" in line)
+    assert row.split()[-4:] == ["-", "-", "-", "worse"]
+    assert "nan" not in out
