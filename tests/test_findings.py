@@ -100,7 +100,11 @@ def test_strategies_against_none_per_model():
 def test_overfitting_names_least_and_most():
     records = _records()
     (sentence,) = overfitting(leaderboard(records), records)
-    assert "least overfit hybrid:none, 0.028 [" in sentence
+    assert re.search(
+        r"least overfit hybrid:none, 0\.028 \[-?\d\.\d{3}, \d\.\d{3}\], at "
+        r"validation balanced accuracy 0\.\d{3}; ",
+        sentence,
+    )
     assert "most overfit cnn:none, 0.400 [" in sentence
     assert "their difference +0.372 [" in sentence
 
@@ -120,7 +124,8 @@ def test_a_gaps_interval_stays_within_what_a_gap_can_be():
     (sentence,) = overfitting(board, records)
     assert sentence.startswith(
         "Train-val gap in balanced accuracy (mean over held-out sources): "
-        "least overfit xgb:none, 0.100; most overfit cnn:none, 0.450."
+        "least overfit xgb:none, 0.100, at validation balanced accuracy 0.500; "
+        "most overfit cnn:none, 0.450, at validation balanced accuracy 0.500."
     )
 
 

@@ -359,10 +359,20 @@ def overfitting(
         low, high = max(stats_["ci_low"], -1.0), min(stats_["ci_high"], 1.0)
         return f"{stats_['mean']:.3f} [{low:.3f}, {high:.3f}]"
 
+    def scored(configuration: str) -> str:
+        """Its gap and its validation balanced accuracy: a small gap means
+        little where the model barely learns."""
+        row = board[board["configuration"] == configuration].iloc[0]
+        accuracy = row["balanced_accuracy_mean"]
+        if pd.isna(accuracy):
+            return shown(configuration)
+        return f"{shown(configuration)}, at validation balanced accuracy {accuracy:.3f}"
+
     over = "mean over held-out sources" if held_out else "mean [95% CI] over folds"
     sentence = (
         f"Train-val gap in balanced accuracy ({over}): "
-        f"least overfit {least}, {shown(least)}; most overfit {most}, {shown(most)}"
+        f"least overfit {least}, {scored(least)}; most overfit {most}, "
+        f"{scored(most)}"
     )
     difference = paired_difference(grouped[most], grouped[least], folds, _gap)
     if difference is not None and difference.low is not None and not held_out:

@@ -33,8 +33,8 @@ def named_path(text: str, option: str) -> tuple[str, str]:
         ).name
     if not _NAME.match(name):
         raise UserError(
-            f"{option} {text}: name it NAME=PATH with a plain name (letters, "
-            "digits, '-', '_', '.'), such as ham=metadata.csv"
+            f"{option} {text}: name it NAME=PATH with a plain name (ASCII "
+            "letters and digits, '-', '_', '.'), such as ham=metadata.csv"
         )
     return name, path
 
