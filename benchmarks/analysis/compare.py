@@ -254,6 +254,13 @@ def not_compared(store: RunStore, baseline: dict) -> list[str]:
     ]
 
 
+def not_in_baseline(store: RunStore, baseline: dict) -> list[str]:
+    """The run's configurations the baseline has no figures for (a model or
+    strategy added since it was written), in the run's order: unguarded."""
+    guarded = {str(Configuration.parse(written)) for written in baseline["metrics"]}
+    return [str(item) for item in store.info().grid if str(item) not in guarded]
+
+
 def absent_text(store: RunStore, names: list[str]) -> str:
     """One line naming the baseline's configurations that are not compared:
     the models this run left out, else the configurations."""

@@ -48,6 +48,7 @@ class Compare(Command):
             compare,
             compare_runs,
             not_compared,
+            not_in_baseline,
             read_baseline,
             runs_to_text,
             to_text,
@@ -80,4 +81,10 @@ class Compare(Command):
         absent = not_compared(store, baseline)
         if absent:
             print(absent_text(store, absent))
+        unguarded = not_in_baseline(store, baseline)
+        if unguarded:
+            print(
+                f"not in the baseline: {', '.join(unguarded)} (no figures to compare "
+                "with; write them with --update)"
+            )
         return 1 if any(verdict.status == "worse" for verdict in verdicts) else 0

@@ -391,3 +391,15 @@ def test_a_figure_the_run_no_longer_produces_is_worse(
     row = next(line for line in out.splitlines() if "macro_f1" in line)
     assert row.split()[-4:] == ["-", "-", "-", "worse"]
     assert "nan" not in out
+
+
+def test_a_configuration_the_baseline_lacks_is_named_as_unguarded():
+    from types import SimpleNamespace
+
+    from benchmarks.analysis.compare import not_in_baseline
+    from benchmarks.grid.configuration import Configuration
+
+    grid = tuple(map(Configuration.parse, ("xgb:none", "cnn:none", "xgb:smote")))
+    store = SimpleNamespace(info=lambda: SimpleNamespace(grid=grid))
+    baseline = {"metrics": {"xgb:none": {}, "xgb/smote": {}}}
+    assert not_in_baseline(store, baseline) == ["cnn:none"]
