@@ -290,7 +290,6 @@ class RunStore:
         for key in sorted(self.done()):
             record = self.trials_dir / f"{key}.json"
             scores = self.trials_dir / f"{key}.npz"
-            embedding = self.embedding_path(key)
             try:
                 _read_record(record)
                 with zipfile.ZipFile(scores) as archive:
@@ -304,6 +303,7 @@ class RunStore:
             except (OSError, zipfile.BadZipFile) as error:
                 found[key] = f"{scores}: damaged ({error})"
             else:
+                embedding = self.embedding_path(key)
                 if embedding.exists():
                     try:
                         np.load(embedding, mmap_mode="r")
@@ -319,11 +319,13 @@ class RunStore:
         for key in moved:
             aside = self.run_dir / "damaged"
             aside.mkdir(exist_ok=True)
-            paths = [self.trials_dir / f"{key}{suffix}" for suffix in (".npz", ".json")]
-            embedding = self.embedding_path(key)
-            for path in [*paths, embedding]:
+            moves = [
+                (self.trials_dir / f"{key}{suffix}", f"{key}{suffix}")
+                for suffix in (".npz", ".json")
+            ]
+            moves.append((self.embedding_path(key), f"embeddings-{key}.npy"))
+            for path, name in moves:
                 if path.exists():
-                    name = f"embeddings-{path.name}" if path == embedding else path.name
                     os.replace(path, aside / name)
         return moved
 

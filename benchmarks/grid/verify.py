@@ -29,7 +29,6 @@ def run_folder_problems(run_dir: str | Path) -> list[str]:
     problems.extend(store.damaged_trials().values())
     arrays = sorted(store.run_dir.glob("features*.npy"))
     arrays += sorted(store.run_dir.glob("external/*/features*.npy"))
-    arrays += sorted(store.run_dir.glob("embeddings/*.npy"))
     for path in arrays:
         try:
             np.load(path, mmap_mode="r")

@@ -10,6 +10,7 @@ from benchmarks.analysis.leaderboard import leaderboard_of
 from benchmarks.cli import main
 from benchmarks.grid.config import PROFILES, RunConfig
 from benchmarks.grid.runner import run
+from benchmarks.grid.verify import run_folder_problems
 from tests.harness.conftest import TINY
 
 
@@ -132,6 +133,10 @@ def test_a_damaged_embedding_is_set_aside_with_its_network_and_redone(
     damaged = store.damaged_trials()
     assert list(damaged) == ["cnn__none__fold0"]
     assert damaged["cnn__none__fold0"].startswith(f"{embedding}: damaged (")
+    named = [
+        line for line in run_folder_problems(store.run_dir) if str(embedding) in line
+    ]
+    assert named == [damaged["cnn__none__fold0"]]  # verify names it once
     lines: list[str] = []
     again = run(config, tmp_path / "runs", write=lines.append)
     assert not any("FAILED" in line for line in lines)
