@@ -226,15 +226,12 @@ def _check_tolerance(path: Path, tolerance: object) -> None:
     )
     if not isinstance(tolerance, dict):
         raise UserError(f"--baseline {path}: no tolerance block{fix}")
-    values = {name: tolerance.get(name) for name in ("absolute", "p_value")}
-    for name, value in values.items():
+    given = ("absolute", "p_value", *(("large",) if "large" in tolerance else ()))
+    for name in given:
+        value = tolerance.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"--baseline {path}: tolerance {name} {value!r}{fix}")
     values = _with_large(tolerance)
-    if isinstance(values["large"], bool) or not isinstance(
-        values["large"], (int, float)
-    ):
-        raise UserError(f"--baseline {path}: tolerance large {values['large']!r}{fix}")
     absolute, p_value, large = values["absolute"], values["p_value"], values["large"]
     if not (0 <= absolute <= large and 0 < p_value <= 1):
         raise UserError(

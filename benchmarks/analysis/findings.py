@@ -345,8 +345,8 @@ def overfitting(
             "Every configuration has the same train-val gap in balanced "
             f"accuracy, {gaps.max():.3f}: none overfits more than another."
         ]
-    least = board.loc[gaps.idxmin(), "configuration"]
-    most = board.loc[gaps.idxmax(), "configuration"]
+    least_row, most_row = board.loc[gaps.idxmin()], board.loc[gaps.idxmax()]
+    least, most = least_row["configuration"], most_row["configuration"]
 
     held_out = any(str(column).startswith("held_out_") for column in board.columns)
 
@@ -359,20 +359,19 @@ def overfitting(
         low, high = max(stats_["ci_low"], -1.0), min(stats_["ci_high"], 1.0)
         return f"{stats_['mean']:.3f} [{low:.3f}, {high:.3f}]"
 
-    def scored(configuration: str) -> str:
+    def scored(row: pd.Series) -> str:
         """Its gap and its validation balanced accuracy: a small gap means
         little where the model barely learns."""
-        row = board[board["configuration"] == configuration].iloc[0]
-        accuracy = row["balanced_accuracy_mean"]
+        gap, accuracy = shown(row["configuration"]), row["balanced_accuracy_mean"]
         if pd.isna(accuracy):
-            return shown(configuration)
-        return f"{shown(configuration)}, at validation balanced accuracy {accuracy:.3f}"
+            return gap
+        return f"{gap}, at validation balanced accuracy {accuracy:.3f}"
 
     over = "mean over held-out sources" if held_out else "mean [95% CI] over folds"
     sentence = (
         f"Train-val gap in balanced accuracy ({over}): "
-        f"least overfit {least}, {scored(least)}; most overfit {most}, "
-        f"{scored(most)}"
+        f"least overfit {least}, {scored(least_row)}; most overfit {most}, "
+        f"{scored(most_row)}"
     )
     difference = paired_difference(grouped[most], grouped[least], folds, _gap)
     if difference is not None and difference.low is not None and not held_out:

@@ -102,17 +102,18 @@ def _why_not_the_top(
     top = board.iloc[best_index(board)]
     if top["configuration"] == row["configuration"]:
         return ""
-    eligible = {
-        model for model in board["model"] if acquisition_invariant(model, plugins)
-    }
+    eligible = [
+        model
+        for model in dict.fromkeys(board["model"])
+        if acquisition_invariant(model, plugins)
+    ]
     leader = board.iloc[best_index(board, eligible)]
     text = ""
     if top["model"] not in eligible:
-        competed = ", ".join(dict.fromkeys(m for m in board["model"] if m in eligible))
         text = (
             " The shortcut audit flagged this data, so only families that cannot "
-            f"see the camera competed ({competed}): {top['configuration']}'s "
-            f"{top[figure]:.3f} may rest on the camera."
+            f"see the camera competed ({', '.join(eligible)}): "
+            f"{top['configuration']}'s {top[figure]:.3f} may rest on the camera."
         )
     if leader["configuration"] != row["configuration"]:
         text += (
@@ -212,11 +213,10 @@ def verdict(
     if board.empty or not board["best"].any():
         return []
     row = board[board["best"]].iloc[0]
-    pick = VerdictLine("Use", _pick(row, records, info), "leaderboard")
+    text = _pick(row, records, info)
     if not info.leave_source_out:
-        pick = VerdictLine(
-            "Use", pick.text + _why_not_the_top(row, board, plugins), "leaderboard"
-        )
+        text += _why_not_the_top(row, board, plugins)
+    pick = VerdictLine("Use", text, "leaderboard")
     if len(info.grid) == 1:
         # A grid of one configuration chose nothing: no endorsement.
         pick = VerdictLine(
