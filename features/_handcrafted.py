@@ -12,13 +12,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from features import _asymmetry, _border, _colour, _diameter, _structures, _texture
 from features._hair import remove_hair as _remove_hair
 from features._lesion import LesionView
-from features._segmentation import segment_lesion
+from features._segmentation import LesionMasks, segment_lesion_masks
 from features._validation import check_images
 
 logger = logging.getLogger(__name__)
 
 #: Bump whenever any feature's value or the column order changes (cache key).
-EXTRACTOR_VERSION = "1.1"
+EXTRACTOR_VERSION = "1.2"
 ABCD_GROUPS: tuple[str, ...] = ("asymmetry", "border", "colour", "diameter")
 ALL_GROUPS: tuple[str, ...] = (*ABCD_GROUPS, "texture", "structures")
 
@@ -83,10 +83,16 @@ def lesion_mask(
     """(image the features read, its bool lesion mask, whether segmentation fell
     back) of one uint8 RGB image: the one path to the mask features, ``segment``
     and the audit share."""
+    image, masks = _lesion_masks(image, remove_hair)
+    return image, masks.outline, masks.used_fallback
+
+
+def _lesion_masks(
+    image: np.ndarray, remove_hair: bool
+) -> tuple[np.ndarray, LesionMasks]:
     if remove_hair:
         image = _remove_hair(image)
-    mask, used_fallback = segment_lesion(image)
-    return image, mask, used_fallback
+    return image, segment_lesion_masks(image)
 
 
 def extract_features(
@@ -97,15 +103,17 @@ def extract_features(
 ) -> tuple[np.ndarray, bool]:
     """Feature row (float64) of one uint8 RGB image and whether segmentation fell back.
 
-    Hair removal and segmentation run once and every group shares the result.
+    Hair removal and segmentation run once and every group shares the result:
+    the structures read the lesion's core, the rest its whole outline.
     """
-    image, mask, used_fallback = lesion_mask(image, remove_hair=remove_hair)
-    view = LesionView(image, mask)
+    image, masks = _lesion_masks(image, remove_hair)
+    view = LesionView(image, masks.outline)
+    core = view if masks.core is masks.outline else LesionView(image, masks.core)
     values: list[float] = []
     for group in groups:
-        features = GROUP_EXTRACTORS[group](view)
+        features = GROUP_EXTRACTORS[group](core if group == "structures" else view)
         values.extend(features[name] for name in GROUP_NAMES[group])
-    return np.asarray(values, dtype=np.float64), used_fallback
+    return np.asarray(values, dtype=np.float64), masks.used_fallback
 
 
 def _extract_chunk(

@@ -57,9 +57,10 @@ _HEAD_BYTES = 1 << 16
 CV_SPLITS = ("train", "val")
 # Colour features: RGB at 3 levels, Lab at 2, 4 from HSV, illuminant, 2 ratios.
 _N_COLOUR = 3 * 3 + 3 * 2 + 4 + 3 + 2
-#: Bump when a probe's features, model or scoring change, so that figures cached
-#: by an earlier version are computed again.
-PROBES_VERSION = "2"
+#: Bump when a probe's features, model or scoring change, or the lesion mask
+#: whose surroundings the skin probe reads, so that figures cached by an earlier
+#: version are computed again.
+PROBES_VERSION = "3"
 
 
 @dataclass(frozen=True)

@@ -332,7 +332,7 @@ def _check_morphology(images: tuple[np.ndarray, ...]) -> int:
         )
         np.testing.assert_array_equal(cv2.medianBlur(clean, size), reference)
 
-        score, usable = _segmentation._colour_score(clean)
+        _, _, score, usable = _segmentation._colour_score(clean)
         ours_mask = _segmentation._otsu_mask(score, usable)
         reference_mask = _skimage_lesion_mask(score, usable)
         assert (ours_mask is None) == (reference_mask is None)

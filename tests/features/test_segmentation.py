@@ -10,10 +10,21 @@ from features import fallback_mask, segment_lesion
 
 SEED = 7
 SKIN = (226, 182, 160)
+#: Experts draw a few pixels outside a lesion's visible edge, and the learned
+#: outline does too: it may reach this far beyond a drawn lesion.
+RIM = 4
 
 
 def iou(first: np.ndarray, second: np.ndarray) -> float:
     return np.count_nonzero(first & second) / np.count_nonzero(first | second)
+
+
+def assert_outlines(mask: np.ndarray, truth: np.ndarray) -> None:
+    """The mask holds the drawn lesion and reaches at most RIM pixels beyond it."""
+    assert np.count_nonzero(mask & truth) >= 0.99 * np.count_nonzero(truth)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RIM + 1, 2 * RIM + 1))
+    near = cv2.dilate(truth.astype(np.uint8), disc).astype(bool)
+    assert not (mask & ~near).any()
 
 
 @pytest.mark.parametrize(
@@ -33,7 +44,7 @@ def test_drawn_lesion_is_found(lesion, colour, axes, angle, centre) -> None:
     mask, used_fallback = segment_lesion(image)
     assert not used_fallback
     assert mask.dtype == bool and mask.shape == truth.shape
-    assert iou(mask, truth) >= 0.9
+    assert_outlines(mask, truth)
 
 
 def test_holes_are_filled(lesion) -> None:
@@ -52,7 +63,7 @@ def test_vignette_corners_are_not_the_lesion(lesion) -> None:
     mask, used_fallback = segment_lesion(image)
     assert not used_fallback
     assert not mask[outside_aperture].any()
-    assert iou(mask, truth) >= 0.85
+    assert_outlines(mask, truth)
 
 
 def test_hair_across_the_frame_does_not_win(lesion) -> None:

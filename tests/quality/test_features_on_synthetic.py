@@ -8,7 +8,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from benchmarks.data.datasets import DEFAULT_TRAIN_COUNTS, generate_lesions
-from features import ABCD_GROUPS, HandcraftedFeatures, remove_hair, segment_lesion
+from features import ABCD_GROUPS, HandcraftedFeatures, remove_hair
+from features._segmentation import segment_lesion_masks
 from models import XGBoostClassifier
 from tests.conftest import SEED
 
@@ -21,12 +22,17 @@ def lesions():
 
 
 def test_segmentation_matches_the_true_masks(lesions):
-    """As the extractor runs it: hair removal, then segmentation."""
-    scores = []
+    """As the extractor runs it: hair removal, then segmentation. Otsu's core
+    reaches mean IoU 0.861 on these drawn lesions, the learned outline 0.843:
+    it was fitted on experts' masks, which reach a few pixels past a lesion's
+    edge (tests/features/test_segmentation.py bounds by how much)."""
+    outlines, cores = [], []
     for image, truth in zip(lesions.images, lesions.masks, strict=True):
-        mask, _ = segment_lesion(remove_hair(image))
-        scores.append(np.sum(mask & truth) / np.sum(mask | truth))
-    assert np.mean(scores) >= 0.85
+        masks = segment_lesion_masks(remove_hair(image))
+        outlines.append(np.sum(masks.outline & truth) / np.sum(masks.outline | truth))
+        cores.append(np.sum(masks.core & truth) / np.sum(masks.core | truth))
+    assert np.mean(cores) >= 0.85
+    assert np.mean(outlines) >= 0.82
 
 
 @pytest.mark.slow
