@@ -34,7 +34,8 @@ MODEL_FILE = "lesion_segmenter.json"
 class SegmenterInputs:
     """What the Otsu step already computed, at the image's own size: the
     smoothed CIELab image, the skin colour, the distance from it, the usable
-    (non-vignette) pixels and Otsu's core (None where Otsu failed)."""
+    (non-vignette) pixels and Otsu's core (``segmenter_inputs`` gives None
+    where Otsu fails, so there is always one)."""
 
     lab: np.ndarray
     skin: np.ndarray
@@ -65,28 +66,29 @@ def pixel_values(inputs: SegmenterInputs) -> np.ndarray:
         mean = cv2.blur(lightness, (window, window))
         square = cv2.blur(lightness * lightness, (window, window))
         columns.append(np.sqrt(np.maximum(square - mean * mean, 0.0)))
-    columns.extend(_position(core))
-    columns.append(usable)
     inside = core >= 0.5
+    columns.extend(_position(core, inside))
+    columns.append(usable)
     area = float(inside.mean())
     core_score = float(score[inside].mean()) if inside.any() else 0.0
     rest = score[~inside]
     rest_score = float(rest.mean()) if rest.size else 0.0
-    core_lightness = float(delta[..., 0][inside].mean()) if inside.any() else 0.0
+    core_lightness = float(lightness[inside].mean()) if inside.any() else 0.0
     for value in (area, core_score, rest_score, core_lightness):
         columns.append(np.full(size, value, dtype=np.float32))
     return np.stack(columns, axis=-1).reshape(-1, len(columns)).astype(np.float32)
 
 
-def _position(core: np.ndarray) -> list[np.ndarray]:
+def _position(core: np.ndarray, inside: np.ndarray) -> list[np.ndarray]:
     """Where each pixel lies: from the centre, from the frame, from the core's
-    edge (signed, in units of the core's radius) and the core itself."""
+    edge (signed, in units of the core's radius) and the core itself
+    (``inside``: the pixels mostly in it)."""
     side = PIXEL_SIDE
     grid = (np.arange(side, dtype=np.float32) + 0.5) / side - 0.5
     rows, cols = np.meshgrid(grid, grid, indexing="ij")
     radius = np.sqrt(rows**2 + cols**2)
     frame = 0.5 - np.maximum(np.abs(rows), np.abs(cols))
-    inside = (core >= 0.5).astype(np.uint8)
+    inside = inside.astype(np.uint8)
     if inside.any() and not inside.all():
         outside_distance = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)
         inside_distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
