@@ -19,14 +19,13 @@ def bench_decode(benchmark, paths: list[str]) -> None:
     )
     assert images.shape == (len(paths), SIZE, SIZE, 3)
     assert images.std() > 10, "decoded images should not be flat"
-    if benchmark.stats is not None:
-        per_second = len(paths) / benchmark.stats.stats.median
-        benchmark.extra_info.update(
-            images=len(paths),
-            size=SIZE,
-            cores=os.cpu_count(),
-            images_per_second=per_second,
-        )
+    per_second = len(paths) / benchmark.stats.stats.median
+    benchmark.extra_info.update(
+        images=len(paths),
+        size=SIZE,
+        cores=os.cpu_count(),
+        images_per_second=per_second,
+    )
 
 
 @pytest.mark.benchmark(group="image-cache")
