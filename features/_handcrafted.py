@@ -108,7 +108,7 @@ def extract_features(
     """
     image, masks = _lesion_masks(image, remove_hair)
     view = LesionView(image, masks.outline)
-    core = view if masks.core is masks.outline else LesionView(image, masks.core)
+    core = view if masks.core is masks.outline else view.with_mask(masks.core)
     values: list[float] = []
     for group in groups:
         features = GROUP_EXTRACTORS[group](core if group == "structures" else view)

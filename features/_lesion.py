@@ -21,6 +21,26 @@ def safe_div(numerator: float, denominator: float, default: float = 0.0) -> floa
     return float(value) if np.isfinite(value) else default
 
 
+class _ColourSpaces:
+    """One image's colour spaces, computed when first asked for and shared by
+    every view of that image, whichever mask it reads."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+
+    @functools.cached_property
+    def lab(self) -> np.ndarray:
+        return cv2.cvtColor(self.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+    @functools.cached_property
+    def hsv(self) -> np.ndarray:
+        return cv2.cvtColor(self.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
+
+    @functools.cached_property
+    def grey(self) -> np.ndarray:
+        return cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
+
+
 class LesionView:
     """Shared, lazily computed views of one lesion for the feature extractors.
 
@@ -39,24 +59,32 @@ class LesionView:
             )
         self.height, self.width = self.mask.shape
         self.side = float(min(self.height, self.width))
+        self._colours = _ColourSpaces(self.image)
+
+    def with_mask(self, mask: np.ndarray) -> LesionView:
+        """The same image under another mask; the colour spaces are shared,
+        so a second mask costs only its own shape figures."""
+        view = LesionView(self.image, mask)
+        view._colours = self._colours
+        return view
 
     @functools.cached_property
     def mask_u8(self) -> np.ndarray:
         return self.mask.astype(np.uint8)
 
-    @functools.cached_property
+    @property
     def lab(self) -> np.ndarray:
         """CIELab, float32: L in [0, 100], a and b roughly in [-128, 127]."""
-        return cv2.cvtColor(self.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+        return self._colours.lab
 
-    @functools.cached_property
+    @property
     def hsv(self) -> np.ndarray:
         """HSV, float32: H in degrees [0, 360), S and V in [0, 1]."""
-        return cv2.cvtColor(self.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
+        return self._colours.hsv
 
-    @functools.cached_property
+    @property
     def grey(self) -> np.ndarray:
-        return cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
+        return self._colours.grey
 
     @functools.cached_property
     def centroid(self) -> tuple[float, float]:
