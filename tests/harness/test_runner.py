@@ -28,6 +28,12 @@ from tests.harness.conftest import TINY, progress_keys
 GRID = {"models": ("xgb", "cnn", "hybrid", "fusion"), "strategies": ("none", "smote")}
 #: 4 models x 2 strategies x (2 folds + the final fit on Train, scored on Test).
 N_TRIALS = 24
+#: A network trained twice from one seed on the CPU now and then drifts: in one
+#: CI run, one of the 24 trials' cnn scores moved by 2.7e-4 and the fusions built
+#: on it by 5e-4 (docs/models.md). Their scores must agree this closely; their
+#: metrics are not compared, since on these few images one prediction that
+#: crosses a threshold moves them by a tenth.
+NETWORK_DRIFT = 1e-3
 
 
 def _run(image_folder: Path, out: Path, **options) -> RunStore:
@@ -159,16 +165,24 @@ def test_same_seed_same_numbers(finished, image_folder, tmp_path):
     first = {record.key: record for record in finished.records()}
     for record in again.records():
         reference = first[record.key]
+        scores = again.scores(record.key)["evaluation_proba"]
+        if record.model != "xgb":
+            np.testing.assert_allclose(
+                scores,
+                finished.scores(record.key)["evaluation_proba"],
+                atol=NETWORK_DRIFT,
+                err_msg=record.key,
+            )
+            continue
         for part, metrics in record.metrics.to_json().items():
             for name in ("balanced_accuracy", "accuracy", "ece", "macro_f1"):
-                tolerance = 0 if record.model == "xgb" else 1e-6
-                assert metrics[name] == pytest.approx(
-                    reference.metrics.of(part)[name], abs=tolerance
-                ), (record.key, part, name)
+                assert metrics[name] == reference.metrics.of(part)[name], (
+                    record.key,
+                    part,
+                    name,
+                )
         np.testing.assert_allclose(
-            again.scores(record.key)["evaluation_proba"],
-            finished.scores(record.key)["evaluation_proba"],
-            atol=1e-6,
+            scores, finished.scores(record.key)["evaluation_proba"], atol=1e-6
         )
 
 
