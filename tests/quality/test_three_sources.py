@@ -14,7 +14,7 @@ keep it short (docs/generalization.md has what was measured).
 The networks train one epoch instead of the quick profile's eight: what this
 test guards (every family trains and scores a source that lacks some of its
 classes, and the report shows each source held out) does not depend on how
-long they train, and eight epochs made it 20 minutes of CI on a slow machine.
+long they train, and with eight it ran over 13 minutes on a slow machine.
 The feature families, the pick among them and its worst-source AUC are the
 quick profile's.
 """
